@@ -1,0 +1,36 @@
+# minion_add_library(NAME SOURCES ... DEPS ...)
+#   One static library per component, public headers under include/.
+function(minion_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${MINION_ROOT}/include PRIVATE ${MINION_ROOT}/src)
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  target_compile_definitions(${name} PRIVATE MINION_VERSION="${MINION_VERSION_STRING}")
+endfunction()
+
+# minion_add_test(NAME SOURCES ... DEPS ... LABELS unit|integration|interop|stress [TIMEOUT s])
+#   A GoogleTest program registered with CTest under the given labels.
+function(minion_add_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_include_directories(${name} PRIVATE ${MINION_ROOT}/src ${MINION_ROOT}/tests)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock Threads::Threads)
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+    ENVIRONMENT "MINION_SOURCE_DIR=${MINION_ROOT};MINION_BINARY_DIR=${CMAKE_BINARY_DIR}")
+endfunction()
+
+# Adds the CMakeLists.txt of each listed subdirectory that exists (components land one by one).
+function(minion_add_subdirectories)
+  foreach(dir ${ARGN})
+    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/CMakeLists.txt)
+      add_subdirectory(${dir})
+    endif()
+  endforeach()
+endfunction()

@@ -1,0 +1,85 @@
+#pragma once
+// BatchSpanProcessor: queues ended spans in a bounded lock-free ring and exports them from one
+// background thread, in batches, when a batch is full or the schedule delay passes.
+//
+// OnEnd never blocks and never allocates: when the queue is full the span is dropped and
+// counted (`stats().dropped`), and the count is logged. ForceFlush and Shutdown return within
+// their timeouts. Thread-safe. Owns its export thread and joins it in Shutdown (or the
+// destructor).
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "minion/sdk/span_exporter.h"
+#include "minion/sdk/span_processor.h"
+
+namespace minion::sdk {
+
+// Defaults are the specification's (OTEL_BSP_*).
+struct BatchSpanProcessorOptions {
+  std::size_t max_queue_size = 2048;
+  std::chrono::milliseconds schedule_delay{5000};
+  std::chrono::milliseconds export_timeout{30000};
+  std::size_t max_export_batch_size = 512;
+
+  // The defaults overridden by OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT,
+  // OTEL_BSP_MAX_QUEUE_SIZE and OTEL_BSP_MAX_EXPORT_BATCH_SIZE. Invalid values are reported on
+  // stderr and ignored.
+  static BatchSpanProcessorOptions FromEnv();
+};
+
+struct BatchSpanProcessorStats {
+  std::uint64_t enqueued = 0;        // spans accepted into the queue
+  std::uint64_t dropped = 0;         // spans refused because the queue was full (or after shutdown)
+  std::uint64_t exported = 0;        // spans in batches the exporter accepted
+  std::uint64_t export_failures = 0; // spans in batches the exporter refused
+  std::uint64_t batches = 0;         // Export calls
+};
+
+class BatchSpanProcessor final : public SpanProcessor {
+ public:
+  explicit BatchSpanProcessor(std::unique_ptr<SpanExporter> exporter,
+                              BatchSpanProcessorOptions options = {});
+  ~BatchSpanProcessor() override;
+
+  void OnEnd(trace::SpanDataPtr span) noexcept override;
+  Status ForceFlush(std::chrono::milliseconds timeout) noexcept override;
+  Status Shutdown(std::chrono::milliseconds timeout) noexcept override;
+
+  BatchSpanProcessorStats stats() const noexcept;
+  const BatchSpanProcessorOptions& options() const noexcept { return options_; }
+
+ private:
+  class Ring;
+  void Run();
+  std::size_t DrainAndExport(std::size_t max_spans);
+
+  const BatchSpanProcessorOptions options_;
+  std::unique_ptr<SpanExporter> exporter_;  // used only by the export thread after construction
+  std::unique_ptr<Ring> ring_;
+
+  std::mutex mu_;
+  std::condition_variable wake_cv_;   // wakes the export thread
+  std::condition_variable flush_cv_;  // wakes ForceFlush callers
+  std::uint64_t flush_requested_ = 0; // guarded by mu_
+  std::uint64_t flush_completed_ = 0; // guarded by mu_
+  bool stop_ = false;                 // guarded by mu_
+  std::atomic<bool> wake_pending_{false};
+  std::atomic<bool> shut_down_{false};
+
+  std::atomic<std::uint64_t> enqueued_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> exported_{0};
+  std::atomic<std::uint64_t> export_failures_{0};
+  std::atomic<std::uint64_t> batches_{0};
+  std::uint64_t dropped_reported_ = 0;  // export thread only
+
+  std::thread thread_;
+};
+
+}  // namespace minion::sdk

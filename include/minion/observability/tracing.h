@@ -16,6 +16,12 @@
 #include "minion/common/status.h"
 #include "minion/trace/tracer.h"
 
+#include <vector>
+
+#include "minion/sdk/sampler.h"
+#include "minion/sdk/span_exporter.h"
+#include "minion/sdk/span_processor.h"
+
 namespace minion::sdk { class TracerProvider; }
 
 namespace minion::observability {
@@ -50,6 +56,10 @@ struct TracingConfig {
   std::string otlp_endpoint;  // "localhost:4317" (gRPC) or "http://localhost:4318" (HTTP)
   std::string jaeger_url = "http://localhost:14268/api/traces";
   double sampling_ratio = 1.0;
+  // An OTEL_TRACES_SAMPLER name (always_on, always_off, traceidratio, parentbased_always_on,
+  // parentbased_always_off, parentbased_traceidratio); empty means
+  // parentbased_traceidratio with `sampling_ratio` (parentbased_always_on when it is 1).
+  std::string sampler;
   // Tail sampling ("always sample errors, 10% of successes"): when on, sampling_ratio applies
   // to successful traces at the end, and every trace with an error or slow root is kept.
   bool tail_sampling = false;
@@ -59,7 +69,8 @@ struct TracingConfig {
   // JAEGER_URL, SERVICE_NAME, ENVIRONMENT) over `base`, then the standard OTEL_* ones
   // (OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER, OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_ENDPOINT,
   // OTEL_TRACES_SAMPLER(_ARG)), which win where both are set. Invalid values are an error.
-  static Result<TracingConfig> FromEnv(TracingConfig base = {});
+  static Result<TracingConfig> FromEnv(TracingConfig base);
+  static Result<TracingConfig> FromEnv();
 };
 
 struct StartedSpan {
@@ -70,7 +81,9 @@ struct StartedSpan {
 // The seed's Tracer. Cheap to copy; thread-safe.
 class Tracer {
  public:
-  explicit Tracer(std::shared_ptr<trace::Tracer> tracer) : tracer_(std::move(tracer)) {}
+  explicit Tracer(std::shared_ptr<trace::Tracer> tracer) : keep_alive_(std::move(tracer)), tracer_(keep_alive_.get()) {}
+  // A tracer the caller guarantees outlives this handle.
+  explicit Tracer(trace::Tracer* tracer) : tracer_(tracer) {}
 
   StartedSpan StartSpan(const trace::Context& parent, std::string_view name, Component component,
                         std::initializer_list<trace::KeyValueView> attributes = {},
@@ -101,7 +114,8 @@ class Tracer {
   trace::Tracer& raw() const { return *tracer_; }
 
  private:
-  std::shared_ptr<trace::Tracer> tracer_;
+  std::shared_ptr<trace::Tracer> keep_alive_;
+  trace::Tracer* tracer_;
 };
 
 // Ends `span`. A non-OK `error` sets ERROR with its message and records an exception event;
@@ -110,7 +124,14 @@ void EndSpan(trace::Span& span, const Status& error = Status::Ok());
 
 // Builds the provider the config describes (exporters, sampler, batch processor) and installs
 // it as the global one. An exporter that is unknown or not built in is an error naming it.
-Status InitGlobalTracer(const TracingConfig& config);
+// `extra_processors` are added beside the configured exporters (e.g. an in-memory exporter
+// that `minion run` prints the trace tree from).
+Status InitGlobalTracer(const TracingConfig& config,
+                        std::vector<std::unique_ptr<sdk::SpanProcessor>> extra_processors = {});
+// The sampler TracingConfig describes (exposed for tests and for the runtime's own providers).
+Result<std::unique_ptr<sdk::Sampler>> MakeSampler(const TracingConfig& config);
+// One exporter by name, as InitGlobalTracer builds it.
+Result<std::unique_ptr<sdk::SpanExporter>> MakeExporter(std::string_view name, const TracingConfig& config);
 // The global tracer; a no-op tracer before InitGlobalTracer (never null).
 Tracer GetTracer();
 // Flushes and shuts down the global provider within `timeout`; idempotent.

@@ -1,0 +1,86 @@
+#include "minion/common/env.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace minion::env {
+namespace {
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+}  // namespace
+
+std::optional<std::string> Get(std::string_view name) {
+  const char* v = std::getenv(std::string(name).c_str());
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+Result<bool> ParseBool(std::string_view text) {
+  const std::string t = Lower(Trim(text));
+  if (t == "true" || t == "1" || t == "yes" || t == "on") return true;
+  if (t == "false" || t == "0" || t == "no" || t == "off") return false;
+  return InvalidArgumentError("'" + std::string(text) + "' is not a boolean (want true or false)");
+}
+
+Result<std::int64_t> ParseInt(std::string_view text) {
+  text = Trim(text);
+  std::int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size() || v < 0)
+    return InvalidArgumentError("'" + std::string(text) + "' is not a non-negative integer");
+  return v;
+}
+
+Result<double> ParseDouble(std::string_view text) {
+  const std::string t(Trim(text));
+  char* end = nullptr;
+  double v = std::strtod(t.c_str(), &end);
+  if (t.empty() || end != t.c_str() + t.size())
+    return InvalidArgumentError("'" + std::string(text) + "' is not a number");
+  return v;
+}
+
+void Warn(std::string_view message) {
+  std::fprintf(stderr, "minion: warning: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+
+std::int64_t IntOr(std::string_view name, std::int64_t fallback) {
+  auto v = Get(name);
+  if (!v) return fallback;
+  auto parsed = ParseInt(*v);
+  if (parsed.ok()) return *parsed;
+  Warn(std::string(name) + ": " + parsed.status().message() + "; using " + std::to_string(fallback));
+  return fallback;
+}
+
+bool BoolOr(std::string_view name, bool fallback) {
+  auto v = Get(name);
+  if (!v) return fallback;
+  auto parsed = ParseBool(*v);
+  if (parsed.ok()) return *parsed;
+  Warn(std::string(name) + ": " + parsed.status().message() + "; using " + (fallback ? "true" : "false"));
+  return fallback;
+}
+
+double DoubleOr(std::string_view name, double fallback) {
+  auto v = Get(name);
+  if (!v) return fallback;
+  auto parsed = ParseDouble(*v);
+  if (parsed.ok()) return *parsed;
+  Warn(std::string(name) + ": " + parsed.status().message() + "; using " + std::to_string(fallback));
+  return fallback;
+}
+
+}  // namespace minion::env

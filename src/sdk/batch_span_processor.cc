@@ -1,0 +1,233 @@
+#include "minion/sdk/batch_span_processor.h"
+
+#include <string>
+#include <vector>
+
+#include "minion/common/env.h"
+
+namespace minion::sdk {
+
+BatchSpanProcessorOptions BatchSpanProcessorOptions::FromEnv() {
+  BatchSpanProcessorOptions o;
+  o.schedule_delay = std::chrono::milliseconds(env::IntOr("OTEL_BSP_SCHEDULE_DELAY", o.schedule_delay.count()));
+  o.export_timeout = std::chrono::milliseconds(env::IntOr("OTEL_BSP_EXPORT_TIMEOUT", o.export_timeout.count()));
+  o.max_queue_size = static_cast<std::size_t>(env::IntOr("OTEL_BSP_MAX_QUEUE_SIZE", static_cast<std::int64_t>(o.max_queue_size)));
+  o.max_export_batch_size = static_cast<std::size_t>(
+      env::IntOr("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", static_cast<std::int64_t>(o.max_export_batch_size)));
+  if (o.max_queue_size == 0) {
+    env::Warn("OTEL_BSP_MAX_QUEUE_SIZE must be positive; using 2048");
+    o.max_queue_size = 2048;
+  }
+  if (o.max_export_batch_size == 0 || o.max_export_batch_size > o.max_queue_size) {
+    // The specification: the batch size must be <= the queue size.
+    env::Warn("OTEL_BSP_MAX_EXPORT_BATCH_SIZE must be in [1, OTEL_BSP_MAX_QUEUE_SIZE]; using " +
+              std::to_string(std::min<std::size_t>(512, o.max_queue_size)));
+    o.max_export_batch_size = std::min<std::size_t>(512, o.max_queue_size);
+  }
+  return o;
+}
+
+// Bounded multi-producer queue of span records (Vyukov's array queue: one CAS per push, a
+// sequence number per cell tells producers and the consumer whose turn a cell is). The
+// capacity is the queue size rounded up to a power of two; `limit` enforces the exact size.
+class BatchSpanProcessor::Ring {
+ public:
+  explicit Ring(std::size_t limit) : limit_(limit) {
+    std::size_t cap = 1;
+    while (cap < limit) cap <<= 1;
+    mask_ = cap - 1;
+    cells_ = std::make_unique<Cell[]>(cap);
+    for (std::size_t i = 0; i < cap; ++i) cells_[i].seq.store(i, std::memory_order_relaxed);
+  }
+  ~Ring() {
+    trace::SpanData* s;
+    while ((s = Pop()) != nullptr) trace::SpanDataRecycler()(s);
+  }
+
+  bool Push(trace::SpanData* span) noexcept {
+    std::size_t pos = enqueue_.load(std::memory_order_relaxed);
+    for (;;) {
+      // Exact bound: refuse when `limit` records are waiting, even if the ring has room.
+      if (pos - dequeue_.load(std::memory_order_acquire) >= limit_) return false;
+      Cell& cell = cells_[pos & mask_];
+      const std::size_t seq = cell.seq.load(std::memory_order_acquire);
+      const auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
+      if (diff == 0) {
+        if (enqueue_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          cell.span = span;
+          cell.seq.store(pos + 1, std::memory_order_release);  // publishes `span` to the consumer
+          return true;
+        }
+      } else if (diff < 0) {
+        return false;  // full
+      } else {
+        pos = enqueue_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  // Single consumer (the export thread).
+  trace::SpanData* Pop() noexcept {
+    const std::size_t pos = dequeue_.load(std::memory_order_relaxed);
+    Cell& cell = cells_[pos & mask_];
+    const std::size_t seq = cell.seq.load(std::memory_order_acquire);
+    if (static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos + 1) < 0) return nullptr;
+    trace::SpanData* span = cell.span;
+    cell.seq.store(pos + mask_ + 1, std::memory_order_release);
+    dequeue_.store(pos + 1, std::memory_order_release);
+    return span;
+  }
+
+  std::size_t SizeApprox() const noexcept {
+    return enqueue_.load(std::memory_order_relaxed) - dequeue_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  struct Cell {
+    std::atomic<std::size_t> seq;
+    trace::SpanData* span = nullptr;
+  };
+  std::size_t limit_;
+  std::size_t mask_;
+  std::unique_ptr<Cell[]> cells_;
+  alignas(64) std::atomic<std::size_t> enqueue_{0};
+  alignas(64) std::atomic<std::size_t> dequeue_{0};
+};
+
+BatchSpanProcessor::BatchSpanProcessor(std::unique_ptr<SpanExporter> exporter, BatchSpanProcessorOptions options)
+    : options_([&] {
+        if (options.max_queue_size == 0) options.max_queue_size = 1;
+        if (options.max_export_batch_size == 0) options.max_export_batch_size = 1;
+        if (options.max_export_batch_size > options.max_queue_size)
+          options.max_export_batch_size = options.max_queue_size;
+        return options;
+      }()),
+      exporter_(std::move(exporter)),
+      ring_(std::make_unique<Ring>(options_.max_queue_size)),
+      thread_([this] { Run(); }) {}
+
+BatchSpanProcessor::~BatchSpanProcessor() { (void)Shutdown(options_.export_timeout); }
+
+void BatchSpanProcessor::OnEnd(trace::SpanDataPtr span) noexcept {
+  if (!span->flags.IsSampled()) return;  // record-only spans are not exported
+  if (shut_down_.load(std::memory_order_relaxed) || !ring_->Push(span.get())) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;  // `span` returns to the pool
+  }
+  span.release();  // the ring owns it now
+  enqueued_.fetch_add(1, std::memory_order_relaxed);
+  // Wake the exporter once per full batch; the flag keeps this to one notification per batch.
+  if (ring_->SizeApprox() >= options_.max_export_batch_size &&
+      !wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+    { std::lock_guard<std::mutex> lock(mu_); }  // orders the flag with the waiter's predicate check
+    wake_cv_.notify_one();
+  }
+}
+
+std::size_t BatchSpanProcessor::DrainAndExport(std::size_t max_spans) {
+  std::vector<trace::SpanDataPtr> batch;
+  batch.reserve(options_.max_export_batch_size);
+  std::size_t total = 0;
+  while (total < max_spans) {
+    batch.clear();
+    while (batch.size() < options_.max_export_batch_size) {
+      trace::SpanData* s = ring_->Pop();
+      if (s == nullptr) break;
+      batch.emplace_back(s);
+    }
+    if (batch.empty()) break;
+    total += batch.size();
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    const ExportResult r = exporter_->Export(batch, options_.export_timeout);
+    (r == ExportResult::kSuccess ? exported_ : export_failures_).fetch_add(batch.size(), std::memory_order_relaxed);
+  }
+  return total;
+}
+
+void BatchSpanProcessor::Run() {
+  using Clock = std::chrono::steady_clock;
+  auto last_drop_report = Clock::now() - std::chrono::hours(1);
+  for (;;) {
+    bool stopping;
+    std::uint64_t flush_target;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_cv_.wait_for(lock, options_.schedule_delay, [&] {
+        return stop_ || flush_requested_ != flush_completed_ || wake_pending_.load(std::memory_order_acquire);
+      });
+      stopping = stop_;
+      flush_target = flush_requested_;
+    }
+    wake_pending_.store(false, std::memory_order_release);
+    // Everything queued now goes out, a batch at a time; bounded so that a flood of new spans
+    // cannot keep a flush waiting forever.
+    DrainAndExport(ring_->SizeApprox() + options_.max_export_batch_size);
+
+    const std::uint64_t dropped = dropped_.load(std::memory_order_relaxed);
+    if (dropped != dropped_reported_ && (stopping || Clock::now() - last_drop_report > std::chrono::seconds(10))) {
+      env::Warn("BatchSpanProcessor dropped " + std::to_string(dropped - dropped_reported_) +
+                " spans because its queue (max_queue_size=" + std::to_string(options_.max_queue_size) +
+                ") was full; " + std::to_string(dropped) + " dropped in total");
+      dropped_reported_ = dropped;
+      last_drop_report = Clock::now();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (flush_target != flush_completed_) flush_completed_ = flush_target;
+    }
+    flush_cv_.notify_all();
+    if (stopping) return;
+  }
+}
+
+Status BatchSpanProcessor::ForceFlush(std::chrono::milliseconds timeout) noexcept {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stop_) return Status::Ok();
+  const std::uint64_t target = ++flush_requested_;
+  wake_cv_.notify_one();
+  if (!flush_cv_.wait_for(lock, timeout, [&] { return flush_completed_ >= target || stop_; }))
+    return DeadlineExceededError("BatchSpanProcessor::ForceFlush did not finish within " +
+                                 std::to_string(timeout.count()) + " ms");
+  lock.unlock();
+  return exporter_->ForceFlush(timeout);
+}
+
+Status BatchSpanProcessor::Shutdown(std::chrono::milliseconds timeout) noexcept {
+  if (shut_down_.exchange(true)) return Status::Ok();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Status flushed = ForceFlush(timeout);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_cv_.notify_one();
+  flush_cv_.notify_all();
+  auto left = [&] {
+    return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()),
+                    std::chrono::milliseconds(0));
+  };
+  Status exporter_status;
+  if (flushed.ok()) {
+    if (thread_.joinable()) thread_.join();
+    exporter_status = exporter_->Shutdown(left());
+  } else {
+    // The flush timed out, so the exporter is stuck in Export: shutting it down first lets the
+    // export thread return, which keeps the join bounded.
+    exporter_status = exporter_->Shutdown(left());
+    if (thread_.joinable()) thread_.join();
+  }
+  if (!flushed.ok()) return flushed;
+  return exporter_status;
+}
+
+BatchSpanProcessorStats BatchSpanProcessor::stats() const noexcept {
+  BatchSpanProcessorStats s;
+  s.enqueued = enqueued_.load(std::memory_order_relaxed);
+  s.dropped = dropped_.load(std::memory_order_relaxed);
+  s.exported = exported_.load(std::memory_order_relaxed);
+  s.export_failures = export_failures_.load(std::memory_order_relaxed);
+  s.batches = batches_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace minion::sdk

@@ -48,7 +48,7 @@ class BatchSpanProcessor::Ring {
     std::size_t pos = enqueue_.load(std::memory_order_relaxed);
     for (;;) {
       // Exact bound: refuse when `limit` records are waiting, even if the ring has room.
-      if (pos - dequeue_.load(std::memory_order_acquire) >= limit_) return false;
+      if (pos - consumed_.load(std::memory_order_acquire) >= limit_) return false;
       Cell& cell = cells_[pos & mask_];
       const std::size_t seq = cell.seq.load(std::memory_order_acquire);
       const auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
@@ -74,12 +74,22 @@ class BatchSpanProcessor::Ring {
     if (static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos + 1) < 0) return nullptr;
     trace::SpanData* span = cell.span;
     cell.seq.store(pos + mask_ + 1, std::memory_order_release);
-    dequeue_.store(pos + 1, std::memory_order_release);
+    dequeue_.store(pos + 1, std::memory_order_relaxed);
     return span;
   }
 
+  // Tells producers how far the consumer got. Done once per batch rather than per Pop, so the
+  // cache line producers read for the bound check changes rarely; until then the bound is
+  // merely conservative.
+  void PublishConsumed() noexcept {
+    consumed_.store(dequeue_.load(std::memory_order_relaxed), std::memory_order_release);
+  }
+
+  // Every span ever accepted (the enqueue position only moves forward).
+  std::uint64_t TotalPushed() const noexcept { return enqueue_.load(std::memory_order_relaxed); }
+
   std::size_t SizeApprox() const noexcept {
-    return enqueue_.load(std::memory_order_relaxed) - dequeue_.load(std::memory_order_relaxed);
+    return enqueue_.load(std::memory_order_relaxed) - consumed_.load(std::memory_order_relaxed);
   }
 
  private:
@@ -91,7 +101,8 @@ class BatchSpanProcessor::Ring {
   std::size_t mask_;
   std::unique_ptr<Cell[]> cells_;
   alignas(64) std::atomic<std::size_t> enqueue_{0};
-  alignas(64) std::atomic<std::size_t> dequeue_{0};
+  alignas(64) std::atomic<std::size_t> dequeue_{0};  // written by the consumer only
+  alignas(64) std::atomic<std::size_t> consumed_{0};  // dequeue_ as last published
 };
 
 BatchSpanProcessor::BatchSpanProcessor(std::unique_ptr<SpanExporter> exporter, BatchSpanProcessorOptions options)
@@ -115,7 +126,6 @@ void BatchSpanProcessor::OnEnd(trace::SpanDataPtr span) noexcept {
     return;  // `span` returns to the pool
   }
   span.release();  // the ring owns it now
-  enqueued_.fetch_add(1, std::memory_order_relaxed);
   // Wake the exporter once per full batch; the flag keeps this to one notification per batch.
   if (ring_->SizeApprox() >= options_.max_export_batch_size &&
       !wake_pending_.exchange(true, std::memory_order_acq_rel)) {
@@ -135,6 +145,7 @@ std::size_t BatchSpanProcessor::DrainAndExport(std::size_t max_spans) {
       if (s == nullptr) break;
       batch.emplace_back(s);
     }
+    ring_->PublishConsumed();
     if (batch.empty()) break;
     total += batch.size();
     batches_.fetch_add(1, std::memory_order_relaxed);
@@ -222,7 +233,7 @@ Status BatchSpanProcessor::Shutdown(std::chrono::milliseconds timeout) noexcept 
 
 BatchSpanProcessorStats BatchSpanProcessor::stats() const noexcept {
   BatchSpanProcessorStats s;
-  s.enqueued = enqueued_.load(std::memory_order_relaxed);
+  s.enqueued = ring_->TotalPushed();
   s.dropped = dropped_.load(std::memory_order_relaxed);
   s.exported = exported_.load(std::memory_order_relaxed);
   s.export_failures = export_failures_.load(std::memory_order_relaxed);

@@ -25,6 +25,8 @@ class SdkTracer final : public trace::Tracer, public trace::SpanEndSink {
   SdkTracer(TracerProvider* provider, trace::InstrumentationScope scope)
       : provider_(provider), scope_(std::move(scope)) {}
 
+  using trace::Tracer::StartSpan;
+
   trace::Span StartSpan(std::string_view name, std::initializer_list<trace::KeyValueView> attributes,
                         const trace::SpanStartOptions& options) noexcept override {
     TracerProvider& p = *provider_;

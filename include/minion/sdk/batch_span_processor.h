@@ -72,7 +72,6 @@ class BatchSpanProcessor final : public SpanProcessor {
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> shut_down_{false};
 
-  std::atomic<std::uint64_t> enqueued_{0};
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> exported_{0};
   std::atomic<std::uint64_t> export_failures_{0};

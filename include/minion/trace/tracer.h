@@ -35,6 +35,9 @@ class Tracer {
   Span StartSpan(std::string_view name, const SpanStartOptions& options = {}) noexcept {
     return StartSpan(name, {}, options);
   }
+  Span StartSpan(std::string_view name, std::initializer_list<KeyValueView> attributes) noexcept {
+    return StartSpan(name, attributes, SpanStartOptions{});
+  }
   // False when every span would be dropped (no-op tracer, provider shut down).
   virtual bool Enabled() const noexcept { return true; }
 };
@@ -59,6 +62,7 @@ class TracerProvider {
 // works with tracing disabled).
 class NoopTracer final : public Tracer {
  public:
+  using Tracer::StartSpan;
   Span StartSpan(std::string_view name, std::initializer_list<KeyValueView> attributes,
                  const SpanStartOptions& options) noexcept override;
   bool Enabled() const noexcept override { return false; }

@@ -1,0 +1,150 @@
+#pragma once
+// Coordinator: the front door of the multi-agent runtime. It owns (or is given) the protocol,
+// keeps the worker registry, chooses a planner per task and hands the task to the
+// Orchestrator. Each ExecuteTask opens the root span `multiagent.task.<type>` (or a child of
+// the caller's context) with multiagent.task.id/name/type/priority and
+// multiagent.subtask.count; a failed task ends it with ERROR and an exception event.
+//
+//   auto coordinator = Coordinator::Create({.provider = provider}).value();
+//   TaskResult r = coordinator->ExecuteTask({.name = "Generate REST API",
+//                                            .type = "code_generation", .priority = 8});
+//
+// Thread-safe: ExecuteTask may be called from many threads at once.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "minion/agents/builtin_workers.h"
+#include "minion/agents/in_memory_protocol.h"
+#include "minion/agents/ledger.h"
+#include "minion/agents/orchestrator.h"
+#include "minion/agents/planner.h"
+#include "minion/agents/registry.h"
+#include "minion/agents/worker.h"
+#include "minion/llm/provider.h"
+
+namespace minion::agents {
+
+enum class PlannerMode {
+  kDirect,  // task type = capability; anything else fails naming the capability
+  kAuto,    // direct when a worker offers the type, otherwise the LLM planner (needs a provider)
+  kLlm,     // always the LLM planner
+};
+
+struct CoordinatorOptions {
+  std::string id = "coordinator";
+  // Null: an InMemoryProtocol built from protocol_options, owned and shut down by the coordinator.
+  std::shared_ptr<Protocol> protocol;
+  InMemoryProtocolOptions protocol_options;
+  OrchestratorOptions orchestrator;
+  // For the built-in workers and the LLM planner.
+  std::shared_ptr<llm::Provider> provider;
+  bool builtin_workers = true;  // one worker of each built-in kind (needs a provider)
+  WorkerOptions worker_options;
+  PlannerMode planner_mode = PlannerMode::kDirect;
+  // When set, every task uses this plan (a workflow file) instead of the modes above.
+  std::shared_ptr<Planner> workflow;
+  // Non-empty: the ledger is an SQLite database at this path (unless orchestrator.ledger is set).
+  std::string ledger_path;
+  std::shared_ptr<observability::Tracer> tracer;  // null: observability::GetTracer()
+  Clock* clock = nullptr;                         // null: SystemClock()
+};
+
+struct TaskResult {
+  std::string task_id;
+  Status status;  // OK when every subtask succeeded
+  std::string planner;
+  bool replanned = false;
+  std::vector<SubtaskOutcome> subtasks;
+  UnixNanos started_at = 0;
+  UnixNanos finished_at = 0;
+  std::chrono::nanoseconds duration{0};
+
+  bool ok() const { return status.ok(); }
+  std::string_view status_name() const { return status.ok() ? "succeeded" : "failed"; }
+  nlohmann::json ToJson() const;
+};
+
+enum class HealthState { kHealthy, kDegraded, kUnhealthy };
+std::string_view HealthStateName(HealthState state);
+
+struct ComponentHealth {
+  std::string component;  // "protocol", "orchestrator", "workers", "worker:<id>"
+  HealthState state = HealthState::kHealthy;
+  std::string detail;
+};
+
+struct HealthReport {
+  HealthState overall = HealthState::kHealthy;  // the worst component
+  std::vector<ComponentHealth> components;
+};
+
+struct CoordinatorStats {
+  std::uint64_t tasks_started = 0;
+  std::uint64_t tasks_succeeded = 0;
+  std::uint64_t tasks_failed = 0;
+  std::uint64_t tasks_in_flight = 0;
+  std::size_t workers = 0;
+};
+
+class Coordinator {
+ public:
+  // Initialises everything (protocol, ledger, orchestrator, built-in workers).
+  static Result<std::unique_ptr<Coordinator>> Create(CoordinatorOptions options);
+  ~Coordinator();  // Shutdown() if the owner did not
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // Starts `worker` on the protocol and makes it routable.
+  Status RegisterWorker(std::shared_ptr<Worker> worker);
+  // Stops routing to it and stops it (its running subtasks finish first).
+  Status UnregisterWorker(const std::string& agent_id);
+  // Builds, registers and returns a worker around `handler` (custom workers).
+  Result<std::shared_ptr<Worker>> CreateWorker(WorkerMetadata metadata, std::unique_ptr<TaskHandler> handler);
+  Result<std::shared_ptr<Worker>> CreateWorker(WorkerMetadata metadata, TaskFunction function);
+
+  // Runs one task to completion. `parent` continues the caller's trace (else the thread's
+  // current context). Never throws; failures are in the result's status.
+  TaskResult ExecuteTask(const TaskRequest& request, const trace::Context* parent = nullptr);
+
+  std::vector<WorkerMetadata> ListWorkers() const { return registry_.List(); }
+  CoordinatorStats Stats() const;
+  HealthReport HealthCheck() const;
+
+  // Rejects new tasks, gives running ones `grace` to finish (then cancels them with a clear
+  // error), stops the workers and, when it owns it, the protocol. Idempotent.
+  Status Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(10));
+
+  Protocol& protocol() { return *protocol_; }
+  Ledger& ledger() { return orchestrator_->ledger(); }
+  WorkerRegistry& registry() { return registry_; }
+
+ private:
+  explicit Coordinator(CoordinatorOptions options);
+  Planner& ChoosePlanner(const TaskRequest& request);
+
+  CoordinatorOptions options_;
+  std::shared_ptr<observability::Tracer> tracer_;
+  Clock* clock_;
+  std::shared_ptr<Protocol> protocol_;
+  bool owns_protocol_ = false;
+  WorkerRegistry registry_;
+  std::unique_ptr<Orchestrator> orchestrator_;
+  DirectPlanner direct_planner_;
+  std::unique_ptr<LlmPlanner> llm_planner_;
+
+  std::mutex workers_mu_;
+  std::vector<std::shared_ptr<Worker>> workers_;  // guarded by workers_mu_
+
+  std::atomic<bool> accepting_{true};
+  std::atomic<bool> shut_down_{false};
+  std::atomic<std::uint64_t> started_{0};
+  std::atomic<std::uint64_t> succeeded_{0};
+  std::atomic<std::uint64_t> failed_{0};
+  std::atomic<std::uint64_t> in_flight_{0};
+};
+
+}  // namespace minion::agents

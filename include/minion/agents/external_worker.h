@@ -1,0 +1,39 @@
+#pragma once
+// A TaskHandler that runs an external program per subtask: the subtask as JSON on its stdin,
+// the result as JSON on its stdout, the worker span's context in its environment
+// (TRACEPARENT / TRACESTATE / BAGGAGE) so the child's own spans join the trace. The program is
+// started directly (posix_spawn, no shell); it is killed when it overruns the timeout.
+// Thread-safe: each call runs its own child.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "minion/agents/worker.h"
+#include "minion/trace/propagation.h"
+
+namespace minion::agents {
+
+struct ExternalCommandOptions {
+  std::vector<std::string> argv;  // argv[0] is a path or a name looked up in PATH
+  std::chrono::milliseconds timeout{30000};
+  std::map<std::string, std::string> env;  // added to (and overriding) the inherited environment
+  std::size_t max_output_bytes = 4 * 1024 * 1024;
+  const trace::TextMapPropagator* propagator = nullptr;  // null: propagation::DefaultPropagator()
+};
+
+// Runs the command once with `input` on stdin. Errors: DeadlineExceeded (killed after the
+// timeout), Internal (non-zero exit or killed by a signal; the message has the end of stderr),
+// InvalidArgument (stdout is not JSON), ResourceExhausted (stdout over max_output_bytes),
+// Unavailable (the program could not be started).
+Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const ExternalCommandOptions& options,
+                                          const nlohmann::json& input);
+
+// The handler: sends SubtaskToJson(subtask), returns the parsed stdout.
+std::unique_ptr<TaskHandler> MakeExternalCommandHandler(ExternalCommandOptions options);
+
+}  // namespace minion::agents

@@ -1,0 +1,127 @@
+#pragma once
+// Orchestrator: plans a task (through a Planner) and runs the resulting DAG over a Protocol:
+// independent subtasks run in parallel up to a limit, each is routed to a worker offering its
+// capability, timed out, retried with exponential backoff and jitter, and (with a planner that
+// can) the task is replanned once after a failure. Spans: `orchestrator.plan`,
+// `orchestrator.dispatch` (one per subtask, parent of its `protocol.send`s) and
+// `orchestrator.replan`, each with multiagent.orchestrator.id and operation. Every task,
+// subtask and step goes to the Ledger. Thread-safe: ExecuteTask may run concurrently.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "minion/agents/ledger.h"
+#include "minion/agents/planner.h"
+#include "minion/agents/protocol.h"
+#include "minion/agents/registry.h"
+#include "minion/common/clock.h"
+
+namespace minion::agents {
+
+struct RetryPolicy {
+  int max_attempts = 3;  // including the first
+  std::chrono::milliseconds initial_backoff{100};
+  double multiplier = 2.0;
+  std::chrono::milliseconds max_backoff{5000};
+  double jitter = 0.2;  // the delay is scaled by a factor in [1 - jitter, 1 + jitter]
+  // Uniform in [0, 1); null: a thread-local std::mt19937_64. Inject for reproducible delays.
+  std::function<double()> random;
+
+  // The delay before attempt `next_attempt` (2 for the first retry).
+  std::chrono::nanoseconds Backoff(int next_attempt) const;
+};
+
+struct OrchestratorOptions {
+  std::string id = "orchestrator";  // its agent id on the protocol
+  std::size_t max_parallel = 4;     // subtasks of one task in flight at once
+  std::chrono::milliseconds subtask_timeout{60000};  // per attempt
+  RetryPolicy retry;
+  RoutingStrategy routing = RoutingStrategy::kLeastInFlight;
+  bool replan_on_failure = true;  // once, when the planner supports it
+  std::shared_ptr<observability::Tracer> tracer;  // null: observability::GetTracer()
+  std::shared_ptr<Ledger> ledger;                 // null: an InMemoryLedger
+  Clock* clock = nullptr;                         // timestamps; null: SystemClock()
+  std::size_t reply_mailbox_capacity = 65536;
+};
+
+struct SubtaskOutcome {
+  std::string subtask_id;
+  std::string name;
+  std::string capability;
+  std::string worker_id;  // the worker of the last attempt
+  Status status;          // OK, or why it failed / was skipped
+  nlohmann::json output;
+  int attempts = 0;
+  UnixNanos started_at = 0;
+  UnixNanos finished_at = 0;
+};
+
+struct ExecutionResult {
+  Status status;
+  std::string planner;
+  bool replanned = false;
+  std::vector<SubtaskOutcome> subtasks;  // of the last plan, in plan order
+};
+
+class Orchestrator {
+ public:
+  // `protocol` and `registry` must outlive the orchestrator.
+  Orchestrator(Protocol& protocol, WorkerRegistry& registry, OrchestratorOptions options = {});
+  ~Orchestrator();
+  Orchestrator(const Orchestrator&) = delete;
+  Orchestrator& operator=(const Orchestrator&) = delete;
+
+  // Subscribes options.id for result/error messages.
+  Status Start();
+  // New executions fail with Unavailable; running ones are cancelled after `grace` with a
+  // Cancelled error naming the shutdown. Unsubscribes.
+  Status Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(10));
+
+  // Plans and runs `request` under `context` (the task span). Blocks until done.
+  ExecutionResult ExecuteTask(const trace::Context& context, const std::string& task_id,
+                              const TaskRequest& request, Planner& planner);
+
+  const std::string& id() const { return options_.id; }
+  Ledger& ledger() { return *ledger_; }
+  std::size_t running() const;
+
+ private:
+  struct Execution;
+  struct Pending {
+    std::shared_ptr<Execution> execution;
+    std::size_t index;
+    std::string worker_id;
+  };
+
+  Status RunPlan(const trace::Context& context, const std::string& task_id, const Plan& plan,
+                 std::vector<SubtaskOutcome>* outcomes, const std::shared_ptr<Execution>& execution);
+  void OnReply(Message message);
+  void Step(const std::string& task_id, const std::string& subtask_id, std::string kind,
+            std::string detail);
+
+  Protocol& protocol_;
+  WorkerRegistry& registry_;
+  OrchestratorOptions options_;
+  std::shared_ptr<observability::Tracer> tracer_;
+  std::shared_ptr<Ledger> ledger_;
+  Clock* clock_;
+
+  mutable std::mutex mu_;
+  std::condition_variable idle_cv_;
+  std::unordered_map<std::string, Pending> pending_;  // guarded by mu_; by task message id
+  std::set<std::shared_ptr<Execution>> executions_;   // guarded by mu_
+  bool started_ = false;                              // guarded by mu_
+  bool stopping_ = false;                             // guarded by mu_
+};
+
+}  // namespace minion::agents

@@ -1,0 +1,119 @@
+#pragma once
+// Workers: agents that perform subtasks. A Worker subscribes to `task` messages on a Protocol,
+// runs its TaskHandler inside a `worker.<capability>` CONSUMER span whose parent is the
+// sender's `protocol.send` span (recovered from the message headers), and answers with a
+// `result` (or `error`) message through its own `protocol.send`.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "minion/agents/protocol.h"
+#include "minion/common/status.h"
+#include "minion/observability/tracing.h"
+#include "minion/trace/context.h"
+
+namespace minion::agents {
+
+enum class WorkerStatus { kIdle, kBusy, kFailed, kOffline };
+std::string_view WorkerStatusName(WorkerStatus status);  // "idle", "busy", "failed", "offline"
+
+struct WorkerMetadata {
+  std::string agent_id;
+  std::string role;  // "coder", "analyst", ... or anything for custom workers
+  std::vector<std::string> capabilities;
+  std::string group;  // joined on Start when not empty
+  int priority = 5;   // higher wins when routing ties
+  WorkerStatus status = WorkerStatus::kOffline;
+
+  bool HasCapability(std::string_view capability) const;
+};
+
+// One unit of work as a worker sees it (also the JSON an external command reads on stdin).
+struct Subtask {
+  std::string task_id;     // the parent task (multiagent.task.id)
+  std::string subtask_id;  // unique within the task
+  std::string name;
+  std::string capability;  // the capability this subtask needs
+  std::string description;
+  int priority = 5;
+  int attempt = 1;
+  nlohmann::json input;
+  nlohmann::json dependency_outputs = nlohmann::json::object();  // name -> output
+};
+nlohmann::json SubtaskToJson(const Subtask& subtask);
+Result<Subtask> SubtaskFromJson(const nlohmann::json& value);
+
+// Does the work. Implementations must be thread-safe when the worker's max_concurrency > 1.
+class TaskHandler {
+ public:
+  virtual ~TaskHandler() = default;
+  // `context` is the worker span: spans opened below it (LLM, tools, storage) become children.
+  virtual Result<nlohmann::json> HandleTask(const trace::Context& context, const Subtask& subtask) = 0;
+};
+
+using TaskFunction = std::function<Result<nlohmann::json>(const trace::Context&, const Subtask&)>;
+// Adapts a C++ callable.
+std::unique_ptr<TaskHandler> MakeFunctionHandler(TaskFunction function);
+
+struct WorkerOptions {
+  std::shared_ptr<observability::Tracer> tracer;  // null: observability::GetTracer()
+  std::size_t max_concurrency = 4;                // subtasks handled at once
+  std::size_t mailbox_capacity = 0;               // 0: the protocol's default
+  // After this many failures in a row the worker reports status failed (a success resets it).
+  int failure_threshold = 3;
+};
+
+// Thread-safe. Stop() (or the destructor) unsubscribes and waits for running subtasks.
+class Worker {
+ public:
+  Worker(WorkerMetadata metadata, std::unique_ptr<TaskHandler> handler, WorkerOptions options = {});
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Subscribes metadata().agent_id for `task` messages on `protocol` (which must outlive Stop()).
+  Status Start(Protocol& protocol);
+  Status Stop();
+
+  // A snapshot; status reflects the current load.
+  WorkerMetadata metadata() const;
+  const std::string& id() const { return metadata_.agent_id; }
+  std::size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  std::uint64_t handled() const { return handled_.load(std::memory_order_relaxed); }
+  std::uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
+
+  // Runs one subtask synchronously inside a worker span (what a delivered task message does).
+  Result<nlohmann::json> Handle(const trace::Context& parent, const Subtask& subtask);
+
+ private:
+  void OnMessage(const trace::Context& context, Message message);
+  Result<nlohmann::json> HandleInSpan(const trace::Context& parent, const Subtask& subtask,
+                                      trace::Context* span_context);
+
+  const WorkerMetadata metadata_;
+  std::unique_ptr<TaskHandler> handler_;
+  WorkerOptions options_;
+  std::shared_ptr<observability::Tracer> tracer_;
+
+  std::mutex stop_mu_;  // serialises Stop(); taken before mu_
+  std::mutex mu_;
+  Protocol* protocol_ = nullptr;  // guarded by mu_
+
+  std::atomic<bool> started_{false};
+  std::atomic<std::size_t> in_flight_{0};
+  std::atomic<std::uint64_t> handled_{0};
+  std::atomic<std::uint64_t> failed_{0};
+  std::atomic<int> consecutive_failures_{0};
+};
+
+// Content of the reply messages a worker sends (and the orchestrator reads).
+//   result: {"subtask_id": ..., "task_id": ..., "worker_id": ..., "output": <json>}
+//   error:  {"subtask_id": ..., "task_id": ..., "worker_id": ..., "error": "...", "code": "..."}
+
+}  // namespace minion::agents

@@ -1,0 +1,58 @@
+#pragma once
+// OpenAIProvider: a client for the OpenAI chat-completions API (POST {base_url}/chat/completions)
+// that also speaks to the servers that copy it: Ollama (http://localhost:11434/v1), vLLM and the
+// llama.cpp server. Retries 429 and 5xx answers (and transport failures) with exponential
+// backoff that honours Retry-After. Thread-safe: each Chat call uses its own connection.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "minion/llm/provider.h"
+#include "minion/observability/tracing.h"
+
+namespace minion::llm {
+
+struct OpenAIProviderOptions {
+  // Up to and including the version segment: "https://api.openai.com/v1".
+  std::string base_url = "https://api.openai.com/v1";
+  std::string api_key;  // empty: no Authorization header (local servers)
+  std::string model = "gpt-4o-mini";
+  // The whole of one HTTP attempt (connect, send, wait, read).
+  std::chrono::milliseconds timeout{60000};
+  // Attempts after the first one; 0 disables retrying.
+  int max_retries = 2;
+
+  // Backoff before retry n (0-based) is initial_backoff * 2^n, at most max_backoff, unless the
+  // server sent Retry-After, which wins (capped at max_retry_after: a server asking for longer
+  // gets the error instead of a stalled worker).
+  std::chrono::milliseconds initial_backoff{500};
+  std::chrono::milliseconds max_backoff{8000};
+  std::chrono::milliseconds max_retry_after{60000};
+  // How the provider waits between attempts; tests inject one that records and returns.
+  std::function<void(std::chrono::milliseconds)> sleep;
+  // The <provider> in span names and gen_ai.provider.name ("openai" for every compatible
+  // server unless told otherwise, e.g. "ollama").
+  std::string provider_name = "openai";
+  // Where spans go; unset: observability::GetTracer() at each call.
+  std::optional<observability::Tracer> tracer;
+};
+
+class OpenAIProvider final : public Provider {
+ public:
+  explicit OpenAIProvider(OpenAIProviderOptions options);
+  ~OpenAIProvider() override;
+
+  std::string Name() const override { return options_.provider_name; }
+  std::string DefaultModel() const override { return options_.model; }
+  Result<ChatResponse> Chat(const trace::Context& parent, const ChatRequest& request) override;
+
+  const OpenAIProviderOptions& options() const { return options_; }
+
+ private:
+  OpenAIProviderOptions options_;
+};
+
+}  // namespace minion::llm

@@ -1,0 +1,20 @@
+#pragma once
+// The libprotobuf-message form of an OTLP trace request, for callers that need the generated
+// type itself (the gRPC exporter hands it to a generated stub; tests compare against it).
+// Link minion_otlp; this header pulls in the generated code of minion_otlp_proto.
+
+#include <span>
+
+#include "minion/trace/span_data.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace minion::otlp {
+
+using ExportTraceServiceRequest = opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using ExportTraceServiceResponse = opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
+
+// Fills `out` (cleared first) with `spans`, grouped by resource then scope. Serializing the
+// result gives exactly the bytes SerializeTraceRequestProto produces.
+void BuildTraceRequest(std::span<const trace::SpanDataPtr> spans, ExportTraceServiceRequest& out);
+
+}  // namespace minion::otlp

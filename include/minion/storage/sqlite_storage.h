@@ -1,0 +1,62 @@
+#pragma once
+// SqliteStorage: Storage in an SQLite database file (WAL journal, prepared statements reused
+// across calls). One connection serialised by a mutex: SQLite admits one writer at a time
+// anyway, and WAL lets other processes read meanwhile. Thread-safe.
+//
+//   MINION_ASSIGN_OR_RETURN(auto db, storage::SqliteStorage::Open({.path = "minion.db"}));
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "minion/observability/tracing.h"
+#include "minion/storage/storage.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace minion::storage {
+
+struct SqliteStorageOptions {
+  std::string path;  // a file, or ":memory:"
+  // How long a call waits for another process's lock before failing with Unavailable.
+  std::chrono::milliseconds busy_timeout{5000};
+  // Spans go to `tracer`, or to observability::GetTracer() at each call when unset.
+  std::optional<observability::Tracer> tracer;
+};
+
+class SqliteStorage final : public Storage {
+ public:
+  static Result<std::unique_ptr<SqliteStorage>> Open(SqliteStorageOptions options);
+  ~SqliteStorage() override;
+  SqliteStorage(const SqliteStorage&) = delete;
+  SqliteStorage& operator=(const SqliteStorage&) = delete;
+
+  Status Put(const trace::Context& ctx, std::string_view collection, std::string_view key,
+             std::string_view value) override;
+  Result<std::string> Get(const trace::Context& ctx, std::string_view collection,
+                          std::string_view key) override;
+  Status Delete(const trace::Context& ctx, std::string_view collection, std::string_view key) override;
+  Result<std::vector<Entry>> List(const trace::Context& ctx, std::string_view collection,
+                                  const ListOptions& options = {}) override;
+  std::string_view System() const override { return "sqlite"; }
+
+  // The journal mode SQLite reports ("wal" for files; "memory" for ":memory:").
+  std::string JournalMode();
+
+ private:
+  explicit SqliteStorage(SqliteStorageOptions options);
+  Status Init();
+
+  SqliteStorageOptions options_;
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;                // guarded by mu_
+  sqlite3_stmt* put_stmt_ = nullptr;     // guarded by mu_
+  sqlite3_stmt* get_stmt_ = nullptr;     // guarded by mu_
+  sqlite3_stmt* delete_stmt_ = nullptr;  // guarded by mu_
+  sqlite3_stmt* list_stmt_ = nullptr;    // guarded by mu_
+};
+
+}  // namespace minion::storage

@@ -1,0 +1,58 @@
+#include "minion/sdk/resource.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+namespace minion::sdk {
+namespace {
+
+std::string Str(const trace::Resource& r, std::string_view key) {
+  const auto* v = r.attributes.Find(key);
+  return v ? trace::AttributeValueToString(*v) : "<missing>";
+}
+
+class ResourceTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    unsetenv("OTEL_RESOURCE_ATTRIBUTES");
+    unsetenv("OTEL_SERVICE_NAME");
+  }
+};
+
+TEST_F(ResourceTest, DefaultsDescribeTheSdk) {
+  auto r = DefaultResource();
+  EXPECT_EQ(Str(r, "telemetry.sdk.name"), "minion");
+  EXPECT_EQ(Str(r, "telemetry.sdk.language"), "cpp");
+  EXPECT_EQ(Str(r, "service.name").rfind("unknown_service:", 0), 0u);
+}
+
+TEST_F(ResourceTest, EnvironmentWinsAndServiceNameVariableWinsOverAttributes) {
+  setenv("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs, deployment.environment.name=prod,team=a%2Cb", 1);
+  trace::Resource code;
+  code.attributes.Set("service.name", "from-code");
+  code.attributes.Set("service.version", "1.2.3");
+  auto r = BuildResource(code);
+  EXPECT_EQ(Str(r, "service.name"), "from-attrs");
+  EXPECT_EQ(Str(r, "service.version"), "1.2.3");
+  EXPECT_EQ(Str(r, "deployment.environment.name"), "prod");
+  EXPECT_EQ(Str(r, "team"), "a,b");
+  setenv("OTEL_SERVICE_NAME", "from-service-name", 1);
+  EXPECT_EQ(Str(BuildResource(code), "service.name"), "from-service-name");
+}
+
+TEST_F(ResourceTest, MalformedAttributesAreRejectedWhole) {
+  setenv("OTEL_RESOURCE_ATTRIBUTES", "good=1,bad", 1);
+  auto r = ResourceFromEnv();
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("'bad' is not key=value"), std::string::npos);
+  trace::Resource code;
+  code.attributes.Set("service.name", "svc");
+  auto built = BuildResource(code);
+  EXPECT_EQ(Str(built, "good"), "<missing>");
+  EXPECT_EQ(Str(built, "service.name"), "svc");
+  setenv("OTEL_RESOURCE_ATTRIBUTES", "k=%zz", 1);
+  EXPECT_FALSE(ResourceFromEnv().ok());
+}
+
+}  // namespace
+}  // namespace minion::sdk

@@ -161,7 +161,7 @@ Result<std::unique_ptr<sdk::Sampler>> MakeSampler(const TracingConfig& c) {
 namespace {
 
 // Status for an exporter that exists in the product but is not compiled into this build.
-Status NotBuilt(std::string_view name, std::string_view option) {
+[[maybe_unused]] Status NotBuilt(std::string_view name, std::string_view option) {
   return UnimplementedError("exporter '" + std::string(name) + "' is not built into this minion (rebuild with " +
                             std::string(option) + "); built in: " + std::string(
 #ifdef MINION_HAVE_OTLP_HTTP

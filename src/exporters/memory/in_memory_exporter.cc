@@ -16,6 +16,8 @@ void InMemorySpanExporter::Storage::Reset() {
   std::lock_guard<std::mutex> lock(mu_);
   spans_.clear();
   dropped_ = 0;
+  resources_.clear();
+  scopes_.clear();
 }
 
 InMemorySpanExporter::InMemorySpanExporter(std::size_t max_spans) : storage_(std::make_shared<Storage>()) {
@@ -32,7 +34,20 @@ sdk::ExportResult InMemorySpanExporter::Export(std::span<const trace::SpanDataPt
       continue;
     }
     storage_->spans_.push_back(*s);
-    storage_->spans_.back().pool_next_ = nullptr;
+    trace::SpanData& copy = storage_->spans_.back();
+    copy.pool_next_ = nullptr;
+    copy.sink = nullptr;
+    copy.limits = nullptr;
+    if (copy.resource) {
+      auto& owned = storage_->resources_[copy.resource];
+      if (!owned) owned = std::make_unique<trace::Resource>(*copy.resource);
+      copy.resource = owned.get();
+    }
+    if (copy.scope) {
+      auto& owned = storage_->scopes_[copy.scope];
+      if (!owned) owned = std::make_unique<trace::InstrumentationScope>(*copy.scope);
+      copy.scope = owned.get();
+    }
   }
   return sdk::ExportResult::kSuccess;
 }

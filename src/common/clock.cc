@@ -2,22 +2,135 @@
 
 #include <time.h>
 
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#define MINION_HAVE_RDTSC 1
+#endif
+
 namespace minion {
 namespace {
 
+std::uint64_t RealtimeNs() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+#ifdef MINION_HAVE_RDTSC
+// Span timestamps are read twice per span, and clock_gettime costs 20-70 ns on the virtual
+// machines we measured (bench/trace_bench: it was the largest single cost of a span). With an
+// invariant TSC we read the cycle counter (~8 ns) and extrapolate from a per-thread anchor taken
+// with clock_gettime at most every ~100 ms, so NTP slews and steps are followed closely. Without
+// an invariant TSC, or until the rate is calibrated (~20 ms after the first call), Now() is
+// plain clock_gettime.
+class TscClock {
+ public:
+  static TscClock& Get() {
+    static TscClock* clock = new TscClock();
+    return *clock;
+  }
+
+  bool usable() const noexcept { return usable_; }
+
+  UnixNanos Now() noexcept {
+    const double rate = ns_per_tick_.load(std::memory_order_relaxed);
+    if (rate == 0) return Calibrate();
+    Anchor& a = anchor_;  // trivially constructible thread_local: no init guard on access
+    const std::uint64_t t = __rdtsc();
+    const std::uint64_t dt = t - a.tsc;
+    if (a.tsc == 0 || dt > reanchor_ticks_.load(std::memory_order_relaxed)) {
+      ReadPair(&a.tsc, &a.ns);
+      return a.ns;
+    }
+    return a.ns + static_cast<std::uint64_t>(static_cast<double>(dt) * rate);
+  }
+
+ private:
+  struct Anchor {
+    std::uint64_t tsc;
+    std::uint64_t ns;
+  };
+  static thread_local Anchor anchor_;
+
+  TscClock() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    bool constant = false, nonstop = false;
+    while (std::getline(cpuinfo, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      constant = line.find(" constant_tsc") != std::string::npos;
+      nonstop = line.find(" nonstop_tsc") != std::string::npos;
+      break;
+    }
+    usable_ = constant && nonstop;
+  }
+
+  // Reads the TSC and the wall clock as close together as possible (retrying when the thread
+  // was interrupted between the two reads).
+  static void ReadPair(std::uint64_t* tsc, std::uint64_t* ns) noexcept {
+    std::uint64_t best_width = ~0ULL;
+    for (int i = 0; i < 4; ++i) {
+      const std::uint64_t t0 = __rdtsc();
+      const std::uint64_t n = RealtimeNs();
+      const std::uint64_t t1 = __rdtsc();
+      if (t1 - t0 < best_width) {
+        best_width = t1 - t0;
+        *tsc = t0 + (t1 - t0) / 2;
+        *ns = n;
+      }
+      if (best_width < 2000) break;
+    }
+  }
+
+  UnixNanos Calibrate() noexcept {
+    std::uint64_t tsc = 0, ns = 0;
+    ReadPair(&tsc, &ns);
+    std::uint64_t expected = 0;
+    if (start_tsc_.compare_exchange_strong(expected, tsc)) {
+      start_ns_.store(ns, std::memory_order_release);
+      return ns;
+    }
+    const std::uint64_t start_ns = start_ns_.load(std::memory_order_acquire);
+    if (start_ns == 0 || ns < start_ns + 20'000'000ULL || tsc <= expected) return ns;  // not yet 20 ms
+    const double rate = static_cast<double>(ns - start_ns) / static_cast<double>(tsc - expected);
+    reanchor_ticks_.store(static_cast<std::uint64_t>(100'000'000.0 / rate), std::memory_order_relaxed);
+    ns_per_tick_.store(rate, std::memory_order_relaxed);
+    return ns;
+  }
+
+  bool usable_ = false;
+  std::atomic<std::uint64_t> start_tsc_{0};
+  std::atomic<std::uint64_t> start_ns_{0};
+  std::atomic<std::uint64_t> reanchor_ticks_{0};
+  std::atomic<double> ns_per_tick_{0};
+};
+
+thread_local TscClock::Anchor TscClock::anchor_ = {0, 0};
+#endif
+
 class RealClock final : public Clock {
  public:
-  // clock_gettime goes through the vDSO: ~20 ns, no syscall.
   UnixNanos Now() noexcept override {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<UnixNanos>(ts.tv_sec) * 1'000'000'000ULL + static_cast<UnixNanos>(ts.tv_nsec);
+#ifdef MINION_HAVE_RDTSC
+    if (tsc_usable_) return TscClock::Get().Now();
+#endif
+    return RealtimeNs();
   }
   std::uint64_t MonotonicNanos() noexcept override {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
   }
+
+ private:
+#ifdef MINION_HAVE_RDTSC
+  const bool tsc_usable_ = TscClock::Get().usable();
+#endif
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "minion/trace/attribute.h"
 
 #include <cstdio>
+#include <cstring>
 #include <type_traits>
 
 namespace minion::trace {
@@ -39,26 +40,48 @@ AttributeValueView::AttributeValueView(const AttributeValue& v) : v_(false) {
 AttributeType TypeOf(const AttributeValue& v) { return static_cast<AttributeType>(v.index()); }
 
 void AssignAttributeValue(AttributeValue& out, const AttributeValueView& view, std::size_t max_length) {
-  std::visit(
-      [&](const auto& x) {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) {
-          out = x;
-        } else if constexpr (std::is_same_v<T, std::string_view>) {
-          Ensure<std::string>(out).assign(Truncate(x, max_length));  // reuses capacity
-        } else if constexpr (std::is_same_v<T, const std::vector<bool>*>) {
-          Ensure<std::vector<bool>>(out) = *x;
-        } else if constexpr (std::is_same_v<T, std::span<const std::int64_t>>) {
-          Ensure<std::vector<std::int64_t>>(out).assign(x.begin(), x.end());
-        } else if constexpr (std::is_same_v<T, std::span<const double>>) {
-          Ensure<std::vector<double>>(out).assign(x.begin(), x.end());
-        } else {  // spans of strings or string_views
-          auto& vec = Ensure<std::vector<std::string>>(out);
-          vec.resize(x.size());
-          for (std::size_t i = 0; i < x.size(); ++i) vec[i].assign(Truncate(std::string_view(x[i]), max_length));
-        }
-      },
-      view.storage());
+  // A switch on the index rather than std::visit: this runs for every attribute of every span,
+  // and the scalar and string cases (nearly all of them) stay branch-predictable and inline.
+  const auto& v = view.storage();
+  switch (v.index()) {
+    case 0: out = *std::get_if<0>(&v); return;
+    case 1:
+      if (auto* p = std::get_if<std::int64_t>(&out)) *p = *std::get_if<1>(&v);
+      else out = *std::get_if<1>(&v);
+      return;
+    case 2: out = *std::get_if<2>(&v); return;
+    case 3: {
+      const std::string_view sv = Truncate(*std::get_if<3>(&v), max_length);
+      std::string& s = Ensure<std::string>(out);
+      s.assign(sv.data(), sv.size());  // reuses the slot's capacity
+      return;
+    }
+    case 4: Ensure<std::vector<bool>>(out) = **std::get_if<4>(&v); return;
+    case 5: {
+      auto x = *std::get_if<5>(&v);
+      Ensure<std::vector<std::int64_t>>(out).assign(x.begin(), x.end());
+      return;
+    }
+    case 6: {
+      auto x = *std::get_if<6>(&v);
+      Ensure<std::vector<double>>(out).assign(x.begin(), x.end());
+      return;
+    }
+    case 7: {
+      auto x = *std::get_if<7>(&v);
+      auto& vec = Ensure<std::vector<std::string>>(out);
+      vec.resize(x.size());
+      for (std::size_t i = 0; i < x.size(); ++i) vec[i].assign(Truncate(x[i], max_length));
+      return;
+    }
+    case 8: {
+      auto x = *std::get_if<8>(&v);
+      auto& vec = Ensure<std::vector<std::string>>(out);
+      vec.resize(x.size());
+      for (std::size_t i = 0; i < x.size(); ++i) vec[i].assign(Truncate(x[i], max_length));
+      return;
+    }
+  }
 }
 
 std::string AttributeValueToString(const AttributeValue& v) {
@@ -104,9 +127,15 @@ bool AttributeList::Set(std::string_view key, const AttributeValueView& value, s
     ++dropped_;
     return false;
   }
-  if (size_ == slots_.size()) slots_.emplace_back();
+  if (size_ == slots_.size()) {
+    if (slots_.empty()) slots_.reserve(8);
+    slots_.emplace_back();
+  }
   Attribute& slot = slots_[size_++];
-  slot.key.assign(key);
+  // A recycled record usually gets the same keys in the same order as last time: when the
+  // slot already holds this key, the copy is skipped.
+  if (slot.key.size() != key.size() || std::memcmp(slot.key.data(), key.data(), key.size()) != 0)
+    slot.key.assign(key.data(), key.size());
   AssignAttributeValue(slot.value, value, max_value_length);
   return true;
 }

@@ -98,6 +98,7 @@ class SdkTracer final : public trace::Tracer, public trace::SpanEndSink {
     provider_->processor_->OnEnd(std::move(owned));
   }
 
+  UnixNanos Now() noexcept override { return provider_->clock_->Now(); }
   bool Enabled() const noexcept override { return !provider_->shut_down_.load(std::memory_order_relaxed); }
   const trace::InstrumentationScope& scope() const { return scope_; }
 

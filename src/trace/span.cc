@@ -39,7 +39,7 @@ void Span::AddEvent(std::string_view name, std::initializer_list<KeyValueView> a
   }
   SpanEvent& event = data_->events.emplace_back();
   event.name.assign(name);
-  event.time = time != 0 ? time : SystemClock().Now();
+  event.time = time != 0 ? time : (data_->sink ? data_->sink->Now() : SystemClock().Now());
   for (const auto& kv : attributes)
     event.attributes.Set(kv.key, kv.value, limits.attributes_per_event, limits.attribute_value_length);
 }

@@ -117,10 +117,14 @@ TEST(SpanTest, ExplicitTimestampsFromInjectedClock) {
   SimulatedClock clock(1'000);
   TestProvider t(nullptr, &clock);
   Span span = t.tracer->StartSpan("timed");
-  clock.Advance(std::chrono::microseconds(250));
+  clock.Advance(std::chrono::microseconds(100));
+  span.AddEvent("halfway");
+  clock.Advance(std::chrono::microseconds(150));
   span.End();
   auto s = t.spans->GetSpans()[0];
   EXPECT_EQ(s.start_time, 1'000u);
+  ASSERT_EQ(s.events.size(), 1u);
+  EXPECT_EQ(s.events[0].time, 101'000u);
   EXPECT_EQ(s.end_time, 251'000u);
 }
 

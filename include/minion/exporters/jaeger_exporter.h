@@ -11,9 +11,9 @@
 //
 // Export is retried on HTTP 429/502/503/504 and on connection errors, with exponential
 // backoff and jitter, all within the Export timeout; other statuses fail at once. Each span
-// resource (normally one per provider) becomes its own Batch. Export is serialised by an
-// internal mutex; ForceFlush/Shutdown may come from any thread. Shutdown interrupts a backoff
-// wait.
+// resource (normally one per provider) becomes its own Batch. Exports are serialised
+// internally; ForceFlush/Shutdown may come from any thread. Shutdown interrupts a backoff wait
+// or a request in flight.
 
 #include <chrono>
 #include <map>

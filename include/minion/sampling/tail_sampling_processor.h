@@ -13,7 +13,8 @@
 //      sdk::MakeTraceIdRatioBasedSampler, so every process keeps the same ratio-sampled
 //      traces (kRatio);
 // otherwise the trace is dropped and counted. Spans that end after their trace was decided
-// follow the decision (remembered in a bounded LRU). A trace whose local root never ends is
+// follow the decision (remembered in a bounded cache: 4-way set-associative, least recently
+// used replaced first). A trace whose local root never ends is
 // decided `decision_wait` after its first span arrived, on what has arrived.
 //
 // Tail sampling only sees spans that were recorded: configure the TracerProvider with
@@ -62,7 +63,8 @@ struct TailSamplingOptions {
   std::size_t max_spans_per_trace = 1000;
   // How long after its first span a trace whose local root has not ended is decided anyway.
   std::chrono::milliseconds decision_wait{30000};
-  // Decisions remembered for spans that end after their trace was decided.
+  // Decisions remembered for spans that end after their trace was decided (24 bytes each,
+  // allocated up front).
   std::size_t max_decisions = 100000;
   // How often the background thread looks for expired traces (real time). Zero: no thread;
   // expired traces are then decided only by ForceFlush, DecideExpired and Shutdown.

@@ -71,6 +71,8 @@ class SpanEndSink {
  public:
   virtual ~SpanEndSink() = default;
   virtual void OnSpanEnd(SpanData* span, UnixNanos end_time) noexcept = 0;
+  // The provider's (injected) clock, for event timestamps.
+  virtual UnixNanos Now() noexcept = 0;
 };
 
 class SpanData {

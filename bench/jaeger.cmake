@@ -1,0 +1,3 @@
+minion_add_bench(jaeger_bench
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/jaeger_bench.cc
+  DEPS minion_exporter_jaeger)

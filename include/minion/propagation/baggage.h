@@ -38,6 +38,8 @@ class W3CBaggagePropagator final : public trace::TextMapPropagator {
 namespace internal {
 // Percent-encodes every byte outside the W3C baggage-octet set, plus '%' itself.
 std::string PercentEncode(std::string_view s);
+// Percent-encodes every byte that is not an RFC 7230 token character (keys must be tokens).
+std::string PercentEncodeKey(std::string_view s);
 // Decodes %XX sequences (either hex case); false on a malformed escape. '+' stays '+'.
 bool PercentDecode(std::string_view s, std::string* out);
 }  // namespace internal

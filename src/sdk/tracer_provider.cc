@@ -67,7 +67,7 @@ class SdkTracer final : public trace::Tracer, public trace::SpanEndSink {
     }
     d.flags = context.trace_flags();
     d.trace_state = context.trace_state_ptr();
-    d.name.assign(name);
+    if (std::string_view(d.name) != name) trace::AssignString(d.name, name);
     d.kind = options.kind;
     d.start_time = options.start_time != 0 ? options.start_time : p.clock_->Now();
     d.resource = &p.resource_;

@@ -53,7 +53,7 @@ void AssignAttributeValue(AttributeValue& out, const AttributeValueView& view, s
     case 3: {
       const std::string_view sv = Truncate(*std::get_if<3>(&v), max_length);
       std::string& s = Ensure<std::string>(out);
-      s.assign(sv.data(), sv.size());  // reuses the slot's capacity
+      AssignString(s, sv);
       return;
     }
     case 4: Ensure<std::vector<bool>>(out) = **std::get_if<4>(&v); return;
@@ -135,7 +135,7 @@ bool AttributeList::Set(std::string_view key, const AttributeValueView& value, s
   // A recycled record usually gets the same keys in the same order as last time: when the
   // slot already holds this key, the copy is skipped.
   if (slot.key.size() != key.size() || std::memcmp(slot.key.data(), key.data(), key.size()) != 0)
-    slot.key.assign(key.data(), key.size());
+    AssignString(slot.key, key);
   AssignAttributeValue(slot.value, value, max_value_length);
   return true;
 }

@@ -31,7 +31,8 @@ void SpanData::Reset() noexcept {
   flags = TraceFlags();
   parent_is_remote = false;
   trace_state.reset();
-  name.clear();
+  // `name` keeps its content: every span sets it at start, and keeping it lets the tracer skip
+  // the copy when the recycled record had the same name.
   kind = SpanKind::kInternal;
   start_time = end_time = 0;
   attributes.Clear();

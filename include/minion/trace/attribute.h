@@ -69,6 +69,13 @@ struct Attribute {
 };
 
 AttributeType TypeOf(const AttributeValue& v);
+// Copies `value` into `out` reusing its buffer. libstdc++'s assign() goes through the general
+// _M_replace (aliasing checks, ~50 instructions); a resize to the same length is a no-op, which
+// is the common case on a recycled span record.
+inline void AssignString(std::string& out, std::string_view value) {
+  out.resize(value.size());
+  if (!value.empty()) std::char_traits<char>::copy(out.data(), value.data(), value.size());
+}
 // Copies `view` into `out`, truncating strings to `max_length` bytes (on a UTF-8 boundary).
 void AssignAttributeValue(AttributeValue& out, const AttributeValueView& view,
                           std::size_t max_length = std::numeric_limits<std::size_t>::max());

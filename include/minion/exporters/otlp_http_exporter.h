@@ -27,6 +27,7 @@ struct OtlpExporterStats {
   std::uint64_t requests = 0;          // HTTP requests attempted, retries included
   std::uint64_t retries = 0;           // requests that were retries of an earlier one
   std::uint64_t failed_exports = 0;    // Export calls that returned kFailure
+  std::uint64_t connections = 0;       // TCP connections opened (1 while keep-alive holds)
 };
 
 class OtlpHttpExporter final : public sdk::SpanExporter {

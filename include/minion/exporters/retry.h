@@ -29,6 +29,9 @@ struct RetryPolicy {
   // should stop retrying. Null: the caller's default (the exporters wait on their shutdown
   // condition; RunWithRetry alone uses std::this_thread::sleep_for).
   std::function<bool(std::chrono::nanoseconds)> sleep;
+  // Called just before each wait with the retry number (1 = before the second attempt), the
+  // wait, and the failure being retried. Optional; for logs, metrics and tests.
+  std::function<void(int, std::chrono::nanoseconds, const Status&)> on_retry;
 
   // The jittered delay before retry number `retry` (1 = the second attempt): uniform in
   // [0, min(max_backoff, initial_backoff * multiplier^(retry-1))] ("full jitter").

@@ -36,6 +36,10 @@ struct OpenAIProviderOptions {
   // The <provider> in span names and gen_ai.provider.name ("openai" for every compatible
   // server unless told otherwise, e.g. "ollama").
   std::string provider_name = "openai";
+  // Send the llm span's W3C traceparent/tracestate with each request (never baggage, which may
+  // hold data not meant for a third party), so a tracing proxy or self-hosted server joins the
+  // trace.
+  bool inject_trace_context = true;
   // Where spans go; unset: observability::GetTracer() at each call.
   std::optional<observability::Tracer> tracer;
 };

@@ -33,6 +33,8 @@ struct HttpGetOptions {
   bool allow_non_loopback = false;
   std::chrono::milliseconds timeout{10000};
   std::size_t max_body_bytes = 1u << 20;  // longer bodies are cut and marked truncated
+  // Send the caller's W3C traceparent/tracestate (not baggage) so the server joins the trace.
+  bool inject_trace_context = true;
 };
 std::shared_ptr<Tool> MakeHttpGetTool(HttpGetOptions options = {});
 

@@ -1,0 +1,2 @@
+minion_add_bench(bench_llm_tools_storage SOURCES llm_tools_storage_bench.cc
+  DEPS minion_llm minion_tools minion_storage)

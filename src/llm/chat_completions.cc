@@ -1,0 +1,135 @@
+#include "llm/chat_completions.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+namespace minion::llm::internal {
+namespace {
+
+using nlohmann::json;
+
+std::string Trimmed(std::string_view s, std::size_t max_len) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  if (s.size() <= max_len) return std::string(s);
+  return std::string(s.substr(0, max_len)) + "...";
+}
+
+}  // namespace
+
+std::string BuildChatRequestBody(const ChatRequest& request, const std::string& model) {
+  json body;
+  body["model"] = model;
+  json messages = json::array();
+  for (const auto& m : request.messages) {
+    messages.push_back({{"role", m.role}, {"content", m.content}});
+  }
+  body["messages"] = std::move(messages);
+  body["temperature"] = request.temperature;
+  if (request.max_tokens > 0) body["max_tokens"] = request.max_tokens;
+  if (request.json_response) body["response_format"] = {{"type", "json_object"}};
+  // Invalid UTF-8 in a prompt must not abort the call: replace it, the model copes.
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<ChatResponse> ParseChatResponse(std::string_view body) {
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    return DataLossError("chat completions response is not valid JSON: " + Trimmed(body, 200));
+  }
+  if (!doc.is_object()) return DataLossError("chat completions response is not a JSON object");
+  auto choices = doc.find("choices");
+  if (choices == doc.end() || !choices->is_array() || choices->empty()) {
+    return DataLossError("chat completions response has no choices: " + Trimmed(body, 200));
+  }
+  const json& choice = (*choices)[0];
+  if (!choice.is_object()) return DataLossError("chat completions choices[0] is not an object");
+  ChatResponse out;
+  auto message = choice.find("message");
+  if (message == choice.end() || !message->is_object()) {
+    return DataLossError("chat completions choices[0] has no message");
+  }
+  auto content = message->find("content");
+  if (content != message->end() && content->is_string()) {
+    out.content = content->get<std::string>();
+  } else if (content != message->end() && !content->is_null()) {
+    return DataLossError("chat completions choices[0].message.content is not a string");
+  }
+  auto finish = choice.find("finish_reason");
+  if (finish != choice.end() && finish->is_string()) out.finish_reason = finish->get<std::string>();
+  if (auto it = doc.find("id"); it != doc.end() && it->is_string()) out.response_id = it->get<std::string>();
+  if (auto it = doc.find("model"); it != doc.end() && it->is_string()) out.model = it->get<std::string>();
+  if (auto usage = doc.find("usage"); usage != doc.end() && usage->is_object()) {
+    if (auto it = usage->find("prompt_tokens"); it != usage->end() && it->is_number_integer()) {
+      out.input_tokens = it->get<std::int64_t>();
+    }
+    if (auto it = usage->find("completion_tokens"); it != usage->end() && it->is_number_integer()) {
+      out.output_tokens = it->get<std::int64_t>();
+    }
+  }
+  return out;
+}
+
+std::string ExtractErrorMessage(std::string_view body) {
+  json doc = json::parse(body, nullptr, false);
+  if (!doc.is_discarded() && doc.is_object()) {
+    auto err = doc.find("error");
+    if (err != doc.end()) {
+      if (err->is_string()) return err->get<std::string>();
+      if (err->is_object()) {
+        auto msg = err->find("message");
+        if (msg != err->end() && msg->is_string()) return msg->get<std::string>();
+      }
+    }
+    if (auto msg = doc.find("message"); msg != doc.end() && msg->is_string()) {
+      return msg->get<std::string>();
+    }
+  }
+  return Trimmed(body, 200);
+}
+
+std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
+                                                         long long now_unix_seconds) {
+  std::string v = Trimmed(value, 100);
+  if (v.empty()) return std::nullopt;
+  if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    long long seconds = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+    if (ec != std::errc() || ptr != v.data() + v.size()) return std::nullopt;
+    // Anything beyond a day is nonsense; the caller caps it further.
+    seconds = std::min<long long>(seconds, 86400);
+    return std::chrono::milliseconds(seconds * 1000);
+  }
+  // An HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT"); curl parses the three RFC 9110 forms.
+  time_t when = curl_getdate(v.c_str(), nullptr);
+  if (when < 0) return std::nullopt;
+  long long delta = static_cast<long long>(when) - now_unix_seconds;
+  if (delta < 0) delta = 0;
+  delta = std::min<long long>(delta, 86400);
+  return std::chrono::milliseconds(delta * 1000);
+}
+
+StatusCode StatusCodeForHttp(long http_status) {
+  switch (http_status) {
+    case 400: case 422: return StatusCode::kInvalidArgument;
+    case 401: return StatusCode::kUnauthenticated;
+    case 403: return StatusCode::kPermissionDenied;
+    case 404: return StatusCode::kNotFound;
+    case 408: return StatusCode::kDeadlineExceeded;
+    case 409: return StatusCode::kAborted;
+    case 429: return StatusCode::kResourceExhausted;
+    default: break;
+  }
+  if (http_status >= 500) return StatusCode::kUnavailable;
+  return StatusCode::kUnknown;
+}
+
+bool IsRetryableHttp(long http_status) {
+  return http_status == 408 || http_status == 409 || http_status == 429 || http_status >= 500;
+}
+
+}  // namespace minion::llm::internal

@@ -1,0 +1,34 @@
+#pragma once
+// The chat-completions wire format, apart from the HTTP plumbing so it can be tested alone.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "minion/common/status.h"
+#include "minion/llm/provider.h"
+
+namespace minion::llm::internal {
+
+// The JSON body for POST /chat/completions.
+std::string BuildChatRequestBody(const ChatRequest& request, const std::string& model);
+
+// Parses a 2xx body: choices[0].message.content, finish_reason, usage, id, model. A body that
+// is not JSON or has no choices is an error that says which.
+Result<ChatResponse> ParseChatResponse(std::string_view body);
+
+// error.message from an error body ({"error":{"message":...}}, Ollama's {"error":"..."}), or a
+// trimmed prefix of the raw body when it is not JSON.
+std::string ExtractErrorMessage(std::string_view body);
+
+// Retry-After as delta-seconds or an HTTP-date (relative to `now_unix_seconds`).
+std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
+                                                         long long now_unix_seconds);
+
+// The status code an HTTP error maps to (401 -> UNAUTHENTICATED, 429 -> RESOURCE_EXHAUSTED...).
+StatusCode StatusCodeForHttp(long http_status);
+// 408, 409, 429 and 5xx are worth another attempt.
+bool IsRetryableHttp(long http_status);
+
+}  // namespace minion::llm::internal

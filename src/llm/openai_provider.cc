@@ -1,0 +1,241 @@
+#include "minion/llm/openai_provider.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <ctime>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "llm/chat_completions.h"
+#include "llm/genai_span.h"
+#include "minion/propagation/carriers.h"
+#include "minion/propagation/trace_context.h"
+
+namespace minion::llm {
+namespace {
+
+// Bodies larger than this are not a chat completion; stop reading rather than exhaust memory.
+constexpr std::size_t kMaxResponseBytes = 32u << 20;
+
+void EnsureCurlInitialised() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct Attempt {
+  CURLcode curl_code = CURLE_OK;
+  std::string curl_error;
+  long http_status = 0;
+  std::string body;
+  std::string retry_after;  // the header's raw value, if any
+  bool too_large = false;
+};
+
+std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* attempt = static_cast<Attempt*>(user);
+  std::size_t len = size * n;
+  if (attempt->body.size() + len > kMaxResponseBytes) {
+    attempt->too_large = true;
+    return 0;  // makes curl abort with CURLE_WRITE_ERROR
+  }
+  attempt->body.append(data, len);
+  return len;
+}
+
+std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* attempt = static_cast<Attempt*>(user);
+  std::size_t len = size * n;
+  std::string_view line(data, len);
+  constexpr std::string_view kName = "retry-after:";
+  if (line.size() > kName.size()) {
+    bool match = true;
+    for (std::size_t i = 0; i < kName.size() && match; ++i) {
+      match = std::tolower(static_cast<unsigned char>(line[i])) == kName[i];
+    }
+    if (match) {
+      std::string_view value = line.substr(kName.size());
+      while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.remove_suffix(1);
+      attempt->retry_after = std::string(value);
+    }
+  }
+  return len;
+}
+
+struct CurlSlist {
+  curl_slist* list = nullptr;
+  ~CurlSlist() { curl_slist_free_all(list); }
+  void Append(const std::string& s) { list = curl_slist_append(list, s.c_str()); }
+};
+
+using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
+
+Attempt PostOnce(const std::string& url, const std::string& api_key, const HeaderPairs& extra,
+                 const std::string& body, std::chrono::milliseconds timeout) {
+  Attempt attempt;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) {
+    attempt.curl_code = CURLE_FAILED_INIT;
+    attempt.curl_error = "curl_easy_init failed";
+    return attempt;
+  }
+  CurlSlist headers;
+  headers.Append("Content-Type: application/json");
+  headers.Append("Accept: application/json");
+  headers.Append("Expect:");  // no 100-continue round trip for large prompts
+  if (!api_key.empty()) headers.Append("Authorization: Bearer " + api_key);
+  for (const auto& [name, value] : extra) headers.Append(name + ": " + value);
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &attempt);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &attempt);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // signals and threads do not mix
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "minion/" MINION_VERSION);
+  attempt.curl_code = curl_easy_perform(curl);
+  if (attempt.curl_code != CURLE_OK) {
+    attempt.curl_error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(attempt.curl_code);
+  }
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &attempt.http_status);
+  curl_easy_cleanup(curl);
+  return attempt;
+}
+
+// host and port for server.address / server.port, from a base URL.
+void SetServerAttributes(trace::Span& span, const std::string& url) {
+  if (!span.IsRecording()) return;
+  CURLU* u = curl_url();
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    char* host = nullptr;
+    if (curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+      span.SetAttribute("server.address", host);
+      curl_free(host);
+    }
+    char* port = nullptr;
+    if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+      span.SetAttribute("server.port", std::atoll(port));
+      curl_free(port);
+    }
+  }
+  curl_url_cleanup(u);
+}
+
+std::string JoinUrl(std::string base, std::string_view path) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + std::string(path);
+}
+
+}  // namespace
+
+OpenAIProvider::OpenAIProvider(OpenAIProviderOptions options) : options_(std::move(options)) {
+  EnsureCurlInitialised();
+  if (!options_.sleep) {
+    options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  }
+}
+
+OpenAIProvider::~OpenAIProvider() = default;
+
+Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const ChatRequest& request) {
+  const std::string model = request.model.empty() ? options_.model : request.model;
+  observability::Tracer tracer = options_.tracer ? *options_.tracer : observability::GetTracer();
+  auto started = tracer.StartLlmSpan(parent, options_.provider_name, model, "chat");
+  trace::Span& span = started.span;
+  internal::SetRequestAttributes(span, options_.provider_name, model, request);
+  const std::string url = JoinUrl(options_.base_url, "/chat/completions");
+  SetServerAttributes(span, url);
+
+  auto fail = [&](Status status, std::string_view error_type) -> Result<ChatResponse> {
+    span.SetAttribute("error.type", error_type);
+    observability::EndSpan(span, status);
+    return status;
+  };
+
+  if (request.messages.empty()) {
+    return fail(InvalidArgumentError("chat request has no messages"), "invalid_request");
+  }
+  const std::string body = internal::BuildChatRequestBody(request, model);
+  HeaderPairs trace_headers;
+  if (options_.inject_trace_context) {
+    propagation::HttpHeaderCarrier carrier(trace_headers);
+    propagation::W3CTraceContextPropagator().Inject(started.context, carrier);
+  }
+
+  Status last_error;
+  std::string last_error_type;
+  for (int attempt_no = 0;; ++attempt_no) {
+    Attempt attempt = PostOnce(url, options_.api_key, trace_headers, body, options_.timeout);
+    std::optional<std::chrono::milliseconds> retry_after;
+    bool retryable = false;
+    if (attempt.curl_code != CURLE_OK) {
+      if (attempt.too_large) {
+        return fail(ResourceExhaustedError("chat completions response from " + url +
+                                           " exceeds " + std::to_string(kMaxResponseBytes) +
+                                           " bytes"),
+                    "response_too_large");
+      }
+      if (attempt.curl_code == CURLE_OPERATION_TIMEDOUT) {
+        last_error = DeadlineExceededError("chat completions request to " + url + " timed out after " +
+                                           std::to_string(options_.timeout.count()) + " ms");
+        last_error_type = "timeout";
+      } else {
+        last_error = UnavailableError("chat completions request to " + url + " failed: " +
+                                      attempt.curl_error);
+        last_error_type = "transport";
+      }
+      retryable = true;
+    } else {
+      span.SetAttribute("http.response.status_code", attempt.http_status);
+      if (attempt.http_status >= 200 && attempt.http_status < 300) {
+        Result<ChatResponse> parsed = internal::ParseChatResponse(attempt.body);
+        if (!parsed.ok()) {
+          return fail(parsed.status().WithContext("from " + url), "invalid_response");
+        }
+        if (parsed->model.empty()) parsed->model = model;
+        internal::SetResponseAttributes(span, *parsed);
+        observability::EndSpan(span);
+        return parsed;
+      }
+      last_error = Status(internal::StatusCodeForHttp(attempt.http_status),
+                          "chat completions: HTTP " + std::to_string(attempt.http_status) +
+                              " from " + url + ": " + internal::ExtractErrorMessage(attempt.body));
+      last_error_type = std::to_string(attempt.http_status);
+      retryable = internal::IsRetryableHttp(attempt.http_status);
+      if (!attempt.retry_after.empty()) {
+        retry_after = internal::ParseRetryAfter(attempt.retry_after,
+                                                static_cast<long long>(std::time(nullptr)));
+      }
+    }
+    if (!retryable || attempt_no >= options_.max_retries) break;
+
+    std::chrono::milliseconds delay = options_.initial_backoff * (1LL << std::min(attempt_no, 20));
+    delay = std::min(delay, options_.max_backoff);
+    if (retry_after) {
+      if (*retry_after > options_.max_retry_after) {
+        last_error = last_error.WithContext("server asked to retry after " +
+                                            std::to_string(retry_after->count()) +
+                                            " ms, more than the " +
+                                            std::to_string(options_.max_retry_after.count()) +
+                                            " ms allowed");
+        break;
+      }
+      delay = *retry_after;
+    }
+    span.AddEvent("gen_ai.client.retry", {{"retry.attempt", attempt_no + 1},
+                                          {"retry.delay_ms", static_cast<std::int64_t>(delay.count())},
+                                          {"error.type", last_error_type}});
+    options_.sleep(delay);
+  }
+  return fail(last_error, last_error_type);
+}
+
+}  // namespace minion::llm

@@ -1,0 +1,107 @@
+#include <mutex>
+
+#include "minion/tools/tool.h"
+
+namespace minion::tools {
+namespace {
+
+using nlohmann::json;
+
+bool HasType(const json& value, const std::string& type) {
+  if (type == "string") return value.is_string();
+  if (type == "integer") return value.is_number_integer();
+  if (type == "number") return value.is_number();
+  if (type == "boolean") return value.is_boolean();
+  if (type == "object") return value.is_object();
+  if (type == "array") return value.is_array();
+  if (type == "null") return value.is_null();
+  return true;  // a type we do not check is not our input's fault
+}
+
+}  // namespace
+
+Status ValidateToolInput(const json& schema, const json& input) {
+  if (!input.is_object()) return InvalidArgumentError("tool input must be a JSON object");
+  if (!schema.is_object()) return Status::Ok();
+  if (auto req = schema.find("required"); req != schema.end() && req->is_array()) {
+    for (const auto& field : *req) {
+      if (field.is_string() && !input.contains(field.get<std::string>())) {
+        return InvalidArgumentError("missing required field \"" + field.get<std::string>() + "\"");
+      }
+    }
+  }
+  auto props = schema.find("properties");
+  const bool has_props = props != schema.end() && props->is_object();
+  if (has_props) {
+    for (const auto& [key, spec] : props->items()) {
+      auto value = input.find(key);
+      if (value == input.end() || !spec.is_object()) continue;
+      auto type = spec.find("type");
+      if (type != spec.end() && type->is_string() && !HasType(*value, type->get<std::string>())) {
+        return InvalidArgumentError("field \"" + key + "\" must be of type " + type->get<std::string>());
+      }
+    }
+  }
+  if (auto extra = schema.find("additionalProperties");
+      extra != schema.end() && extra->is_boolean() && !extra->get<bool>()) {
+    for (const auto& [key, value] : input.items()) {
+      if (!has_props || !props->contains(key)) {
+        return InvalidArgumentError("unexpected field \"" + key + "\"");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ToolRegistry::Register(std::shared_ptr<Tool> tool) {
+  if (!tool) return InvalidArgumentError("cannot register a null tool");
+  std::string name = tool->Name();
+  if (name.empty()) return InvalidArgumentError("cannot register a tool without a name");
+  std::unique_lock lock(mu_);
+  auto [it, inserted] = tools_.emplace(name, std::move(tool));
+  if (!inserted) return Status(StatusCode::kAlreadyExists, "tool \"" + name + "\" is already registered");
+  return Status::Ok();
+}
+
+std::vector<ToolInfo> ToolRegistry::List() const {
+  std::shared_lock lock(mu_);
+  std::vector<ToolInfo> out;
+  out.reserve(tools_.size());
+  for (const auto& [name, tool] : tools_) {
+    out.push_back({name, tool->Description(), tool->InputSchema()});
+  }
+  return out;
+}
+
+std::shared_ptr<Tool> ToolRegistry::Find(const std::string& name) const {
+  std::shared_lock lock(mu_);
+  auto it = tools_.find(name);
+  return it == tools_.end() ? nullptr : it->second;
+}
+
+Result<json> ToolRegistry::Invoke(const trace::Context& parent, const std::string& name,
+                                  const json& input) const {
+  observability::Tracer tracer = tracer_ ? *tracer_ : observability::GetTracer();
+  auto [ctx, span] = tracer.StartToolSpan(parent, name);
+  span.SetAttribute("gen_ai.operation.name", "execute_tool");
+  span.SetAttribute("gen_ai.tool.name", name);
+  span.SetAttribute("tool.name", name);
+  auto finish = [&](Result<json> result, std::string_view error_type) {
+    if (!result.ok()) span.SetAttribute("error.type", error_type);
+    observability::EndSpan(span, result.status());
+    return result;
+  };
+
+  std::shared_ptr<Tool> tool = Find(name);
+  if (!tool) return finish(NotFoundError("no tool named \"" + name + "\""), "tool_not_found");
+  Status valid = ValidateToolInput(tool->InputSchema(), input);
+  if (!valid.ok()) return finish(valid.WithContext("tool " + name), "invalid_input");
+  Result<json> result = tool->Invoke(ctx, input);
+  if (!result.ok()) {
+    std::string type(StatusCodeName(result.status().code()));
+    return finish(result.status().WithContext("tool " + name), type);
+  }
+  return finish(std::move(result), "");
+}
+
+}  // namespace minion::tools

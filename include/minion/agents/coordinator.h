@@ -55,6 +55,7 @@ struct CoordinatorOptions {
 
 struct TaskResult {
   std::string task_id;
+  std::string trace_id;  // hex; empty when the task span carried no valid context
   Status status;  // OK when every subtask succeeded
   std::string planner;
   bool replanned = false;

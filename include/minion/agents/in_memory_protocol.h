@@ -19,7 +19,9 @@
 namespace minion::agents {
 
 struct InMemoryProtocolOptions {
-  std::size_t threads = 4;
+  // Handlers run on these threads; a handler that blocks (an LLM call, a child process) holds
+  // one, so size the pool for the work that may wait at once.
+  std::size_t threads = 8;
   std::size_t default_mailbox_capacity = 1024;
   // Null: observability::GetTracer() at construction.
   std::shared_ptr<observability::Tracer> tracer;

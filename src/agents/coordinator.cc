@@ -1,0 +1,235 @@
+#include "minion/agents/coordinator.h"
+
+#include <algorithm>
+
+#include "minion/trace/ids.h"
+
+namespace minion::agents {
+namespace {
+
+HealthState Worst(HealthState a, HealthState b) { return static_cast<int>(a) > static_cast<int>(b) ? a : b; }
+
+}  // namespace
+
+std::string_view HealthStateName(HealthState state) {
+  switch (state) {
+    case HealthState::kHealthy: return "healthy";
+    case HealthState::kDegraded: return "degraded";
+    case HealthState::kUnhealthy: return "unhealthy";
+  }
+  return "unknown";
+}
+
+nlohmann::json TaskResult::ToJson() const {
+  nlohmann::json subtasks_json = nlohmann::json::array();
+  for (const auto& s : subtasks) {
+    nlohmann::json j = {{"subtask_id", s.subtask_id}, {"name", s.name}, {"capability", s.capability},
+                        {"worker_id", s.worker_id}, {"status", s.status.ok() ? "succeeded" : "failed"},
+                        {"attempts", s.attempts}, {"output", s.output},
+                        {"duration_ms", s.finished_at > s.started_at ? (s.finished_at - s.started_at) / 1e6 : 0.0}};
+    if (!s.status.ok()) j["error"] = s.status.ToString();
+    subtasks_json.push_back(std::move(j));
+  }
+  nlohmann::json j = {{"task_id", task_id}, {"trace_id", trace_id}, {"status", status_name()}, {"planner", planner},
+                      {"replanned", replanned}, {"duration_ms", duration.count() / 1e6},
+                      {"started_at", started_at}, {"finished_at", finished_at},
+                      {"subtasks", std::move(subtasks_json)}};
+  if (!status.ok()) j["error"] = status.ToString();
+  return j;
+}
+
+Coordinator::Coordinator(CoordinatorOptions options)
+    : options_(std::move(options)),
+      tracer_(options_.tracer ? options_.tracer
+                              : std::make_shared<observability::Tracer>(observability::GetTracer())),
+      clock_(options_.clock ? options_.clock : &SystemClock()) {}
+
+Result<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions options) {
+  std::unique_ptr<Coordinator> c(new Coordinator(std::move(options)));
+  auto& o = c->options_;
+  if (o.protocol) {
+    c->protocol_ = o.protocol;
+  } else {
+    if (!o.protocol_options.tracer) o.protocol_options.tracer = c->tracer_;
+    if (!o.protocol_options.clock) o.protocol_options.clock = c->clock_;
+    c->protocol_ = std::make_shared<InMemoryProtocol>(o.protocol_options);
+    c->owns_protocol_ = true;
+  }
+  OrchestratorOptions orch = o.orchestrator;
+  if (orch.id == "orchestrator") orch.id = o.id + ".orchestrator";
+  if (!orch.tracer) orch.tracer = c->tracer_;
+  if (!orch.clock) orch.clock = c->clock_;
+  if (!orch.ledger && !o.ledger_path.empty()) {
+    MINION_ASSIGN_OR_RETURN(auto ledger, OpenSqliteLedger(o.ledger_path));
+    orch.ledger = std::shared_ptr<Ledger>(std::move(ledger));
+  }
+  c->orchestrator_ = std::make_unique<Orchestrator>(*c->protocol_, c->registry_, std::move(orch));
+  MINION_RETURN_IF_ERROR(c->orchestrator_->Start());
+  if (o.provider) c->llm_planner_ = std::make_unique<LlmPlanner>(o.provider);
+  if (o.planner_mode != PlannerMode::kDirect && !o.provider && !o.workflow) {
+    return InvalidArgumentError("the LLM planner needs an llm::Provider (CoordinatorOptions::provider)");
+  }
+  if (o.builtin_workers) {
+    if (!o.provider) return InvalidArgumentError("built-in workers need an llm::Provider (CoordinatorOptions::provider)");
+    for (BuiltinKind kind : kAllBuiltinKinds) {
+      WorkerOptions wo = o.worker_options;
+      if (!wo.tracer) wo.tracer = c->tracer_;
+      MINION_RETURN_IF_ERROR(c->RegisterWorker(MakeBuiltinWorker(kind, o.provider, {}, std::move(wo))));
+    }
+  }
+  return c;
+}
+
+Coordinator::~Coordinator() { (void)Shutdown(std::chrono::seconds(10)); }
+
+Status Coordinator::RegisterWorker(std::shared_ptr<Worker> worker) {
+  if (!worker) return InvalidArgumentError("worker is null");
+  if (!accepting_.load()) return UnavailableError("coordinator '" + options_.id + "' is shut down");
+  MINION_RETURN_IF_ERROR(worker->Start(*protocol_));
+  Status s = registry_.Add(worker->metadata(), worker);
+  if (!s.ok()) {
+    (void)worker->Stop();
+    return s;
+  }
+  std::lock_guard lock(workers_mu_);
+  workers_.push_back(std::move(worker));
+  return Status::Ok();
+}
+
+Status Coordinator::UnregisterWorker(const std::string& agent_id) {
+  std::shared_ptr<Worker> worker = registry_.Find(agent_id);
+  MINION_RETURN_IF_ERROR(registry_.Remove(agent_id));
+  {
+    std::lock_guard lock(workers_mu_);
+    workers_.erase(std::remove(workers_.begin(), workers_.end(), worker), workers_.end());
+  }
+  return worker ? worker->Stop() : Status::Ok();
+}
+
+Result<std::shared_ptr<Worker>> Coordinator::CreateWorker(WorkerMetadata metadata,
+                                                          std::unique_ptr<TaskHandler> handler) {
+  WorkerOptions wo = options_.worker_options;
+  if (!wo.tracer) wo.tracer = tracer_;
+  auto worker = std::make_shared<Worker>(std::move(metadata), std::move(handler), std::move(wo));
+  MINION_RETURN_IF_ERROR(RegisterWorker(worker));
+  return worker;
+}
+
+Result<std::shared_ptr<Worker>> Coordinator::CreateWorker(WorkerMetadata metadata, TaskFunction function) {
+  return CreateWorker(std::move(metadata), MakeFunctionHandler(std::move(function)));
+}
+
+Planner& Coordinator::ChoosePlanner(const TaskRequest& request) {
+  if (options_.workflow) return *options_.workflow;
+  switch (options_.planner_mode) {
+    case PlannerMode::kLlm:
+      if (llm_planner_) return *llm_planner_;
+      break;
+    case PlannerMode::kAuto:
+      if (llm_planner_ && !registry_.Capabilities().count(request.type)) return *llm_planner_;
+      break;
+    case PlannerMode::kDirect:
+      break;
+  }
+  return direct_planner_;
+}
+
+TaskResult Coordinator::ExecuteTask(const TaskRequest& request, const trace::Context* parent) {
+  TaskResult result;
+  result.task_id = "task-" + trace::DefaultIdGenerator().GenerateTraceId().ToHex();
+  result.started_at = clock_->Now();
+  const auto start = clock_->MonotonicNanos();
+  if (request.type.empty()) {
+    result.status = InvalidArgumentError("task type is empty");
+    return result;
+  }
+  if (!accepting_.load(std::memory_order_acquire)) {
+    result.status = UnavailableError("coordinator '" + options_.id + "' is shutting down; task rejected");
+    return result;
+  }
+  in_flight_.fetch_add(1);
+  started_.fetch_add(1);
+
+  const trace::Context current = parent ? trace::Context() : trace::Context::Current();
+  auto [context, span] = tracer_->StartMultiAgentTaskSpan(parent ? *parent : current, result.task_id,
+                                                          request.name, request.type, request.priority);
+  if (context.span_context().IsValid()) result.trace_id = context.span_context().trace_id().ToHex();
+  Planner& planner = ChoosePlanner(request);
+  ExecutionResult execution = orchestrator_->ExecuteTask(context, result.task_id, request, planner);
+  span.SetAttribute(observability::kAttrSubtaskCount, static_cast<std::int64_t>(execution.subtasks.size()));
+  span.SetAttribute("minion.planner", execution.planner);
+  result.status = std::move(execution.status);
+  result.planner = std::move(execution.planner);
+  result.replanned = execution.replanned;
+  result.subtasks = std::move(execution.subtasks);
+  observability::EndSpan(span, result.status);
+
+  result.finished_at = clock_->Now();
+  result.duration = std::chrono::nanoseconds(clock_->MonotonicNanos() - start);
+  (result.status.ok() ? succeeded_ : failed_).fetch_add(1);
+  in_flight_.fetch_sub(1);
+  return result;
+}
+
+CoordinatorStats Coordinator::Stats() const {
+  CoordinatorStats s;
+  s.tasks_started = started_.load();
+  s.tasks_succeeded = succeeded_.load();
+  s.tasks_failed = failed_.load();
+  s.tasks_in_flight = in_flight_.load();
+  s.workers = registry_.size();
+  return s;
+}
+
+HealthReport Coordinator::HealthCheck() const {
+  HealthReport report;
+  bool up = accepting_.load();
+  report.components.push_back({"protocol", up ? HealthState::kHealthy : HealthState::kUnhealthy,
+                               up ? "accepting messages" : "shut down"});
+  report.components.push_back({"orchestrator", up ? HealthState::kHealthy : HealthState::kUnhealthy,
+                               std::to_string(orchestrator_->running()) + " tasks running"});
+  auto workers = registry_.List();
+  std::size_t usable = 0;
+  for (const auto& w : workers) {
+    HealthState state = HealthState::kHealthy;
+    if (w.status == WorkerStatus::kFailed || w.status == WorkerStatus::kOffline) state = HealthState::kDegraded;
+    else ++usable;
+    report.components.push_back({"worker:" + w.agent_id, state, std::string(WorkerStatusName(w.status))});
+  }
+  HealthState pool = usable == workers.size() ? HealthState::kHealthy
+                     : usable > 0             ? HealthState::kDegraded
+                                              : HealthState::kUnhealthy;
+  if (workers.empty()) pool = HealthState::kUnhealthy;
+  report.components.push_back({"workers", pool, std::to_string(usable) + " of " +
+                                                    std::to_string(workers.size()) + " workers usable"});
+  for (const auto& c : report.components) {
+    // A single bad worker degrades the system; only the aggregate can make it unhealthy.
+    HealthState s = c.component.rfind("worker:", 0) == 0 ? std::min(c.state, HealthState::kDegraded) : c.state;
+    report.overall = Worst(report.overall, s);
+  }
+  return report;
+}
+
+Status Coordinator::Shutdown(std::chrono::milliseconds grace) {
+  if (shut_down_.exchange(true)) return Status::Ok();
+  accepting_.store(false, std::memory_order_release);
+  if (!orchestrator_) return Status::Ok();  // Create failed before there was anything to stop
+  Status status = orchestrator_->Shutdown(grace);
+  std::vector<std::shared_ptr<Worker>> workers;
+  {
+    std::lock_guard lock(workers_mu_);
+    workers.swap(workers_);
+  }
+  for (auto& w : workers) {
+    (void)registry_.Remove(w->id());
+    Status s = w->Stop();
+    if (status.ok() && !s.ok()) status = s;
+  }
+  if (owns_protocol_) {
+    Status s = protocol_->Shutdown(grace);
+    if (status.ok() && !s.ok()) status = s;
+  }
+  return status;
+}
+
+}  // namespace minion::agents

@@ -1,0 +1,353 @@
+#include "minion/agents/planner.h"
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+namespace minion::agents {
+namespace {
+
+using nlohmann::json;
+
+Status ReadSubtask(const json& j, std::size_t index, SubtaskSpec* out) {
+  const std::string where = "subtask " + std::to_string(index);
+  if (!j.is_object()) return InvalidArgumentError(where + " must be an object, got " + j.type_name());
+  auto str = [&](const char* key, std::string* dst) -> Status {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return Status::Ok();
+    if (!it->is_string()) return InvalidArgumentError(where + ": '" + key + "' must be a string");
+    *dst = it->get<std::string>();
+    return Status::Ok();
+  };
+  std::string id, name;
+  MINION_RETURN_IF_ERROR(str("id", &id));
+  MINION_RETURN_IF_ERROR(str("name", &name));
+  // Dependencies refer to "id" when the plan gives ids (as models often do), else to "name".
+  out->name = id.empty() ? name : id;
+  if (out->name.empty()) return InvalidArgumentError(where + " has neither 'name' nor 'id'");
+  MINION_RETURN_IF_ERROR(str("capability", &out->capability));
+  if (out->capability.empty()) MINION_RETURN_IF_ERROR(str("type", &out->capability));
+  MINION_RETURN_IF_ERROR(str("description", &out->description));
+  if (out->description.empty() && !id.empty() && !name.empty()) out->description = name;
+  for (const char* key : {"dependencies", "depends_on"}) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) continue;
+    if (!it->is_array()) return InvalidArgumentError(where + " ('" + out->name + "'): '" + key + "' must be a list");
+    for (const auto& dep : *it) {
+      if (!dep.is_string()) {
+        return InvalidArgumentError(where + " ('" + out->name + "'): dependencies must be strings");
+      }
+      out->dependencies.push_back(dep.get<std::string>());
+    }
+  }
+  if (auto it = j.find("priority"); it != j.end() && !it->is_null()) {
+    if (!it->is_number_integer()) return InvalidArgumentError(where + " ('" + out->name + "'): 'priority' must be an integer");
+    out->priority = it->get<int>();
+  }
+  if (auto it = j.find("input"); it != j.end()) out->input = *it;
+  return Status::Ok();
+}
+
+// Converts a YAML node to JSON; scalars that read as numbers or booleans become those.
+json YamlToJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Sequence: {
+      json arr = json::array();
+      for (const auto& item : node) arr.push_back(YamlToJson(item));
+      return arr;
+    }
+    case YAML::NodeType::Map: {
+      json obj = json::object();
+      for (const auto& kv : node) obj[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      return obj;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (node.Tag() != "!") {  // unquoted: try the plain-scalar types
+        std::int64_t i;
+        double d;
+        bool b;
+        if (YAML::convert<std::int64_t>::decode(node, i)) return i;
+        if (YAML::convert<double>::decode(node, d)) return d;
+        if (YAML::convert<bool>::decode(node, b)) return b;
+      }
+      return s;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// Scans from `start` (an opening bracket) to its matching close, skipping string contents.
+std::size_t MatchingBracket(std::string_view text, std::size_t start) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = start; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') ++depth;
+    else if (c == '}' || c == ']') {
+      if (--depth == 0) return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+std::string Join(const std::set<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out;
+}
+
+}  // namespace
+
+Status ValidatePlan(const Plan& plan) {
+  if (plan.subtasks.empty()) return InvalidArgumentError("plan has no subtasks");
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < plan.subtasks.size(); ++i) {
+    const auto& s = plan.subtasks[i];
+    if (s.name.empty()) return InvalidArgumentError("subtask " + std::to_string(i) + " has no name");
+    if (s.capability.empty()) return InvalidArgumentError("subtask '" + s.name + "' has no capability");
+    if (!index.emplace(s.name, i).second) return InvalidArgumentError("subtask name '" + s.name + "' is used twice");
+  }
+  for (const auto& s : plan.subtasks) {
+    for (const auto& d : s.dependencies) {
+      if (!index.count(d)) {
+        return InvalidArgumentError("subtask '" + s.name + "' depends on unknown subtask '" + d + "'");
+      }
+      if (d == s.name) return InvalidArgumentError("subtask '" + s.name + "' depends on itself");
+    }
+  }
+  // Depth-first search with colours; a grey node reached again closes a cycle.
+  std::vector<int> colour(plan.subtasks.size(), 0);
+  std::vector<std::size_t> stack;
+  std::string cycle;
+  std::function<bool(std::size_t)> visit = [&](std::size_t i) {
+    colour[i] = 1;
+    stack.push_back(i);
+    for (const auto& d : plan.subtasks[i].dependencies) {
+      std::size_t j = index[d];
+      if (colour[j] == 1) {
+        auto from = std::find(stack.begin(), stack.end(), j);
+        for (auto it = from; it != stack.end(); ++it) cycle += plan.subtasks[*it].name + " -> ";
+        cycle += plan.subtasks[j].name;
+        return true;
+      }
+      if (colour[j] == 0 && visit(j)) return true;
+    }
+    stack.pop_back();
+    colour[i] = 2;
+    return false;
+  };
+  for (std::size_t i = 0; i < plan.subtasks.size(); ++i) {
+    if (colour[i] == 0 && visit(i)) {
+      return InvalidArgumentError("plan has a dependency cycle: " + cycle);
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<std::size_t> TopologicalOrder(const Plan& plan) {
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < plan.subtasks.size(); ++i) index[plan.subtasks[i].name] = i;
+  std::vector<std::size_t> order;
+  std::vector<bool> done(plan.subtasks.size(), false);
+  while (order.size() < plan.subtasks.size()) {
+    bool progressed = false;
+    for (std::size_t i = 0; i < plan.subtasks.size(); ++i) {
+      if (done[i]) continue;
+      bool ready = std::all_of(plan.subtasks[i].dependencies.begin(), plan.subtasks[i].dependencies.end(),
+                               [&](const std::string& d) { return done[index[d]]; });
+      if (ready) {
+        done[i] = true;
+        order.push_back(i);
+        progressed = true;
+      }
+    }
+    if (!progressed) break;  // a cycle: ValidatePlan reports it
+  }
+  return order;
+}
+
+Result<Plan> ParsePlanJson(const json& value) {
+  const json* list = &value;
+  if (value.is_object()) {
+    auto it = value.find("subtasks");
+    if (it == value.end()) it = value.find("tasks");
+    if (it == value.end()) return InvalidArgumentError("plan object has no 'subtasks' list");
+    list = &*it;
+  }
+  if (!list->is_array()) return InvalidArgumentError("plan 'subtasks' must be a list");
+  Plan plan;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    SubtaskSpec spec;
+    MINION_RETURN_IF_ERROR(ReadSubtask((*list)[i], i, &spec));
+    plan.subtasks.push_back(std::move(spec));
+  }
+  MINION_RETURN_IF_ERROR(ValidatePlan(plan));
+  return plan;
+}
+
+Result<json> ExtractJson(std::string_view text) {
+  // A fenced block first: models put the answer there when they also explain it.
+  for (std::size_t fence = text.find("```"); fence != std::string_view::npos;) {
+    std::size_t body = text.find('\n', fence);
+    if (body == std::string_view::npos) break;
+    std::size_t close = text.find("```", body);
+    if (close == std::string_view::npos) break;
+    auto candidate = text.substr(body + 1, close - body - 1);
+    auto j = json::parse(candidate.begin(), candidate.end(), nullptr, false);
+    if (!j.is_discarded() && (j.is_object() || j.is_array())) return j;
+    fence = text.find("```", close + 3);
+  }
+  for (std::size_t start = text.find_first_of("{["); start != std::string_view::npos;
+       start = text.find_first_of("{[", start + 1)) {
+    std::size_t end = MatchingBracket(text, start);
+    if (end == std::string_view::npos) continue;
+    auto candidate = text.substr(start, end - start + 1);
+    auto j = json::parse(candidate.begin(), candidate.end(), nullptr, false);
+    if (!j.is_discarded()) return j;
+  }
+  return InvalidArgumentError("no JSON object or array found in the model's reply");
+}
+
+Result<Plan> Planner::Replan(const trace::Context&, const TaskRequest&, const std::set<std::string>&,
+                             const Plan&, const Status&) {
+  return UnimplementedError("planner '" + Name() + "' does not replan");
+}
+
+Result<Plan> DirectPlanner::MakePlan(const trace::Context&, const TaskRequest& request,
+                                     const std::set<std::string>& capabilities) {
+  if (request.type.empty()) return InvalidArgumentError("task type is empty");
+  if (!capabilities.count(request.type)) {
+    return NotFoundError("no worker offers capability '" + request.type + "' (task type '" +
+                         request.type + "'); available: " + Join(capabilities));
+  }
+  Plan plan;
+  plan.planner = "direct";
+  SubtaskSpec spec;
+  spec.name = request.type;
+  spec.capability = request.type;
+  spec.priority = request.priority;
+  spec.description = request.description.empty() ? request.name : request.description;
+  spec.input = request.input;
+  plan.subtasks.push_back(std::move(spec));
+  return plan;
+}
+
+Result<std::unique_ptr<DeclarativePlanner>> DeclarativePlanner::FromYaml(std::string_view text) {
+  json value;
+  try {
+    value = YamlToJson(YAML::Load(std::string(text)));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(std::string("workflow is not valid YAML: ") + e.what());
+  }
+  auto plan = ParsePlanJson(value);
+  if (!plan.ok()) return plan.status().WithContext("workflow");
+  plan->planner = "workflow";
+  return std::make_unique<DeclarativePlanner>(std::move(plan).value());
+}
+
+Result<std::unique_ptr<DeclarativePlanner>> DeclarativePlanner::FromJson(std::string_view text) {
+  auto value = json::parse(text.begin(), text.end(), nullptr, false);
+  if (value.is_discarded()) return InvalidArgumentError("workflow is not valid JSON");
+  auto plan = ParsePlanJson(value);
+  if (!plan.ok()) return plan.status().WithContext("workflow");
+  plan->planner = "workflow";
+  return std::make_unique<DeclarativePlanner>(std::move(plan).value());
+}
+
+Result<std::unique_ptr<DeclarativePlanner>> DeclarativePlanner::FromFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFoundError("cannot open workflow file '" + path + "'");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  bool is_json = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+  auto planner = is_json ? FromJson(buffer.str()) : FromYaml(buffer.str());
+  if (!planner.ok()) return planner.status().WithContext("loading " + path);
+  return planner;
+}
+
+Result<Plan> DeclarativePlanner::MakePlan(const trace::Context&, const TaskRequest& request,
+                                          const std::set<std::string>&) {
+  Plan plan = plan_;
+  // Subtasks without their own input receive the task's.
+  for (auto& s : plan.subtasks) {
+    if (s.input.is_null()) s.input = request.input;
+  }
+  return plan;
+}
+
+Result<Plan> LlmPlanner::Ask(const trace::Context& context, const std::string& prompt,
+                             const std::set<std::string>& capabilities) {
+  llm::ChatRequest request;
+  request.model = model_;
+  request.json_response = true;
+  request.temperature = 0;
+  request.messages = {
+      {"system",
+       "You are a planner for a multi-agent system. Reply with JSON only: an object "
+       "{\"subtasks\": [{\"name\": str, \"capability\": str, \"dependencies\": [names], "
+       "\"priority\": 1-10, \"description\": str, \"input\": any}]}. Use only these "
+       "capabilities: " + Join(capabilities) + "."},
+      {"user", prompt}};
+  auto response = provider_->Chat(context, request);
+  if (!response.ok()) return response.status().WithContext("planner model call");
+  auto value = ExtractJson(response->content);
+  if (!value.ok()) return value.status().WithContext("planner reply");
+  auto plan = ParsePlanJson(*value);
+  if (!plan.ok()) return plan.status().WithContext("planner reply");
+  // Models shorten capability names ("analysis" for "data_analysis"); accept a name that is
+  // part of an offered capability (the alphabetically first when several contain it, so the
+  // choice is deterministic), and reject anything else by name.
+  for (auto& s : plan->subtasks) {
+    if (capabilities.count(s.capability)) continue;
+    std::vector<std::string> matches;
+    for (const auto& c : capabilities) {
+      if (c.find(s.capability) != std::string::npos) matches.push_back(c);
+    }
+    if (matches.empty()) {
+      return NotFoundError("planner chose capability '" + s.capability + "' for subtask '" + s.name +
+                           "', which no worker offers; available: " + Join(capabilities));
+    }
+    s.capability = matches[0];
+  }
+  plan->planner = "llm";
+  return plan;
+}
+
+Result<Plan> LlmPlanner::MakePlan(const trace::Context& context, const TaskRequest& request,
+                                  const std::set<std::string>& capabilities) {
+  std::string prompt = "Break this task into subtasks as JSON.\nTask: " + request.name +
+                       "\nType: " + request.type + "\nDescription: " + request.description +
+                       "\nInput: " + request.input.dump();
+  return Ask(context, prompt, capabilities);
+}
+
+Result<Plan> LlmPlanner::Replan(const trace::Context& context, const TaskRequest& request,
+                                const std::set<std::string>& capabilities, const Plan& failed,
+                                const Status& error) {
+  json previous = json::array();
+  for (const auto& s : failed.subtasks) {
+    previous.push_back({{"name", s.name}, {"capability", s.capability}, {"dependencies", s.dependencies}});
+  }
+  std::string prompt = "The previous plan failed; propose a new JSON plan of subtasks.\nTask: " +
+                       request.name + "\nType: " + request.type + "\nDescription: " +
+                       request.description + "\nPrevious plan: " + previous.dump() +
+                       "\nFailure: " + error.ToString();
+  return Ask(context, prompt, capabilities);
+}
+
+}  // namespace minion::agents

@@ -1,0 +1,125 @@
+// The `minion` binary and replanning, end to end: real child processes for the CLI, a real
+// Coordinator with a scripted model reply for the replan.
+#include <gtest/gtest.h>
+
+#include "agents/trace_fixture.h"
+#include "minion/agents/coordinator.h"
+#include "minion/agents/external_worker.h"
+
+namespace minion::agents {
+namespace {
+
+using testing::TraceFixture;
+using nlohmann::json;
+
+ExternalCommandOptions Cli(std::vector<std::string> args) {
+  ExternalCommandOptions o;
+  o.argv = {MINION_CLI};
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  o.timeout = std::chrono::seconds(60);
+  // Keep the child's configuration to what the test says.
+  o.env["OTEL_TRACES_EXPORTER"] = "none";
+  o.env["MINION_LLM_PROVIDER"] = "offline";
+  return o;
+}
+
+TEST(MinionCliTest, RunSucceedsAndContinuesTheCallersTraceparent) {
+  auto tid = trace::TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e4736").value();
+  auto sid = trace::SpanId::FromHex("00f067aa0ba902b7").value();
+  trace::Context caller(trace::SpanContext(tid, sid, trace::TraceFlags(1), true));
+  auto out = RunExternalCommand(caller,
+                                Cli({"run", "--name", "Generate REST API", "--type", "code_generation",
+                                     "--priority", "8", "--json", "--no-trace-tree"}),
+                                json::object());
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ((*out)["status"], "succeeded");
+  EXPECT_EQ((*out)["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+  ASSERT_EQ((*out)["subtasks"].size(), 1u);
+  EXPECT_EQ((*out)["subtasks"][0]["worker_id"], "coder-1");
+  EXPECT_EQ((*out)["subtasks"][0]["capability"], "code_generation");
+}
+
+TEST(MinionCliTest, UnofferedTypeExitsNonZeroNamingTheCapability) {
+  auto out = RunExternalCommand({}, Cli({"run", "--name", "x", "--type", "quantum_teleportation", "--json",
+                                         "--no-trace-tree"}),
+                                json::object());
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("exited with status 1"), std::string::npos) << out.status().message();
+  EXPECT_NE(out.status().message().find("'quantum_teleportation'"), std::string::npos);
+}
+
+TEST(MinionCliTest, BadFlagsExitNonZero) {
+  auto out = RunExternalCommand({}, Cli({"run", "--name", "x", "--type", "y", "--priority", "11"}), json::object());
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("--priority"), std::string::npos);
+}
+
+// Replies with the first plan, then with the second for the replan request.
+class TwoPlans final : public llm::Provider {
+ public:
+  std::string Name() const override { return "scripted"; }
+  std::string DefaultModel() const override { return "script-1"; }
+  Result<llm::ChatResponse> Chat(const trace::Context&, const llm::ChatRequest& request) override {
+    llm::ChatResponse r;
+    bool replan = request.messages.back().content.find("previous plan failed") != std::string::npos;
+    r.content = replan ? "Second try:\n```json\n{\"subtasks\": [{\"name\": \"fix\", \"capability\": \"good_cap\"}]}\n```"
+                       : R"({"subtasks": [{"name": "try", "capability": "bad_cap"}]})";
+    return r;
+  }
+};
+
+TEST(ReplanTest, LlmPlannerReplansOnceAfterAFailure) {
+  TraceFixture tracing;
+  CoordinatorOptions o;
+  o.tracer = tracing.tracer();
+  o.builtin_workers = false;
+  o.provider = std::make_shared<TwoPlans>();
+  o.planner_mode = PlannerMode::kLlm;
+  o.orchestrator.retry.max_attempts = 1;
+  auto coordinator = Coordinator::Create(std::move(o)).value();
+  ASSERT_TRUE(coordinator->CreateWorker({"bad", "", {"bad_cap"}, "", 5, {}},
+                                        [](const trace::Context&, const Subtask&) -> Result<json> {
+                                          return InternalError("bad worker");
+                                        }).ok());
+  ASSERT_TRUE(coordinator->CreateWorker({"good", "", {"good_cap"}, "", 5, {}},
+                                        [](const trace::Context&, const Subtask&) -> Result<json> {
+                                          return json{{"fixed", true}};
+                                        }).ok());
+  TaskResult r = coordinator->ExecuteTask({"Recover", "", "anything", 5, {}});
+  ASSERT_TRUE(r.ok()) << r.status.ToString();
+  EXPECT_TRUE(r.replanned);
+  ASSERT_EQ(r.subtasks.size(), 1u);
+  EXPECT_EQ(r.subtasks[0].output["fixed"], true);
+  auto spans = tracing.Spans();
+  ASSERT_EQ(TraceFixture::Named(spans, "orchestrator.replan").size(), 1u);
+  auto bad = TraceFixture::Named(spans, "worker.bad_cap");
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0]->status, trace::SpanStatusCode::kError);
+  auto good = TraceFixture::Named(spans, "worker.good_cap");
+  ASSERT_EQ(good.size(), 1u);
+  EXPECT_NE(good[0]->status, trace::SpanStatusCode::kError);
+  auto steps = coordinator->ledger().Steps(r.task_id);
+  bool replan_step = false;
+  for (const auto& s : *steps) replan_step |= s.kind == "replan";
+  EXPECT_TRUE(replan_step);
+}
+
+TEST(ReplanTest, DirectPlannerDoesNotReplan) {
+  TraceFixture tracing;
+  CoordinatorOptions o;
+  o.tracer = tracing.tracer();
+  o.builtin_workers = false;
+  o.orchestrator.retry.max_attempts = 1;
+  auto coordinator = Coordinator::Create(std::move(o)).value();
+  ASSERT_TRUE(coordinator->CreateWorker({"bad", "", {"bad_cap"}, "", 5, {}},
+                                        [](const trace::Context&, const Subtask&) -> Result<json> {
+                                          return InternalError("bad worker");
+                                        }).ok());
+  TaskResult r = coordinator->ExecuteTask({"Fail", "", "bad_cap", 5, {}});
+  EXPECT_FALSE(r.ok());
+  EXPECT_FALSE(r.replanned);
+  EXPECT_NE(r.status.message().find("bad worker"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace minion::agents

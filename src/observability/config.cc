@@ -79,6 +79,8 @@ Result<TracingConfig> TracingConfig::FromEnv(TracingConfig c) {
   if (auto v = env::Get("TRACING_EXPORTER")) c.exporter = Lower(Trim(*v));
   if (auto v = env::Get("OTLP_ENDPOINT")) c.otlp_endpoint = Trim(*v);
   if (auto v = env::Get("JAEGER_URL")) c.jaeger_url = Trim(*v);
+  if (auto v = env::Get("SERVICE_NAME")) c.service_name = Trim(*v);
+  if (auto v = env::Get("ENVIRONMENT")) c.environment = Trim(*v);
   if (auto v = env::Get("SAMPLING_RATIO")) {
     auto r = env::ParseDouble(*v);
     if (!r.ok() || *r < 0 || *r > 1)

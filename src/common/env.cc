@@ -1,5 +1,7 @@
 #include "minion/common/env.h"
 
+#include "minion/common/text.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -9,16 +11,8 @@
 
 namespace minion::env {
 namespace {
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+using text::Trim;
+std::string Lower(std::string_view s) { return text::AsciiLower(s); }
 }  // namespace
 
 std::optional<std::string> Get(std::string_view name) {

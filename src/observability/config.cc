@@ -6,6 +6,7 @@
 #include <string>
 
 #include "minion/common/env.h"
+#include "minion/common/text.h"
 #include "minion/exporters/stdout_exporter.h"
 #include "minion/observability/tracing.h"
 #include "minion/sdk/batch_span_processor.h"
@@ -30,16 +31,8 @@
 namespace minion::observability {
 namespace {
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
+std::string Lower(std::string_view s) { return text::AsciiLower(s); }
+std::string Trim(std::string_view s) { return std::string(text::Trim(s)); }
 
 std::vector<std::string> SplitList(std::string_view list) {
   std::vector<std::string> out;

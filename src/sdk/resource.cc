@@ -4,6 +4,7 @@
 #include <string>
 
 #include "minion/common/env.h"
+#include "minion/common/text.h"
 
 #ifndef MINION_VERSION
 #define MINION_VERSION "0.0.0"
@@ -17,35 +18,6 @@ std::string ExecutableName() {
   std::string name;
   if (comm && std::getline(comm, name) && !name.empty()) return name;
   return "unknown";
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-Result<std::string> PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size() || HexDigit(s[i + 1]) < 0 || HexDigit(s[i + 2]) < 0)
-      return InvalidArgumentError("bad percent-encoding in '" + std::string(s) + "'");
-    out += static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2]));
-    i += 2;
-  }
-  return out;
 }
 
 }  // namespace
@@ -64,23 +36,9 @@ trace::Resource DefaultResource() {
 Result<trace::Resource> ResourceFromEnv() {
   trace::Resource r;
   if (auto attrs = env::Get("OTEL_RESOURCE_ATTRIBUTES")) {
-    std::string_view rest = *attrs;
-    trace::AttributeList parsed;
-    while (!rest.empty()) {
-      const std::size_t comma = rest.find(',');
-      std::string_view item = Trim(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      if (item.empty()) continue;
-      const std::size_t eq = item.find('=');
-      if (eq == std::string_view::npos || Trim(item.substr(0, eq)).empty())
-        return InvalidArgumentError("OTEL_RESOURCE_ATTRIBUTES: '" + std::string(item) + "' is not key=value");
-      auto key = PercentDecode(Trim(item.substr(0, eq)));
-      auto value = PercentDecode(Trim(item.substr(eq + 1)));
-      if (!key.ok()) return key.status().WithContext("OTEL_RESOURCE_ATTRIBUTES");
-      if (!value.ok()) return value.status().WithContext("OTEL_RESOURCE_ATTRIBUTES");
-      parsed.Set(*key, *value);
-    }
-    r.attributes = std::move(parsed);
+    auto parsed = text::ParseKeyValueList(*attrs);
+    if (!parsed.ok()) return parsed.status().WithContext("OTEL_RESOURCE_ATTRIBUTES");
+    for (const auto& [key, value] : *parsed) r.attributes.Set(key, value);
   }
   if (auto name = env::Get("OTEL_SERVICE_NAME")) r.attributes.Set("service.name", *name);
   return r;

@@ -44,7 +44,7 @@ TEST_F(ResourceTest, MalformedAttributesAreRejectedWhole) {
   setenv("OTEL_RESOURCE_ATTRIBUTES", "good=1,bad", 1);
   auto r = ResourceFromEnv();
   EXPECT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("'bad' is not key=value"), std::string::npos);
+  EXPECT_NE(r.status().message().find("\"bad\" is not key=value"), std::string::npos);
   trace::Resource code;
   code.attributes.Set("service.name", "svc");
   auto built = BuildResource(code);

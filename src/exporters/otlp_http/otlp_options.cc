@@ -1,5 +1,7 @@
 #include "minion/exporters/otlp_options.h"
 
+#include "minion/common/text.h"
+
 #include <cctype>
 #include <charconv>
 
@@ -8,35 +10,8 @@
 namespace minion::exporters {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-Result<std::string> PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size() || HexDigit(s[i + 1]) < 0 || HexDigit(s[i + 2]) < 0) {
-      return InvalidArgumentError("bad %-escape in \"" + std::string(s) + "\"");
-    }
-    out.push_back(static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2])));
-    i += 2;
-  }
-  return out;
-}
+using text::PercentDecode;
+using text::Trim;
 
 // The trace-specific variable wins over the generic one (specification).
 struct Picked {
@@ -81,24 +56,9 @@ Result<OtlpProtocol> ParseOtlpProtocol(std::string_view text) {
                               "\" (want grpc, http/protobuf or http/json)");
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> ParseOtlpHeaders(std::string_view text) {
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    std::size_t comma = text.find(',', pos);
-    if (comma == std::string_view::npos) comma = text.size();
-    const std::string_view item = Trim(text.substr(pos, comma - pos));
-    pos = comma + 1;
-    if (item.empty()) continue;  // tolerate "a=1,,b=2" and a trailing comma
-    const std::size_t eq = item.find('=');
-    if (eq == std::string_view::npos) {
-      return InvalidArgumentError("header entry \"" + std::string(item) + "\" has no '='");
-    }
-    MINION_ASSIGN_OR_RETURN(std::string key, PercentDecode(Trim(item.substr(0, eq))));
-    MINION_ASSIGN_OR_RETURN(std::string value, PercentDecode(Trim(item.substr(eq + 1))));
-    if (key.empty()) {
-      return InvalidArgumentError("header entry \"" + std::string(item) + "\" has an empty key");
-    }
+Result<std::vector<std::pair<std::string, std::string>>> ParseOtlpHeaders(std::string_view list) {
+  MINION_ASSIGN_OR_RETURN(auto headers, text::ParseKeyValueList(list));
+  for (const auto& [key, value] : headers) {
     for (char c : key) {
       // RFC 9110 token characters; anything else would corrupt the request.
       if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos)) {
@@ -110,7 +70,6 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseOtlpHeaders(std::s
         return InvalidArgumentError("header \"" + key + "\" value contains a line break or NUL");
       }
     }
-    headers.emplace_back(std::move(key), std::move(value));
   }
   return headers;
 }

@@ -269,6 +269,13 @@ Status Orchestrator::RunPlan(const trace::Context& context, const std::string& r
     auto& o = (*outcomes)[i];
     Step(task_id, o.subtask_id, "error", "attempt " + std::to_string(o.attempts) + ": " + status.ToString());
     if (retryable && !cancelled && first_error.ok() && o.attempts < options_.retry.max_attempts) {
+      if (slots[i].span) {
+        // The failed attempt's worker span may live in another process, kept there for its
+        // error; keep this side too so a tail sampler does not leave it orphaned.
+        slots[i].span->span.AddEvent("attempt_failed", {{"multiagent.subtask.attempt", o.attempts},
+                                                        {"error.message", status.ToString()}});
+        slots[i].span->span.SetAttribute(observability::kAttrTailKeep, true);
+      }
       slots[i].state = State::kBackoff;
       auto delay = options_.retry.Backoff(o.attempts + 1);
       slots[i].retry_at = std::chrono::steady_clock::now() +

@@ -275,6 +275,13 @@ TEST_F(AgentsTraceTest, RetriesAFailedAttemptWithBackoff) {
   int errors = 0;
   for (auto* w : ws) errors += w->status == trace::SpanStatusCode::kError;
   EXPECT_EQ(errors, 1);
+  // The failed attempt marks its dispatch span so a tail sampler keeps the whole trace even
+  // though the task ended well (the failed worker half could live in another process).
+  auto dispatches = TraceFixture::Named(spans, "orchestrator.dispatch");
+  ASSERT_EQ(dispatches.size(), 1u);
+  EXPECT_EQ(TraceFixture::Str(*dispatches[0], "minion.tail.keep"), "true");
+  ASSERT_EQ(dispatches[0]->events.size(), 1u);
+  EXPECT_EQ(dispatches[0]->events[0].name, "attempt_failed");
   auto steps = coordinator->ledger().Steps(r.task_id);
   bool retried = false;
   for (const auto& s : *steps) retried |= s.kind == "retry";

@@ -41,6 +41,10 @@ inline constexpr std::string_view kAttrOperation = "operation";
 // The seed's SpanKind (multiagent/worker/protocol/llm/tool/storage) is a component label, not
 // an OpenTelemetry span kind; it travels under this key so the two never collide.
 inline constexpr std::string_view kAttrComponent = "minion.component";
+// Set on a span whose trace must survive tail sampling even if the task ends well: e.g. a
+// subtask attempt failed (possibly in another process, whose half of the trace is kept for
+// its error) and a retry then succeeded. Same key as sampling::kTailKeepAttribute.
+inline constexpr std::string_view kAttrTailKeep = "minion.tail.keep";
 
 enum class Component { kMultiAgent, kWorker, kProtocol, kLlm, kTool, kStorage };
 std::string_view ComponentName(Component component);  // "multiagent", "worker", ...

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <iomanip>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -159,16 +160,16 @@ std::string CodeSkeleton(const std::string& task, const std::string& lower_promp
     out << "# Offline skeleton (no model was called) for: " << task << "\n"
         << "def run(inputs: dict) -> dict:\n"
         << "    \"\"\"" << task << "\"\"\"\n"
-        << "    # TODO: implement\n"
-        << "    raise NotImplementedError\n";
+        << "    # The offline provider echoes; a configured model writes the real body.\n"
+        << "    return {\"task\": " << std::quoted(task) << ", \"inputs\": inputs}\n";
   } else {
     out << "// Offline skeleton (no model was called) for: " << task << "\n"
-        << "#include <stdexcept>\n#include <string>\n\n"
+        << "#include <string>\n\n"
         << "namespace generated {\n\n"
         << "// " << task << "\n"
         << "std::string Run(const std::string& input) {\n"
-        << "  // TODO: implement\n"
-        << "  throw std::logic_error(\"not implemented: \" + input);\n"
+        << "  // The offline provider echoes; a configured model writes the real body.\n"
+        << "  return std::string(" << std::quoted(task) << ") + \": \" + input;\n"
         << "}\n\n"
         << "}  // namespace generated\n";
   }

@@ -48,7 +48,12 @@ class BatchSpanProcessor::Ring {
     std::size_t pos = enqueue_.load(std::memory_order_relaxed);
     for (;;) {
       // Exact bound: refuse when `limit` records are waiting, even if the ring has room.
-      if (pos - consumed_.load(std::memory_order_acquire) >= limit_) return false;
+      // `pos` may be stale (another producer moved on and the consumer already published a
+      // later position), so the distance is signed: a negative one means "not full, retry".
+      // An unsigned subtraction here wrapped around and dropped a span from a half-empty
+      // queue (seen once in CI: 1 of 200,000 with max_queue_size=200,000).
+      const auto waiting = static_cast<std::ptrdiff_t>(pos - consumed_.load(std::memory_order_acquire));
+      if (waiting >= static_cast<std::ptrdiff_t>(limit_)) return false;
       Cell& cell = cells_[pos & mask_];
       const std::size_t seq = cell.seq.load(std::memory_order_acquire);
       const auto diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);

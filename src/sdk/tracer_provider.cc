@@ -30,13 +30,13 @@ class SdkTracer final : public trace::Tracer, public trace::SpanEndSink {
   trace::Span StartSpan(std::string_view name, std::initializer_list<trace::KeyValueView> attributes,
                         const trace::SpanStartOptions& options) noexcept override {
     TracerProvider& p = *provider_;
-    trace::Context current;
+    static const trace::Context kEmpty;
     const trace::Context* parent = options.parent;
     if (options.new_root) {
-      parent = &current;  // empty
+      parent = &kEmpty;
     } else if (parent == nullptr) {
-      current = trace::Context::Current();
-      parent = &current;
+      // No copy: nothing below attaches or detaches a context on this thread.
+      parent = &trace::Context::CurrentRef();
     }
     const trace::SpanContext& parent_span = parent->span_context();
     const bool has_parent = parent_span.IsValid();

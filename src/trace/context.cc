@@ -31,6 +31,8 @@ const TraceState& SpanContext::trace_state() const noexcept {
 
 Context Context::Current() noexcept { return CurrentSlot(); }
 
+const Context& Context::CurrentRef() noexcept { return CurrentSlot(); }
+
 const Baggage& Context::baggage() const noexcept { return baggage_ ? *baggage_ : EmptyBaggage(); }
 
 Scope Context::Attach() const { return Scope(*this); }

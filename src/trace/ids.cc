@@ -41,10 +41,14 @@ bool HexToBytes(std::string_view hex, std::uint8_t* out, std::size_t n) noexcept
 
 namespace {
 
-// xoshiro256** (Blackman & Vigna): fast, 256-bit state, good statistical quality.
-class Xoshiro256 {
- public:
-  Xoshiro256() {
+// xoshiro256** (Blackman & Vigna): fast, 256-bit state, good statistical quality. The state is
+// a trivially constructible thread_local, seeded on first use: a thread_local with a
+// constructor costs a TLS-init call on every access, which showed up in the per-span profile.
+struct Xoshiro256 {
+  std::uint64_t s[4];
+  bool seeded;
+
+  void Seed() noexcept {
     std::random_device rd;
     // Mix in time and a per-thread counter too: random_device may be deterministic on some
     // platforms, and two threads must never share a stream.
@@ -53,22 +57,22 @@ class Xoshiro256 {
                          static_cast<std::uint64_t>(
                              std::chrono::steady_clock::now().time_since_epoch().count()) ^
                          (counter.fetch_add(1, std::memory_order_relaxed) * 0x9E3779B97F4A7C15ULL);
-    for (auto& s : s_) s = SplitMix(seed);
+    for (auto& word : s) word = SplitMix(seed);
+    seeded = true;
   }
 
   std::uint64_t Next() noexcept {
-    const std::uint64_t result = Rotl(s_[1] * 5, 7) * 9;
-    const std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = Rotl(s_[3], 45);
+    const std::uint64_t result = Rotl(s[1] * 5, 7) * 9;
+    const std::uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = Rotl(s[3], 45);
     return result;
   }
 
- private:
   static std::uint64_t Rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   static std::uint64_t SplitMix(std::uint64_t& x) {
     std::uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
@@ -76,11 +80,21 @@ class Xoshiro256 {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
   }
-  std::uint64_t s_[4];
 };
 
-Xoshiro256& ThreadRng() {
-  thread_local Xoshiro256 rng;
+constinit thread_local Xoshiro256 tls_rng{};
+
+// A forked child inherits the forking thread's stream and would repeat its parent's ids:
+// make it reseed.
+void ReseedInChild() { tls_rng.seeded = false; }
+
+Xoshiro256& ThreadRng() noexcept {
+  Xoshiro256& rng = tls_rng;
+  if (__builtin_expect(!rng.seeded, 0)) {
+    static const bool registered = pthread_atfork(nullptr, nullptr, ReseedInChild) == 0;
+    (void)registered;
+    rng.Seed();
+  }
   return rng;
 }
 

@@ -10,7 +10,7 @@ Span NoopTracer::StartSpan(std::string_view, std::initializer_list<KeyValueView>
   if (options.new_root) return Span();
   // Carry the parent through so that context still propagates with tracing off.
   if (options.parent) return Span(options.parent->span_context());
-  return Span(Context::Current().span_context());
+  return Span(Context::CurrentRef().span_context());
 }
 
 std::shared_ptr<Tracer> NoopTracerProvider::GetTracer(std::string_view, std::string_view, std::string_view) {

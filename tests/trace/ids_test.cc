@@ -1,6 +1,8 @@
 #include "minion/trace/ids.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <set>
 #include <thread>
@@ -28,6 +30,36 @@ TEST(IdsTest, RejectsUpperCaseWrongLengthAndNonHex) {
 TEST(IdsTest, AllZeroIsInvalid) {
   EXPECT_FALSE(TraceId().IsValid());
   EXPECT_FALSE(SpanId::FromHex("0000000000000000")->IsValid());
+  // Any single non-zero byte, in either word, makes an id valid.
+  for (std::size_t i = 0; i < 16; ++i) {
+    TraceId id;
+    id.mutable_bytes()[i] = 0x80;
+    EXPECT_TRUE(id.IsValid()) << "byte " << i;
+  }
+}
+
+// A forked child must not continue its parent's random stream (it would repeat the parent's
+// ids: two processes, the same span ids).
+TEST(IdsTest, ForkedChildDoesNotRepeatParentIds) {
+  (void)DefaultIdGenerator().GenerateSpanId();  // this thread's stream exists before the fork
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const SpanId child = DefaultIdGenerator().GenerateSpanId();
+    const bool ok = write(fds[1], child.data(), 8) == 8;
+    _exit(ok ? 0 : 1);
+  }
+  close(fds[1]);
+  const SpanId parent = DefaultIdGenerator().GenerateSpanId();
+  std::uint8_t bytes[8] = {};
+  ASSERT_EQ(read(fds[0], bytes, 8), 8);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_NE(SpanId(bytes), parent);
 }
 
 TEST(IdsTest, GeneratorNeverReturnsZeroAndDoesNotRepeatAcrossThreads) {

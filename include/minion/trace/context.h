@@ -24,6 +24,9 @@ class Context {
 
   // The calling thread's current context (an empty Context if none was attached).
   static Context Current() noexcept;
+  // The same without a copy, for hot paths: the reference is valid until the calling thread
+  // attaches or detaches a context (creates or destroys a Scope).
+  static const Context& CurrentRef() noexcept;
 
   // A copy whose active span is `span` / `span_context`.
   Context WithSpan(const Span& span) const;

@@ -26,8 +26,15 @@ class IdBytes {
   explicit IdBytes(const std::uint8_t* bytes) { std::memcpy(bytes_.data(), bytes, N); }
 
   bool IsValid() const noexcept {
-    for (auto b : bytes_) if (b != 0) return true;
-    return false;
+    // Word-wise: a byte loop here was a fifth of an unsampled span's instructions.
+    static_assert(N % 8 == 0);
+    std::uint64_t any = 0;
+    for (std::size_t i = 0; i < N; i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, bytes_.data() + i, 8);
+      any |= word;
+    }
+    return any != 0;
   }
   const std::array<std::uint8_t, N>& bytes() const noexcept { return bytes_; }
   std::array<std::uint8_t, N>& mutable_bytes() noexcept { return bytes_; }

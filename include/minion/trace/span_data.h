@@ -107,7 +107,7 @@ class SpanData {
   bool HasParent() const noexcept { return parent_span_id.IsValid(); }
   const AttributeValue* FindAttribute(std::string_view key) const { return attributes.Find(key); }
 
-  // Clears per-span state but keeps capacity; called when the record returns to the pool.
+  // Clears per-span state but keeps capacity; called when the record is taken from the pool.
   void Reset() noexcept;
 
   // Intrusive link used only by the pool.

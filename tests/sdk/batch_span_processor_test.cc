@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <thread>
+#include <vector>
+
 #include "minion/sdk/tracer_provider.h"
 #include "sdk/counting_exporter.h"
 
@@ -73,6 +76,27 @@ TEST(BatchSpanProcessorTest, DropsAndCountsWhenFullWithoutBlockingTheCaller) {
   ASSERT_TRUE(p.processor->ForceFlush(std::chrono::seconds(10)).ok());
   EXPECT_EQ(p.counters->spans.load(), 12u);
   EXPECT_EQ(p.counters->spans.load() + p.processor->stats().dropped, 104u);
+}
+
+// The queue is split into per-thread shards internally; the bound must still be the exact
+// max_queue_size across threads, and a span may be dropped only when the whole queue is full.
+TEST(BatchSpanProcessorTest, QueueBoundIsExactAcrossThreads) {
+  Pipeline p(Options(1000, 4, std::chrono::hours(1)), true);
+  for (int i = 0; i < 4; ++i) p.tracer->StartSpan("s").End();
+  p.gate->AwaitBlockedExport();  // the export thread holds 4 spans and takes no more
+  constexpr int kThreads = 4, kPerThread = 700;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) p.tracer->StartSpan("s").End();
+    });
+  for (auto& t : threads) t.join();
+  auto stats = p.processor->stats();
+  EXPECT_EQ(stats.enqueued, 4u + 1000u);
+  EXPECT_EQ(stats.dropped, static_cast<std::uint64_t>(kThreads * kPerThread) - 1000u);
+  p.gate->Open();
+  ASSERT_TRUE(p.processor->ForceFlush(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(p.counters->spans.load(), 1004u);
 }
 
 TEST(BatchSpanProcessorTest, ScheduleDelayExportsWithoutAFullBatch) {

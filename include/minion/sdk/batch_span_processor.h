@@ -1,5 +1,5 @@
 #pragma once
-// BatchSpanProcessor: queues ended spans in a bounded lock-free ring and exports them from one
+// BatchSpanProcessor: queues ended spans in bounded lock-free rings and exports them from one
 // background thread, in batches, when a batch is full or the schedule delay passes.
 //
 // OnEnd never blocks and never allocates: when the queue is full the span is dropped and
@@ -56,12 +56,14 @@ class BatchSpanProcessor final : public SpanProcessor {
 
  private:
   class Ring;
+  class Queue;
   void Run();
   std::size_t DrainAndExport(std::size_t max_spans);
 
   const BatchSpanProcessorOptions options_;
   std::unique_ptr<SpanExporter> exporter_;  // used only by the export thread after construction
-  std::unique_ptr<Ring> ring_;
+  std::unique_ptr<Queue> queue_;
+  const std::size_t shard_wake_threshold_;  // a shard's share of one export batch
 
   std::mutex mu_;
   std::condition_variable wake_cv_;   // wakes the export thread

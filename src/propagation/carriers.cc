@@ -10,51 +10,38 @@ extern char** environ;  // POSIX; declared by no standard C++ header.
 namespace minion::propagation {
 
 // --- MapCarrier / UnorderedMapCarrier ---------------------------------------------------------
-namespace {
-
-template <typename Map>
-std::optional<std::string_view> MapGet(const Map& map, std::string_view key) {
+template <typename MapType>
+std::optional<std::string_view> BasicMapCarrier<MapType>::Get(std::string_view key) const {
   // The maps are not transparent; header names fit the small-string buffer, so this key copy
   // does not allocate.
-  auto it = map.find(std::string(key));
-  if (it == map.end()) return std::nullopt;
+  auto it = map_->find(std::string(key));
+  if (it == map_->end()) return std::nullopt;
   return std::string_view(it->second);
 }
 
-template <typename Map>
-void MapSet(Map* map, std::string_view key, std::string_view value) {
-  if (map == nullptr) return;
+template <typename MapType>
+void BasicMapCarrier<MapType>::Set(std::string_view key, std::string_view value) {
+  if (mutable_map_ == nullptr) return;
   std::string k(key);
-  auto it = map->find(k);
+  auto it = mutable_map_->find(k);
   // assign() reuses the existing value's buffer: re-injecting into a reused map never allocates.
-  if (it != map->end()) {
+  if (it != mutable_map_->end()) {
     it->second.assign(value);
   } else {
-    map->emplace(std::move(k), std::string(value));
+    mutable_map_->emplace(std::move(k), std::string(value));
   }
 }
 
-template <typename Map>
-std::vector<std::string> MapKeys(const Map& map) {
+template <typename MapType>
+std::vector<std::string> BasicMapCarrier<MapType>::Keys() const {
   std::vector<std::string> keys;
-  keys.reserve(map.size());
-  for (const auto& [k, v] : map) keys.push_back(k);
+  keys.reserve(map_->size());
+  for (const auto& [k, v] : *map_) keys.push_back(k);
   return keys;
 }
 
-}  // namespace
-
-std::optional<std::string_view> MapCarrier::Get(std::string_view key) const { return MapGet(*map_, key); }
-void MapCarrier::Set(std::string_view key, std::string_view value) { MapSet(mutable_map_, key, value); }
-std::vector<std::string> MapCarrier::Keys() const { return MapKeys(*map_); }
-
-std::optional<std::string_view> UnorderedMapCarrier::Get(std::string_view key) const {
-  return MapGet(*map_, key);
-}
-void UnorderedMapCarrier::Set(std::string_view key, std::string_view value) {
-  MapSet(mutable_map_, key, value);
-}
-std::vector<std::string> UnorderedMapCarrier::Keys() const { return MapKeys(*map_); }
+template class BasicMapCarrier<std::map<std::string, std::string>>;
+template class BasicMapCarrier<std::unordered_map<std::string, std::string>>;
 
 // --- HttpHeaderCarrier ------------------------------------------------------------------------
 namespace {

@@ -19,12 +19,14 @@
 
 namespace minion::propagation {
 
-// Exact-key carrier over a std::map. Built from a const map it is read-only (Set does nothing).
-class MapCarrier final : public trace::TextMapCarrier {
+// Exact-key carrier over a string-to-string map (std::map or std::unordered_map). Built from a
+// const map it is read-only (Set does nothing).
+template <typename MapType>
+class BasicMapCarrier final : public trace::TextMapCarrier {
  public:
-  using Map = std::map<std::string, std::string>;
-  explicit MapCarrier(Map& map) : map_(&map), mutable_map_(&map) {}
-  explicit MapCarrier(const Map& map) : map_(&map), mutable_map_(nullptr) {}
+  using Map = MapType;
+  explicit BasicMapCarrier(Map& map) : map_(&map), mutable_map_(&map) {}
+  explicit BasicMapCarrier(const Map& map) : map_(&map), mutable_map_(nullptr) {}
 
   std::optional<std::string_view> Get(std::string_view key) const override;
   void Set(std::string_view key, std::string_view value) override;
@@ -35,21 +37,11 @@ class MapCarrier final : public trace::TextMapCarrier {
   Map* mutable_map_;
 };
 
-// Exact-key carrier over a std::unordered_map. Built from a const map it is read-only.
-class UnorderedMapCarrier final : public trace::TextMapCarrier {
- public:
-  using Map = std::unordered_map<std::string, std::string>;
-  explicit UnorderedMapCarrier(Map& map) : map_(&map), mutable_map_(&map) {}
-  explicit UnorderedMapCarrier(const Map& map) : map_(&map), mutable_map_(nullptr) {}
-
-  std::optional<std::string_view> Get(std::string_view key) const override;
-  void Set(std::string_view key, std::string_view value) override;
-  std::vector<std::string> Keys() const override;
-
- private:
-  const Map* map_;
-  Map* mutable_map_;
-};
+// Defined in carriers.cc for these two maps.
+extern template class BasicMapCarrier<std::map<std::string, std::string>>;
+extern template class BasicMapCarrier<std::unordered_map<std::string, std::string>>;
+using MapCarrier = BasicMapCarrier<std::map<std::string, std::string>>;
+using UnorderedMapCarrier = BasicMapCarrier<std::unordered_map<std::string, std::string>>;
 
 // HTTP headers: names compare case-insensitively (RFC 9110). When a header occurs several
 // times, Get returns the values joined with "," as RFC 9110 section 5.3 allows; that joined

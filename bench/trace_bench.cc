@@ -3,6 +3,8 @@
 // reported as a counter next to the time: a fast span that is dropped is not a fast span.
 #include <benchmark/benchmark.h>
 
+#include <type_traits>
+
 #include "minion/sdk/batch_span_processor.h"
 #include "minion/sdk/tracer_provider.h"
 
@@ -43,12 +45,23 @@ void ReportDrops(benchmark::State& state, sdk::BatchSpanProcessor& p, std::uint6
   state.counters["dropped"] = static_cast<double>(p.stats().dropped - dropped_before);
 }
 
-void BM_SpanStartEnd_NoAttributes(benchmark::State& state) {
+// One pipeline per benchmark function, shared by its threads: thread 0 builds it on first use
+// and the others wait for it. `Tag` tells the functions' pipelines apart.
+template <typename Tag>
+Pipeline& SharedPipeline(benchmark::State& state, std::unique_ptr<sdk::Sampler> (*make_sampler)()) {
   static Pipeline* pipeline = nullptr;
-  if (state.thread_index() == 0 && pipeline == nullptr)
-    __atomic_store_n(&pipeline, new Pipeline(sdk::MakeAlwaysOnSampler()), __ATOMIC_RELEASE);
+  if (state.thread_index() == 0 && __atomic_load_n(&pipeline, __ATOMIC_ACQUIRE) == nullptr)
+    __atomic_store_n(&pipeline, new Pipeline(make_sampler()), __ATOMIC_RELEASE);
   while (__atomic_load_n(&pipeline, __ATOMIC_ACQUIRE) == nullptr) {}
-  Pipeline& p = *pipeline;
+  return *pipeline;
+}
+
+std::unique_ptr<sdk::Sampler> AlwaysOn() { return sdk::MakeAlwaysOnSampler(); }
+std::unique_ptr<sdk::Sampler> AlwaysOff() { return sdk::MakeAlwaysOffSampler(); }
+std::unique_ptr<sdk::Sampler> Ratio10() { return sdk::MakeTraceIdRatioBasedSampler(0.1); }
+
+void BM_SpanStartEnd_NoAttributes(benchmark::State& state) {
+  Pipeline& p = SharedPipeline<struct NoAttributes>(state, AlwaysOn);
   const auto dropped_before = p.processor->stats().dropped;
   for (auto _ : state) {
     trace::Span span = p.tracer->StartSpan("span");
@@ -58,18 +71,9 @@ void BM_SpanStartEnd_NoAttributes(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-template <int kSampler>
+template <std::unique_ptr<sdk::Sampler> (*kMakeSampler)()>
 void SpanWithFiveAttributes(benchmark::State& state) {
-  static Pipeline* pipeline = nullptr;
-  if (state.thread_index() == 0 && pipeline == nullptr) {
-    std::unique_ptr<sdk::Sampler> sampler;
-    if (kSampler == 0) sampler = sdk::MakeAlwaysOnSampler();
-    if (kSampler == 1) sampler = sdk::MakeAlwaysOffSampler();
-    if (kSampler == 2) sampler = sdk::MakeTraceIdRatioBasedSampler(0.1);
-    __atomic_store_n(&pipeline, new Pipeline(std::move(sampler)), __ATOMIC_RELEASE);
-  }
-  while (__atomic_load_n(&pipeline, __ATOMIC_ACQUIRE) == nullptr) {}
-  Pipeline& p = *pipeline;
+  Pipeline& p = SharedPipeline<std::integral_constant<decltype(kMakeSampler), kMakeSampler>>(state, kMakeSampler);
   const auto dropped_before = p.processor->stats().dropped;
   for (auto _ : state) {
     trace::Span span = p.tracer->StartSpan("worker.code_generation");
@@ -84,17 +88,13 @@ void SpanWithFiveAttributes(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_SpanStartEnd_FiveAttributes(benchmark::State& state) { SpanWithFiveAttributes<0>(state); }
-void BM_SpanUnsampled_FiveAttributes(benchmark::State& state) { SpanWithFiveAttributes<1>(state); }
-void BM_SpanRatio10_FiveAttributes(benchmark::State& state) { SpanWithFiveAttributes<2>(state); }
+void BM_SpanStartEnd_FiveAttributes(benchmark::State& state) { SpanWithFiveAttributes<AlwaysOn>(state); }
+void BM_SpanUnsampled_FiveAttributes(benchmark::State& state) { SpanWithFiveAttributes<AlwaysOff>(state); }
+void BM_SpanRatio10_FiveAttributes(benchmark::State& state) { SpanWithFiveAttributes<Ratio10>(state); }
 
 // The same attributes passed at start (what the seed's Start*Span helpers do).
 void BM_SpanStartEnd_FiveAttributesAtStart(benchmark::State& state) {
-  static Pipeline* pipeline = nullptr;
-  if (state.thread_index() == 0 && pipeline == nullptr)
-    __atomic_store_n(&pipeline, new Pipeline(sdk::MakeAlwaysOnSampler()), __ATOMIC_RELEASE);
-  while (__atomic_load_n(&pipeline, __ATOMIC_ACQUIRE) == nullptr) {}
-  Pipeline& p = *pipeline;
+  Pipeline& p = SharedPipeline<struct FiveAttributesAtStart>(state, AlwaysOn);
   const auto dropped_before = p.processor->stats().dropped;
   for (auto _ : state) {
     trace::Span span = p.tracer->StartSpan("worker.code_generation",

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <fstream>
@@ -37,17 +38,15 @@ class TscClock {
 
   bool usable() const noexcept { return usable_; }
 
+  // The fast path: no call, no floating point, no callee-saved registers (the slow paths are
+  // out of line). ns = anchor + ticks * mult / 2^32, the fixed-point form of ns-per-tick.
   UnixNanos Now() noexcept {
-    const double rate = ns_per_tick_.load(std::memory_order_relaxed);
-    if (rate == 0) return Calibrate();
+    const std::uint64_t mult = ns_per_tick_q32_.load(std::memory_order_relaxed);
     Anchor& a = anchor_;  // trivially constructible thread_local: no init guard on access
-    const std::uint64_t t = __rdtsc();
-    const std::uint64_t dt = t - a.tsc;
-    if (a.tsc == 0 || dt > reanchor_ticks_.load(std::memory_order_relaxed)) {
-      ReadPair(&a.tsc, &a.ns);
-      return a.ns;
-    }
-    return a.ns + static_cast<std::uint64_t>(static_cast<double>(dt) * rate);
+    const std::uint64_t dt = __rdtsc() - a.tsc;
+    if (__builtin_expect(mult == 0 || a.tsc == 0 || dt > reanchor_ticks_.load(std::memory_order_relaxed), 0))
+      return SlowNow();
+    return a.ns + ((dt * mult) >> 32);
   }
 
  private:
@@ -98,16 +97,25 @@ class TscClock {
     const std::uint64_t start_ns = start_ns_.load(std::memory_order_acquire);
     if (start_ns == 0 || ns < start_ns + 20'000'000ULL || tsc <= expected) return ns;  // not yet 20 ms
     const double rate = static_cast<double>(ns - start_ns) / static_cast<double>(tsc - expected);
+    // dt <= 100 ms of ticks, so dt * mult <= 1e8 ns * 2^32 < 2^59 whatever the TSC frequency.
     reanchor_ticks_.store(static_cast<std::uint64_t>(100'000'000.0 / rate), std::memory_order_relaxed);
-    ns_per_tick_.store(rate, std::memory_order_relaxed);
+    ns_per_tick_q32_.store(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(rate * 4294967296.0)),
+                           std::memory_order_relaxed);
     return ns;
+  }
+
+  __attribute__((noinline)) UnixNanos SlowNow() noexcept {
+    if (ns_per_tick_q32_.load(std::memory_order_relaxed) == 0) return Calibrate();
+    Anchor& a = anchor_;
+    ReadPair(&a.tsc, &a.ns);
+    return a.ns;
   }
 
   bool usable_ = false;
   std::atomic<std::uint64_t> start_tsc_{0};
   std::atomic<std::uint64_t> start_ns_{0};
   std::atomic<std::uint64_t> reanchor_ticks_{0};
-  std::atomic<double> ns_per_tick_{0};
+  std::atomic<std::uint64_t> ns_per_tick_q32_{0};  // ns per tick * 2^32; 0 until calibrated
 };
 
 thread_local TscClock::Anchor TscClock::anchor_ = {0, 0};
@@ -117,7 +125,7 @@ class RealClock final : public Clock {
  public:
   UnixNanos Now() noexcept override {
 #ifdef MINION_HAVE_RDTSC
-    if (tsc_usable_) return TscClock::Get().Now();
+    if (tsc_ != nullptr) return tsc_->Now();
 #endif
     return RealtimeNs();
   }
@@ -129,7 +137,7 @@ class RealClock final : public Clock {
 
  private:
 #ifdef MINION_HAVE_RDTSC
-  const bool tsc_usable_ = TscClock::Get().usable();
+  TscClock* const tsc_ = TscClock::Get().usable() ? &TscClock::Get() : nullptr;
 #endif
 };
 

@@ -64,6 +64,7 @@ class BatchSpanProcessor final : public SpanProcessor {
   std::unique_ptr<SpanExporter> exporter_;  // used only by the export thread after construction
   std::unique_ptr<Queue> queue_;
   const std::size_t shard_wake_threshold_;  // a shard's share of one export batch
+  const std::size_t wake_check_mask_;       // look at the total when (shard size & mask) == 0
 
   std::mutex mu_;
   std::condition_variable wake_cv_;   // wakes the export thread

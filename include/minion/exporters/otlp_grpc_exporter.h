@@ -18,20 +18,14 @@
 #include <string_view>
 
 #include "minion/common/status.h"
+#include "minion/exporters/otlp_exporter_stats.h"
 #include "minion/exporters/otlp_options.h"
 #include "minion/sdk/span_exporter.h"
 
 namespace minion::exporters {
 
-// Cumulative counts since the exporter was created.
-struct OtlpGrpcExporterStats {
-  std::uint64_t exported_spans = 0;  // accepted by the server (minus partial rejections)
-  std::uint64_t failed_spans = 0;    // in batches that could not be delivered
-  std::uint64_t rejected_spans = 0;  // reported by the server in partial_success
-  std::uint64_t requests = 0;        // RPCs attempted, retries included
-  std::uint64_t retries = 0;         // RPCs that were retries of an earlier one
-  std::uint64_t failed_exports = 0;  // Export calls that returned kFailure
-};
+// The counters stats() returns (the same struct as OtlpHttpExporter's; `connections` stays 0).
+using OtlpGrpcExporterStats = OtlpExporterStats;
 
 // Where and how to connect, derived from OtlpExporterOptions (exposed for tests and logs).
 struct OtlpGrpcTarget {
@@ -64,7 +58,7 @@ class OtlpGrpcExporter final : public sdk::SpanExporter {
   Status Shutdown(std::chrono::milliseconds timeout) noexcept override;
   std::string Name() const override { return "otlp-grpc"; }
 
-  OtlpGrpcExporterStats stats() const;
+  OtlpExporterStats stats() const;
   const OtlpExporterOptions& options() const;
 
   class Impl;

@@ -14,21 +14,11 @@
 #include <string>
 
 #include "minion/common/status.h"
+#include "minion/exporters/otlp_exporter_stats.h"
 #include "minion/exporters/otlp_options.h"
 #include "minion/sdk/span_exporter.h"
 
 namespace minion::exporters {
-
-// Cumulative counts since the exporter was created.
-struct OtlpExporterStats {
-  std::uint64_t exported_spans = 0;    // accepted by the server (minus partial rejections)
-  std::uint64_t failed_spans = 0;      // in batches that could not be delivered
-  std::uint64_t rejected_spans = 0;    // reported by the server in partial_success
-  std::uint64_t requests = 0;          // HTTP requests attempted, retries included
-  std::uint64_t retries = 0;           // requests that were retries of an earlier one
-  std::uint64_t failed_exports = 0;    // Export calls that returned kFailure
-  std::uint64_t connections = 0;       // TCP connections opened (1 while keep-alive holds)
-};
 
 class OtlpHttpExporter final : public sdk::SpanExporter {
  public:

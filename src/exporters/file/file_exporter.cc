@@ -9,6 +9,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "exporters/common/failure_log.h"
+#include "minion/common/clock.h"
 #include "minion/common/env.h"
 #include "minion/otlp/encoder.h"
 
@@ -54,7 +56,8 @@ Result<FileExporterOptions> FileExporterOptions::FromEnv(const EnvLookup& lookup
 
 class FileExporter::Impl {
  public:
-  explicit Impl(FileExporterOptions options) : options_(std::move(options)) {}
+  explicit Impl(FileExporterOptions options)
+      : options_(std::move(options)), failure_log_("file exporter", SystemClock()) {}
   ~Impl() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -95,6 +98,7 @@ class FileExporter::Impl {
   Status Shutdown() {
     std::lock_guard<std::mutex> lock(mu_);
     if (fd_ < 0) return Status::Ok();
+    failure_log_.Flush();
     Status s = Sync();
     if (::close(fd_) != 0 && s.ok()) s = Status(StatusCode::kDataLoss, "file exporter: close: " + ErrnoText(errno));
     fd_ = -1;
@@ -181,12 +185,15 @@ class FileExporter::Impl {
   }
 
   sdk::ExportResult Fail(std::size_t count, const Status& s) {
-    env::Warn("file exporter: dropping " + std::to_string(count) + " spans: " + s.ToString());
+    // Rate-limited: a full disk fails every batch.
+    failure_log_.Report(
+        [&] { return "file exporter: dropping " + std::to_string(count) + " spans: " + s.ToString(); });
     failed_.fetch_add(count, std::memory_order_relaxed);
     return sdk::ExportResult::kFailure;
   }
 
   const FileExporterOptions options_;
+  internal::FailureLog failure_log_;  // "dropping N spans" lines, at most one per 10 s
   std::mutex mu_;     // guards everything below except the counters
   int fd_ = -1;
   std::uint64_t size_ = 0;  // bytes in the current file

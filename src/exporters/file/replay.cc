@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "exporters/common/curl_support.h"
 #include "minion/exporters/file_exporter.h"
 
 namespace minion::exporters {
@@ -20,8 +21,7 @@ Result<ReplayStats> ReplayOtlpJsonLines(const std::string& path, const OtlpExpor
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFoundError("replay: cannot read \"" + path + "\"");
 
-  static const bool curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  if (!curl_ok) return InternalError("replay: curl_global_init failed");
+  if (!internal::EnsureCurlGlobalInit()) return InternalError("replay: curl_global_init failed");
   CURL* easy = curl_easy_init();
   if (easy == nullptr) return InternalError("replay: curl_easy_init failed");
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");

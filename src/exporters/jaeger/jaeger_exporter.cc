@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "exporters/common/curl_support.h"
+#include "exporters/common/failure_log.h"
 #include "exporters/jaeger/jaeger_thrift.h"
 #include "minion/common/clock.h"
 
@@ -17,13 +19,6 @@ namespace minion::exporters {
 namespace {
 
 using std::chrono::milliseconds;
-
-void GlobalCurlInit() {
-  // curl_global_init is not thread-safe on every libcurl build; do it once, never clean up
-  // (other exporters in the process may share libcurl).
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 std::size_t CollectBody(char* data, std::size_t size, std::size_t n, void* user) {
   auto* body = static_cast<std::string*>(user);
@@ -33,22 +28,6 @@ std::size_t CollectBody(char* data, std::size_t size, std::size_t n, void* user)
   return len;
 }
 
-bool IsRetryableCurlError(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-      return true;
-    default:
-      return false;
-  }
-}
-
 }  // namespace
 
 class JaegerExporter::Impl {
@@ -56,7 +35,11 @@ class JaegerExporter::Impl {
   explicit Impl(JaegerExporterOptions options)
       : options_(std::move(options)),
         clock_(options_.clock != nullptr ? options_.clock : &SystemClock()),
-        policy_(options_.retry) {
+        policy_(options_.retry),
+        failure_log_("jaeger exporter", *clock_, internal::FailureLog::kDefaultInterval,
+                     [](std::string_view line) {
+                       std::fprintf(stderr, "minion %.*s\n", static_cast<int>(line.size()), line.data());
+                     }) {
     // Backoff waits end early on Shutdown, unless the caller injected its own wait.
     if (!policy_.sleep) {
       policy_.sleep = [this](std::chrono::nanoseconds d) { return WaitUnlessShutdown(d); };
@@ -69,7 +52,7 @@ class JaegerExporter::Impl {
   }
 
   Status Init() {
-    GlobalCurlInit();
+    (void)internal::EnsureCurlGlobalInit();  // a failure shows as curl_easy_init failing
     curl_ = curl_easy_init();
     if (curl_ == nullptr) return InternalError("jaeger exporter: curl_easy_init failed");
     headers_ = curl_slist_append(headers_, "Content-Type: application/x-thrift");
@@ -129,8 +112,9 @@ class JaegerExporter::Impl {
       Status s = PostWithRetries(deadline);
       if (!s.ok()) {
         ok = false;
-        std::fprintf(stderr, "minion jaeger exporter: dropped %zu spans: %s\n", group.size(),
-                     s.ToString().c_str());
+        failure_log_.Report([&] {
+          return "jaeger exporter: dropped " + std::to_string(group.size()) + " spans: " + s.ToString();
+        });
       }
     }
     return ok ? sdk::ExportResult::kSuccess : sdk::ExportResult::kFailure;
@@ -141,8 +125,10 @@ class JaegerExporter::Impl {
     shutdown_.store(true, std::memory_order_release);
     cv_.notify_all();  // cuts a backoff wait short; the progress callback aborts a transfer
     if (!cv_.wait_for(lock, timeout, [&] { return !busy_; })) {
+      failure_log_.Flush();
       return DeadlineExceededError("jaeger exporter: an export is still running");
     }
+    failure_log_.Flush();
     if (headers_ != nullptr) curl_slist_free_all(headers_);
     headers_ = nullptr;
     if (curl_ != nullptr) curl_easy_cleanup(curl_);
@@ -184,7 +170,7 @@ class JaegerExporter::Impl {
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(per_request));
     const CURLcode rc = curl_easy_perform(curl_);
     if (rc != CURLE_OK) {
-      r.outcome = IsRetryableCurlError(rc) ? AttemptOutcome::kRetryable : AttemptOutcome::kPermanent;
+      r.outcome = internal::IsRetryableCurlError(rc) ? AttemptOutcome::kRetryable : AttemptOutcome::kPermanent;
       r.status = UnavailableError("POST " + options_.endpoint + ": " + curl_easy_strerror(rc));
       return r;
     }
@@ -224,6 +210,7 @@ class JaegerExporter::Impl {
   const JaegerExporterOptions options_;
   Clock* const clock_;
   RetryPolicy policy_;
+  internal::FailureLog failure_log_;  // "dropped N spans" lines, at most one per 10 s
 
   std::mutex mu_;
   std::condition_variable cv_;  // busy_ cleared, or shutdown_ set

@@ -10,7 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "minion/common/env.h"
+#include "exporters/common/curl_support.h"
+#include "exporters/common/export_loop.h"
 #include "minion/otlp/encoder.h"
 #include "minion/otlp/proto_message.h"
 
@@ -21,12 +22,6 @@ using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 
 constexpr std::size_t kMaxResponseBytes = 1 << 20;  // a response is a small status message
-
-bool CurlGlobalInit() {
-  // curl_global_init is not thread-safe and must run once per process.
-  static const bool ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  return ok;
-}
 
 Status Gzip(std::string_view in, std::string& out) {
   z_stream zs{};
@@ -46,23 +41,6 @@ Status Gzip(std::string_view in, std::string& out) {
   return Status::Ok();
 }
 
-// libcurl errors that mean "the server may be fine in a moment": retry.
-bool IsRetryableCurlError(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::string Printable(std::string_view body) {
   std::string out;
   for (char c : body.substr(0, 200)) out.push_back((c >= 0x20 && c < 0x7f) ? c : '.');
@@ -73,9 +51,10 @@ std::string Printable(std::string_view body) {
 
 class OtlpHttpExporter::Impl {
  public:
-  explicit Impl(OtlpExporterOptions options) : options_(std::move(options)) {
-    clock_ = options_.clock != nullptr ? options_.clock : &SystemClock();
-  }
+  explicit Impl(OtlpExporterOptions options)
+      : options_(std::move(options)),
+        clock_(options_.clock != nullptr ? options_.clock : &SystemClock()),
+        loop_("otlp-http", *clock_) {}
 
   ~Impl() {
     if (easy_ != nullptr && multi_ != nullptr) curl_multi_remove_handle(multi_, easy_);
@@ -92,7 +71,7 @@ class OtlpHttpExporter::Impl {
       return InvalidArgumentError("OTLP/HTTP endpoint \"" + options_.endpoint +
                                   "\" is not an http:// or https:// URL");
     }
-    if (!CurlGlobalInit()) return InternalError("curl_global_init failed");
+    if (!internal::EnsureCurlGlobalInit()) return InternalError("curl_global_init failed");
     easy_ = curl_easy_init();
     multi_ = curl_multi_init();
     if (easy_ == nullptr || multi_ == nullptr) return InternalError("libcurl handle allocation failed");
@@ -132,9 +111,9 @@ class OtlpHttpExporter::Impl {
   }
 
   sdk::ExportResult Export(std::span<const trace::SpanDataPtr> spans, milliseconds timeout) {
-    if (shutdown_.load(std::memory_order_acquire)) return sdk::ExportResult::kFailure;
+    if (loop_.shutdown.triggered()) return sdk::ExportResult::kFailure;
     std::unique_lock<std::mutex> export_lock(export_mu_);
-    if (shutdown_.load(std::memory_order_acquire)) return sdk::ExportResult::kFailure;
+    if (loop_.shutdown.triggered()) return sdk::ExportResult::kFailure;
     ExportingScope busy(*this);
     std::size_t count = 0;
     for (const auto& s : spans) count += s ? 1 : 0;
@@ -142,48 +121,20 @@ class OtlpHttpExporter::Impl {
 
     const Status encoded = Encode(spans);
     if (!encoded.ok()) {
-      env::Warn("otlp-http: dropping " + std::to_string(count) + " spans: " + encoded.ToString());
-      return Fail(count);
+      internal::DropBatch(loop_, count, encoded);
+      return sdk::ExportResult::kFailure;
     }
 
-    // Clamped so a caller's milliseconds::max() cannot overflow the nanosecond deadline.
-    const milliseconds budget =
-        std::clamp(std::min(timeout, options_.timeout), milliseconds(0),
-                   milliseconds(std::chrono::hours(24 * 365)));
-    const std::uint64_t deadline =
-        clock_->MonotonicNanos() + static_cast<std::uint64_t>(nanoseconds(budget).count());
-    RetryPolicy policy = options_.retry;
-    if (!policy.sleep) {
-      policy.sleep = [this](nanoseconds d) {
-        std::unique_lock<std::mutex> lock(wait_mu_);
-        return !wait_cv_.wait_for(lock, d, [this] { return shutdown_.load(); });
-      };
-    }
-    std::int64_t rejected = 0;
-    int attempt_no = 0;
-    const RetryOutcome outcome =
-        RunWithRetry(policy, *clock_, deadline, [&](nanoseconds remaining) {
-          if (attempt_no++ > 0) retries_.fetch_add(1, std::memory_order_relaxed);
-          return Attempt(remaining, rejected);
-        });
-    if (!outcome.status.ok()) {
-      env::Warn("otlp-http: failed to export " + std::to_string(count) + " spans to " +
-                options_.endpoint + " after " + std::to_string(outcome.attempts) +
-                " attempt(s): " + outcome.status.ToString());
-      return Fail(count);
-    }
-    const auto rejected_u = static_cast<std::uint64_t>(std::clamp<std::int64_t>(rejected, 0, count));
-    rejected_.fetch_add(rejected_u, std::memory_order_relaxed);
-    exported_.fetch_add(count - rejected_u, std::memory_order_relaxed);
-    return sdk::ExportResult::kSuccess;
+    const std::uint64_t deadline = internal::ExportDeadline(*clock_, timeout, options_.timeout,
+                                                            std::chrono::hours(24 * 365));
+    const bool delivered = internal::ExportWithRetry(
+        loop_, options_.retry, *clock_, deadline, count, options_.endpoint,
+        [&](nanoseconds remaining, std::int64_t& rejected) { return Attempt(remaining, rejected); });
+    return delivered ? sdk::ExportResult::kSuccess : sdk::ExportResult::kFailure;
   }
 
   Status Shutdown(milliseconds timeout) {
-    if (shutdown_.exchange(true, std::memory_order_acq_rel)) return Status::Ok();
-    {
-      std::lock_guard<std::mutex> lock(wait_mu_);  // pairs with the predicate check
-    }
-    wait_cv_.notify_all();
+    if (!loop_.shutdown.Trigger()) return Status::Ok();  // also ends a retry wait
     if (multi_ != nullptr) curl_multi_wakeup(multi_);
     // Wait for an Export in flight to notice; it aborts its transfer at the next poll wake-up.
     // The wake-up can land before the exporting thread enters curl_multi_poll, so repeat it
@@ -193,35 +144,23 @@ class OtlpHttpExporter::Impl {
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (exporting_) {
       if (std::chrono::steady_clock::now() >= until) {
+        lock.unlock();
+        loop_.failure_log.Flush();
         return DeadlineExceededError("otlp-http: an export was still running at shutdown");
       }
       if (multi_ != nullptr) curl_multi_wakeup(multi_);
       idle_cv_.wait_for(lock, milliseconds(5));
     }
+    lock.unlock();
+    loop_.failure_log.Flush();
     return Status::Ok();
   }
 
-  OtlpExporterStats stats() const {
-    OtlpExporterStats s;
-    s.exported_spans = exported_.load(std::memory_order_relaxed);
-    s.failed_spans = failed_.load(std::memory_order_relaxed);
-    s.rejected_spans = rejected_.load(std::memory_order_relaxed);
-    s.requests = requests_.load(std::memory_order_relaxed);
-    s.retries = retries_.load(std::memory_order_relaxed);
-    s.failed_exports = failed_exports_.load(std::memory_order_relaxed);
-    s.connections = connections_.load(std::memory_order_relaxed);
-    return s;
-  }
+  OtlpExporterStats stats() const { return loop_.counters.Snapshot(); }
 
   const OtlpExporterOptions& options() const { return options_; }
 
  private:
-  sdk::ExportResult Fail(std::size_t count) {
-    failed_.fetch_add(count, std::memory_order_relaxed);
-    failed_exports_.fetch_add(1, std::memory_order_relaxed);
-    return sdk::ExportResult::kFailure;
-  }
-
   Status Encode(std::span<const trace::SpanDataPtr> spans) {
     body_.clear();
     if (options_.protocol == OtlpProtocol::kHttpJson) {
@@ -238,7 +177,7 @@ class OtlpHttpExporter::Impl {
 
   // One HTTP POST. Classifies the outcome for RunWithRetry.
   AttemptResult Attempt(nanoseconds remaining, std::int64_t& rejected) {
-    requests_.fetch_add(1, std::memory_order_relaxed);
+    loop_.counters.CountRequest();
     response_.clear();
     retry_after_.clear();
     const long timeout_ms = std::max<long>(
@@ -251,16 +190,16 @@ class OtlpHttpExporter::Impl {
     const CURLcode code = Perform();
     long new_connections = 0;
     if (curl_easy_getinfo(easy_, CURLINFO_NUM_CONNECTS, &new_connections) == CURLE_OK && new_connections > 0) {
-      connections_.fetch_add(static_cast<std::uint64_t>(new_connections), std::memory_order_relaxed);
+      loop_.counters.CountConnections(static_cast<std::uint64_t>(new_connections));
     }
     AttemptResult r;
     if (code != CURLE_OK) {
-      if (shutdown_.load()) {
+      if (loop_.shutdown.triggered()) {
         r.outcome = AttemptOutcome::kPermanent;
         r.status = CancelledError("exporter shut down during the request");
         return r;
       }
-      r.outcome = IsRetryableCurlError(code) ? AttemptOutcome::kRetryable : AttemptOutcome::kPermanent;
+      r.outcome = internal::IsRetryableCurlError(code) ? AttemptOutcome::kRetryable : AttemptOutcome::kPermanent;
       r.status = UnavailableError(std::string("POST ") + options_.endpoint + ": " +
                                  curl_easy_strerror(code));
       return r;
@@ -304,7 +243,7 @@ class OtlpHttpExporter::Impl {
         }
       }
       if (done) break;
-      if (shutdown_.load(std::memory_order_acquire)) {
+      if (loop_.shutdown.triggered()) {
         result = CURLE_ABORTED_BY_CALLBACK;
         break;
       }
@@ -344,8 +283,10 @@ class OtlpHttpExporter::Impl {
       }
     }
     if (rejected > 0 || !message.empty()) {
-      env::Warn("otlp-http: server rejected " + std::to_string(rejected) + " spans" +
-                (message.empty() ? "" : ": " + message));
+      loop_.failure_log.Report([&] {
+        return "otlp-http: server rejected " + std::to_string(rejected) + " spans" +
+               (message.empty() ? "" : ": " + message);
+      });
     }
     return rejected;
   }
@@ -379,7 +320,7 @@ class OtlpHttpExporter::Impl {
   }
 
   const OtlpExporterOptions options_;
-  Clock* clock_;
+  Clock* const clock_;
   CURL* easy_ = nullptr;
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;
@@ -412,18 +353,7 @@ class OtlpHttpExporter::Impl {
   std::string response_;
   std::string retry_after_;
 
-  std::atomic<bool> shutdown_{false};
-  std::mutex wait_mu_;  // only for wait_cv_
-  std::condition_variable wait_cv_;
-
-  // Counters: relaxed, they are statistics with no ordering duty.
-  std::atomic<std::uint64_t> exported_{0};
-  std::atomic<std::uint64_t> failed_{0};
-  std::atomic<std::uint64_t> rejected_{0};
-  std::atomic<std::uint64_t> requests_{0};
-  std::atomic<std::uint64_t> retries_{0};
-  std::atomic<std::uint64_t> failed_exports_{0};
-  std::atomic<std::uint64_t> connections_{0};
+  internal::ExportState loop_;  // shutdown signal, counters, failure log
 };
 
 OtlpHttpExporter::OtlpHttpExporter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

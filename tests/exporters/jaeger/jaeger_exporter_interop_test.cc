@@ -8,6 +8,7 @@
 #include <future>
 #include <map>
 
+#include "exporters/common/test_helpers.h"
 #include "exporters/jaeger/node_receiver.h"
 #include "minion/exporters/jaeger_exporter.h"
 #include "minion/sdk/sampler.h"
@@ -404,14 +405,8 @@ TEST(JaegerExporterFaultTest, ShutdownInterruptsARetryingExport) {
   EXPECT_EQ(result.get(), sdk::ExportResult::kFailure);
 }
 
-int ClosedPort() {
-  // Ask the kernel for a free port via the receiver script's own trick: start and stop it.
-  NodeReceiver r;
-  return r.port();  // the receiver exits when `r` goes out of scope; nothing listens after
-}
-
 TEST(JaegerExporterFaultTest, CollectorDownFailsWithinTheExportTimeout) {
-  const int port = ClosedPort();
+  const int port = test_helpers::UnusedPort();  // nothing listens there
   ASSERT_GT(port, 0);
   auto options = FastRetries("http://127.0.0.1:" + std::to_string(port) + "/api/traces");
   options.retry.max_attempts = 1000;  // only the timeout can end it
@@ -421,6 +416,31 @@ TEST(JaegerExporterFaultTest, CollectorDownFailsWithinTheExportTimeout) {
   EXPECT_EQ((*exporter)->Export(spans, milliseconds(300)), sdk::ExportResult::kFailure);
   EXPECT_TRUE((*exporter)->Shutdown(milliseconds(1000)).ok());
   EXPECT_EQ((*exporter)->Export(spans, milliseconds(300)), sdk::ExportResult::kFailure);
+}
+
+// A collector that is down: one "dropped" line per 10 s of the exporter's (simulated) clock,
+// the rest counted and reported with the next line or at Shutdown.
+TEST(JaegerExporterFaultTest, DroppedLinesAreRateLimitedWithSuppressedCounts) {
+  SimulatedClock clock{kStart};
+  JaegerExporterOptions o;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(test_helpers::UnusedPort()) + "/api/traces";
+  o.retry.max_attempts = 1;
+  o.clock = &clock;
+  auto exporter = JaegerExporter::Create(o);
+  ASSERT_TRUE(exporter.ok());
+  auto spans = OneSpan(nullptr);
+
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ((*exporter)->Export(spans, milliseconds(10000)), sdk::ExportResult::kFailure);
+  clock.Advance(std::chrono::seconds(10));
+  EXPECT_EQ((*exporter)->Export(spans, milliseconds(10000)), sdk::ExportResult::kFailure);
+  EXPECT_EQ((*exporter)->Export(spans, milliseconds(10000)), sdk::ExportResult::kFailure);
+  EXPECT_TRUE((*exporter)->Shutdown(milliseconds(5000)).ok());
+  const std::string err = ::testing::internal::GetCapturedStderr();
+
+  EXPECT_EQ(test_helpers::CountOf(err, "minion jaeger exporter: dropped 1 spans"), 2u) << err;
+  EXPECT_EQ(test_helpers::CountOf(err, "(2 more failures suppressed since the previous message)"), 1u) << err;
+  EXPECT_EQ(test_helpers::CountOf(err, "minion jaeger exporter: 1 more failure suppressed"), 1u) << err;
 }
 
 TEST(JaegerExporterTest, CreateRejectsBadOptions) {

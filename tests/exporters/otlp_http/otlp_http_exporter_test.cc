@@ -1,34 +1,21 @@
 // OtlpHttpExporter behaviour that needs no receiver: option validation, shutdown rules, and
 // delivery failure against a port nobody listens on (a real refused connection).
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
+#include "exporters/common/test_helpers.h"
+#include "minion/common/clock.h"
 #include "minion/exporters/otlp_http_exporter.h"
 #include "otlp/span_fixtures.h"
 
 namespace minion::exporters {
 namespace {
 
+using test_helpers::CountOf;
+using test_helpers::UnusedPort;
+
 using std::chrono::nanoseconds;
 using otlp::testing::Fixture;
-
-// A port that was free a moment ago: bind to port 0, read the port, close.
-int UnusedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 TEST(OtlpHttpExporterTest, RejectsGrpcProtocolAndNonHttpEndpoints) {
   OtlpExporterOptions grpc;
@@ -90,6 +77,36 @@ TEST(OtlpHttpExporterTest, ReceiverDownFailsAfterRetriesAndCounts) {
   EXPECT_EQ(st.failed_spans, 2u);
   EXPECT_EQ(st.failed_exports, 1u);
   EXPECT_EQ(st.exported_spans, 0u);
+}
+
+// A backend that is down must not flood stderr: one failure line per 10 s of the exporter's
+// (here simulated) clock, the others counted and reported with the next line or at Shutdown.
+TEST(OtlpHttpExporterTest, FailureLinesAreRateLimitedWithSuppressedCounts) {
+  SimulatedClock clock;
+  OtlpExporterOptions o;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(UnusedPort()) + "/v1/traces";
+  o.clock = &clock;
+  o.retry.max_attempts = 1;
+  auto r = OtlpHttpExporter::CreateHttp(o);
+  ASSERT_TRUE(r.ok());
+  Fixture f;
+  std::vector<trace::SpanDataPtr> spans;
+  spans.push_back(f.SeedSpan(1));
+
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ((*r)->Export(spans, std::chrono::seconds(10)), sdk::ExportResult::kFailure);
+  clock.Advance(std::chrono::seconds(10));
+  EXPECT_EQ((*r)->Export(spans, std::chrono::seconds(10)), sdk::ExportResult::kFailure);
+  EXPECT_EQ((*r)->Export(spans, std::chrono::seconds(10)), sdk::ExportResult::kFailure);
+  EXPECT_TRUE((*r)->Shutdown(std::chrono::seconds(5)).ok());
+  const std::string err = ::testing::internal::GetCapturedStderr();
+
+  EXPECT_EQ(CountOf(err, "otlp-http: failed to export 1 spans"), 2u) << err;
+  EXPECT_EQ(CountOf(err, "(4 more failures suppressed since the previous message)"), 1u) << err;
+  EXPECT_EQ(CountOf(err, "otlp-http: 1 more failure suppressed since the previous message"), 1u) << err;
+  // Counting is not rate-limited: every failed batch is in the stats.
+  EXPECT_EQ((*r)->stats().failed_exports, 7u);
+  EXPECT_EQ((*r)->stats().failed_spans, 7u);
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ class LlmTaskHandler final : public TaskHandler {
       user += "\nResult of '" + it.key() + "':\n" + text;
     }
     request.messages.push_back({"user", std::move(user)});
+    request.stop = subtask.stop_token;  // a cancelled subtask stops waiting on the model
     auto response = provider_->Chat(context, request);
     if (!response.ok()) return response.status().WithContext(std::string(BuiltinRole(kind_)) + " LLM call");
     return nlohmann::json{{"text", response->content},

@@ -4,11 +4,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <thread>
 
 #include "minion/propagation/carriers.h"
 #include "minion/propagation/from_env.h"
@@ -43,19 +46,64 @@ class ExternalCommandHandler final : public TaskHandler {
  public:
   explicit ExternalCommandHandler(ExternalCommandOptions options) : options_(std::move(options)) {}
   Result<nlohmann::json> HandleTask(const trace::Context& context, const Subtask& subtask) override {
-    return RunExternalCommand(context, options_, SubtaskToJson(subtask));
+    return RunExternalCommand(context, options_, SubtaskToJson(subtask), subtask.stop_token);
   }
 
  private:
   ExternalCommandOptions options_;
 };
 
+std::string SignalName(int sig) {
+  switch (sig) {
+    case SIGTERM: return "SIGTERM";
+    case SIGKILL: return "SIGKILL";
+    case SIGINT: return "SIGINT";
+    case SIGALRM: return "SIGALRM";
+    default: return "signal " + std::to_string(sig);
+  }
+}
+
+std::string DescribeExit(int wstatus) {
+  if (WIFSIGNALED(wstatus)) {
+    return "terminated by " + SignalName(WTERMSIG(wstatus)) + " (signal " + std::to_string(WTERMSIG(wstatus)) + ")";
+  }
+  return "exited with status " + std::to_string(WEXITSTATUS(wstatus));
+}
+
+// Waits up to `limit` for `pid` to exit and reaps it; true when it did. A pidfd lets poll()
+// wait without a busy loop; kernels without one fall back to polling waitpid every 5 ms.
+bool WaitForExit(pid_t pid, std::chrono::milliseconds limit, int* wstatus) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  for (;;) {
+    pid_t r = ::waitpid(pid, wstatus, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) {
+      if (pidfd >= 0) ::close(pidfd);
+      return true;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      if (pidfd >= 0) ::close(pidfd);
+      return false;
+    }
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      (void)::poll(&p, 1, static_cast<int>(left.count()) + 1);
+    } else {
+      std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(5)));
+    }
+  }
+}
+
 }  // namespace
 
 Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const ExternalCommandOptions& options,
-                                          const nlohmann::json& input) {
+                                          const nlohmann::json& input, std::stop_token stop) {
   if (options.argv.empty() || options.argv[0].empty()) return InvalidArgumentError("external command is empty");
   const std::string& program = options.argv[0];
+  if (stop.stop_requested()) {
+    return CancelledError("external command '" + program + "' was not started: the subtask was cancelled");
+  }
 
   // The child's environment: ours, then options.env, then the trace context (which wins).
   std::map<std::string, std::string> env;
@@ -81,10 +129,20 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  Pipe in, out, err;
-  if (!OpenPipe(in) || !OpenPipe(out) || !OpenPipe(err)) {
+  Pipe in, out, err, wake;
+  if (!OpenPipe(in) || !OpenPipe(out) || !OpenPipe(err) || !OpenPipe(wake)) {
     return UnavailableError(std::string("cannot create pipes: ") + std::strerror(errno));
   }
+  ::fcntl(wake.fd[1], F_SETFL, O_NONBLOCK);
+  // A stop request writes a byte to `wake`, which the poll loop below watches: the child is
+  // stopped as soon as the cancel arrives, not at the next timeout. (Runs at once, on this
+  // thread, when stop was requested in between.)
+  auto on_stop = [fd = wake.fd[1]] {
+    char c = 1;
+    (void)!::write(fd, &c, 1);
+  };
+  std::optional<std::stop_callback<decltype(on_stop)>> stop_guard;
+  if (stop.stop_possible()) stop_guard.emplace(stop, on_stop);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in.fd[0], 0);
@@ -102,7 +160,7 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
   const std::string payload = input.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::size_t written = 0;
   std::string stdout_data, stderr_data;
-  bool overflow = false, timed_out = false;
+  bool overflow = false, timed_out = false, cancelled = false;
   ::fcntl(in.fd[1], F_SETFL, O_NONBLOCK);
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   if (payload.empty()) in.Close(1);
@@ -112,15 +170,21 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
       timed_out = true;
       break;
     }
-    pollfd fds[3];
+    pollfd fds[4];
     int n = 0;
     int out_i = -1, err_i = -1, in_i = -1;
+    const int wake_i = n;
+    fds[n++] = {wake.fd[0], POLLIN, 0};
     if (out.fd[0] >= 0) { out_i = n; fds[n++] = {out.fd[0], POLLIN, 0}; }
     if (err.fd[0] >= 0) { err_i = n; fds[n++] = {err.fd[0], POLLIN, 0}; }
     if (in.fd[1] >= 0) { in_i = n; fds[n++] = {in.fd[1], POLLOUT, 0}; }
     int ready = ::poll(fds, n, static_cast<int>(std::min<std::int64_t>(left.count() + 1, 1 << 30)));
     if (ready < 0) {
       if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[wake_i].revents & POLLIN) {
+      cancelled = true;
       break;
     }
     char buf[65536];
@@ -146,9 +210,33 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
     if (overflow) break;
   }
   in.Close(1);
-  if (timed_out || overflow) ::kill(pid, SIGKILL);
+  bool reaped = false;
   int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  // A child that closed stdout and stderr but has not exited is still waited for under the
+  // timeout and the stop token (checked every 50 ms: this is the rare case).
+  while (!cancelled && !timed_out && !overflow && !reaped) {
+    reaped = WaitForExit(pid, std::chrono::milliseconds(50), &wstatus);
+    if (reaped) break;
+    if (stop.stop_requested()) cancelled = true;
+    if (std::chrono::steady_clock::now() >= deadline) timed_out = true;
+  }
+  stop_guard.reset();  // after this no callback can touch `wake`
+  if (cancelled) {
+    // Ask first, so the child can clean up (its own children, temporary files); insist after
+    // the grace period.
+    ::kill(pid, SIGTERM);
+    std::string how = "SIGTERM";
+    if (!WaitForExit(pid, options.cancel_grace, &wstatus)) {
+      ::kill(pid, SIGKILL);
+      how += ", then SIGKILL after " + std::to_string(options.cancel_grace.count()) + " ms";
+      while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+      }
+    }
+    return CancelledError("external command '" + program + "' (pid " + std::to_string(pid) +
+                          ") was cancelled: sent " + how + "; it " + DescribeExit(wstatus));
+  }
+  if (timed_out || overflow) ::kill(pid, SIGKILL);
+  while (!reaped && ::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
   }
   if (timed_out) {
     return DeadlineExceededError("external command '" + program + "' was killed after " +

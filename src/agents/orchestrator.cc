@@ -354,6 +354,30 @@ Status Orchestrator::RunPlan(const trace::Context& context, const std::string& r
     }
   };
 
+  // Tells the worker holding slot i's attempt to stop. Best effort: the attempt is abandoned
+  // either way (its late reply finds no pending entry), so a failed send is only recorded.
+  // Sent under the dispatch span, so the trace shows the cancel beside the task it cancels.
+  auto cancel_attempt = [&](std::size_t i, const std::string& reason) {
+    auto& slot = slots[i];
+    const auto& o = (*outcomes)[i];
+    Message message;
+    message.type = MessageType::kEvent;
+    message.from = options_.id;
+    message.to = WorkerControlId(o.worker_id);
+    message.content = CancelRequestToJson(CancelRequest{slot.message_id, task_id, o.subtask_id, o.attempts, reason});
+    message.metadata["task_id"] = task_id;
+    const trace::Context parent = slot.span ? slot.span->context : context;
+    Status sent = protocol_.Send(parent, std::move(message));
+    if (slot.span) {
+      slot.span->span.AddEvent("cancel_sent", {{"multiagent.worker.id", o.worker_id},
+                                               {"multiagent.subtask.attempt", o.attempts},
+                                               {"multiagent.cancel.reason", reason}});
+    }
+    Step(task_id, o.subtask_id, "cancel",
+         "attempt " + std::to_string(o.attempts) + " on " + o.worker_id + ": " + reason +
+             (sent.ok() ? "" : " (cancel not delivered: " + sent.ToString() + ")"));
+  };
+
   auto handle_reply = [&](std::size_t i, Message& reply) {
     auto& slot = slots[i];
     if (slot.state != State::kRunning || reply.in_reply_to != slot.message_id) return;
@@ -428,6 +452,8 @@ Status Orchestrator::RunPlan(const trace::Context& context, const std::string& r
       if (slot.state == State::kRunning) wake = wake ? std::min(*wake, slot.deadline) : slot.deadline;
       if (slot.state == State::kBackoff) wake = wake ? std::min(*wake, slot.retry_at) : slot.retry_at;
     }
+    // After a failure nothing that still runs is worth waiting for: abandon it right away.
+    if (!first_error.ok() || cancelled) wake = std::chrono::steady_clock::now();
     std::deque<std::pair<std::size_t, Message>> replies;
     {
       std::unique_lock lock(execution->mu);
@@ -446,7 +472,10 @@ Status Orchestrator::RunPlan(const trace::Context& context, const std::string& r
     for (std::size_t i = 0; i < n; ++i) {
       auto& slot = slots[i];
       if (slot.state != State::kRunning) continue;
-      if (!cancelled && slot.deadline > after) continue;
+      // Once the task has failed a running subtask's result can no longer be used: stop it
+      // now rather than wait for it.
+      const bool abandon = cancelled || !first_error.ok();
+      if (!abandon && slot.deadline > after) continue;
       bool timed_out;
       {
         std::lock_guard lock(mu_);
@@ -457,9 +486,14 @@ Status Orchestrator::RunPlan(const trace::Context& context, const std::string& r
       registry_.Release(o.worker_id);
       --running;
       if (cancelled) {
+        cancel_attempt(i, "task cancelled: " + first_error.message());
         finish(i, State::kFailed, first_error);
+      } else if (abandon) {
+        cancel_attempt(i, "task failed: " + first_error.message());
+        finish(i, State::kFailed, AbortedError("cancelled: " + first_error.message()));
       } else {
         Step(task_id, o.subtask_id, "timeout", "after " + Millis(options_.subtask_timeout));
+        cancel_attempt(i, "timeout after " + Millis(options_.subtask_timeout));
         attempt_failed(i, DeadlineExceededError("subtask '" + o.name + "' timed out after " +
                                                 Millis(options_.subtask_timeout) + " on worker " +
                                                 o.worker_id + " (attempt " + std::to_string(o.attempts) + ")"),

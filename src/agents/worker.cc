@@ -68,6 +68,33 @@ Result<Subtask> SubtaskFromJson(const nlohmann::json& j) {
   return s;
 }
 
+nlohmann::json CancelRequestToJson(const CancelRequest& c) {
+  return nlohmann::json{{"cancel",
+                         {{"message_id", c.message_id},
+                          {"task_id", c.task_id},
+                          {"subtask_id", c.subtask_id},
+                          {"attempt", c.attempt},
+                          {"reason", c.reason}}}};
+}
+
+Result<CancelRequest> CancelRequestFromJson(const nlohmann::json& content) {
+  if (!content.is_object()) return InvalidArgumentError("cancel message content must be a JSON object");
+  auto it = content.find("cancel");
+  if (it == content.end() || !it->is_object()) {
+    return InvalidArgumentError("cancel message content has no 'cancel' object");
+  }
+  CancelRequest c;
+  MINION_RETURN_IF_ERROR(ReadField(*it, "message_id", &c.message_id, true));
+  if (c.message_id.empty()) return InvalidArgumentError("cancel field 'message_id' is empty");
+  MINION_RETURN_IF_ERROR(ReadField(*it, "task_id", &c.task_id, false));
+  MINION_RETURN_IF_ERROR(ReadField(*it, "subtask_id", &c.subtask_id, false));
+  MINION_RETURN_IF_ERROR(ReadField(*it, "reason", &c.reason, false));
+  if (auto a = it->find("attempt"); a != it->end() && a->is_number_integer()) c.attempt = a->get<int>();
+  return c;
+}
+
+std::string WorkerControlId(std::string_view agent_id) { return std::string(agent_id) + "/control"; }
+
 std::unique_ptr<TaskHandler> MakeFunctionHandler(TaskFunction function) {
   return std::make_unique<FunctionHandler>(std::move(function));
 }
@@ -96,12 +123,21 @@ Status Worker::Start(Protocol& protocol) {
   MINION_RETURN_IF_ERROR(protocol.Subscribe(
       metadata_.agent_id, sub,
       [this](const trace::Context& ctx, Message message) { OnMessage(ctx, std::move(message)); }));
-  if (!metadata_.group.empty()) {
-    Status s = protocol.JoinGroup(metadata_.agent_id, metadata_.group);
-    if (!s.ok()) {
-      (void)protocol.Unsubscribe(metadata_.agent_id);
-      return s;
-    }
+  // Control messages get their own mailbox: on the task mailbox a cancel would wait behind the
+  // subtasks it is meant to stop once every delivery slot is busy.
+  SubscribeOptions control;
+  control.types = {MessageType::kEvent};
+  control.max_concurrency = 1;
+  Status s = protocol.Subscribe(
+      WorkerControlId(metadata_.agent_id), control,
+      [this](const trace::Context& ctx, Message message) { OnControl(ctx, std::move(message)); });
+  if (s.ok() && !metadata_.group.empty()) {
+    s = protocol.JoinGroup(metadata_.agent_id, metadata_.group);
+    if (!s.ok()) (void)protocol.Unsubscribe(WorkerControlId(metadata_.agent_id));
+  }
+  if (!s.ok()) {
+    (void)protocol.Unsubscribe(metadata_.agent_id);
+    return s;
   }
   protocol_ = &protocol;
   started_.store(true, std::memory_order_release);
@@ -120,9 +156,11 @@ Status Worker::Stop() {
   // Waits for running subtasks; their replies still go out through protocol_, so it is cleared
   // only afterwards.
   Status s = protocol->Unsubscribe(metadata_.agent_id);
+  // Only now: cancels must still reach the subtasks the line above waited for.
+  Status control = protocol->Unsubscribe(WorkerControlId(metadata_.agent_id));
   std::lock_guard lock(mu_);
   protocol_ = nullptr;
-  return s;
+  return s.ok() ? control : s;
 }
 
 WorkerMetadata Worker::metadata() const {
@@ -138,11 +176,11 @@ WorkerMetadata Worker::metadata() const {
 }
 
 Result<nlohmann::json> Worker::Handle(const trace::Context& parent, const Subtask& subtask) {
-  return HandleInSpan(parent, subtask, nullptr);
+  return HandleInSpan(parent, subtask, nullptr, nullptr);
 }
 
 Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const Subtask& subtask,
-                                            trace::Context* span_context) {
+                                            trace::Context* span_context, Running* running) {
   // The span names the capability actually serving this subtask, not the worker's first one.
   auto [context, span] =
       tracer_->StartWorkerSpan(parent, metadata_.agent_id, subtask.capability, subtask.task_id);
@@ -154,8 +192,38 @@ Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const 
   if (!metadata_.HasCapability(subtask.capability)) {
     result = InvalidArgumentError("worker '" + metadata_.agent_id + "' does not offer capability '" +
                                   subtask.capability + "'");
+  } else if (running && running->source.stop_requested()) {
+    result = CancelledError("subtask '" + subtask.subtask_id + "' was cancelled before it started");
   } else {
     result = handler_->HandleTask(context, subtask);
+  }
+  if (running) {
+    bool cancelled = false;
+    std::string reason, cancel_message_id;
+    trace::SpanContext cancel_send;
+    UnixNanos at = 0;
+    {
+      std::lock_guard lock(cancel_mu_);
+      cancelled = running->cancelled;
+      reason = running->reason;
+      cancel_message_id = running->cancel_message_id;
+      cancel_send = running->cancel_send;
+      at = running->cancelled_at;
+    }
+    if (cancelled) {
+      // Stamped with the time the cancel arrived, not when the handler noticed it.
+      span.AddEvent("cancelled", {{"multiagent.cancel.reason", reason},
+                                  {"multiagent.message.id", cancel_message_id}},
+                    at);
+      if (cancel_send.IsValid()) span.AddLink(cancel_send, {{"multiagent.link", "cancel"}});
+      // Whatever the handler returned is moot: its attempt was abandoned.
+      if (result.status().code() != StatusCode::kCancelled) {
+        std::string outcome = result.ok() ? "it finished anyway" : "it ended with: " + result.status().ToString();
+        result = CancelledError("subtask '" + subtask.subtask_id + "' was cancelled (" + reason + "); " + outcome);
+      } else {
+        result = result.status().WithContext("cancelled (" + reason + ")");
+      }
+    }
   }
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   handled_.fetch_add(1, std::memory_order_relaxed);
@@ -187,9 +255,35 @@ void Worker::OnMessage(const trace::Context& context, Message message) {
   } else {
     reply["subtask_id"] = subtask->subtask_id;
     reply["task_id"] = subtask->task_id;
+    auto running = std::make_shared<Running>();
+    running->from = message.from;
+    bool cancelled_early = false;
+    {
+      std::lock_guard lock(cancel_mu_);
+      for (auto it = early_cancels_.begin(); it != early_cancels_.end(); ++it) {
+        if (it->second.message_id == message.id && it->first == message.from) {
+          running->cancelled = true;
+          running->reason = it->second.reason;
+          running->cancelled_at = SystemClock().Now();
+          early_cancels_.erase(it);
+          cancelled_early = true;
+          break;
+        }
+      }
+      running_[message.id] = running;
+    }
+    if (cancelled_early) {
+      running->source.request_stop();
+      cancelled_.fetch_add(1, std::memory_order_relaxed);
+    }
+    subtask->stop_token = running->source.get_token();
     // Handle() ends the worker span before the reply is sent, so the span is complete by the
     // time the orchestrator can observe the result.
-    Result<nlohmann::json> result = HandleInSpan(context, *subtask, &reply_parent);
+    Result<nlohmann::json> result = HandleInSpan(context, *subtask, &reply_parent, running.get());
+    {
+      std::lock_guard lock(cancel_mu_);
+      running_.erase(message.id);
+    }
     if (result.ok()) {
       out.type = MessageType::kResult;
       reply["output"] = std::move(result).value();
@@ -206,6 +300,32 @@ void Worker::OnMessage(const trace::Context& context, Message message) {
     protocol = protocol_;
   }
   if (protocol) (void)protocol->Send(reply_parent, std::move(out));
+}
+
+void Worker::OnControl(const trace::Context& context, Message message) {
+  auto cancel = CancelRequestFromJson(message.content);
+  if (!cancel.ok()) return;  // not a control message this worker understands
+  std::shared_ptr<Running> running;
+  {
+    std::lock_guard lock(cancel_mu_);
+    auto it = running_.find(cancel->message_id);
+    if (it == running_.end()) {
+      // Not started yet (or already finished: the entry then just ages out).
+      early_cancels_.emplace_back(message.from, std::move(cancel).value());
+      if (early_cancels_.size() > kMaxEarlyCancels) early_cancels_.pop_front();
+      return;
+    }
+    // Only the agent that handed out the subtask may take it back.
+    if (it->second->from != message.from || it->second->cancelled) return;
+    running = it->second;
+    running->cancelled = true;
+    running->reason = cancel->reason;
+    running->cancel_message_id = message.id;
+    running->cancel_send = context.span_context();
+    running->cancelled_at = SystemClock().Now();
+  }
+  cancelled_.fetch_add(1, std::memory_order_relaxed);
+  running->source.request_stop();  // runs the handler's stop callbacks on this thread
 }
 
 }  // namespace minion::agents

@@ -259,6 +259,12 @@ Result<ChatResponse> OfflineProvider::Chat(const trace::Context& parent, const C
     observability::EndSpan(span, status);
     return status;
   }
+  if (request.stop.stop_requested()) {  // the answer is instant, so only a stop before it counts
+    Status status = CancelledError("offline chat cancelled before it started");
+    span.SetAttribute("error.type", "cancelled");
+    observability::EndSpan(span, status);
+    return status;
+  }
 
   std::string prompt;
   std::int64_t input_tokens = 0;

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <ctime>
 #include <mutex>
 #include <string>
@@ -72,8 +73,13 @@ struct CurlSlist {
 
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
 
+// libcurl's progress hook: a non-zero return aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::stop_token*>(user)->stop_requested() ? 1 : 0;
+}
+
 Attempt PostOnce(const std::string& url, const std::string& api_key, const HeaderPairs& extra,
-                 const std::string& body, std::chrono::milliseconds timeout) {
+                 const std::string& body, std::chrono::milliseconds timeout, const std::stop_token& stop) {
   Attempt attempt;
   CURL* curl = curl_easy_init();
   if (curl == nullptr) {
@@ -101,6 +107,11 @@ Attempt PostOnce(const std::string& url, const std::string& api_key, const Heade
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "minion/" MINION_VERSION);
+  if (stop.stop_possible()) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &stop);
+  }
   attempt.curl_code = curl_easy_perform(curl);
   if (attempt.curl_code != CURLE_OK) {
     attempt.curl_error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(attempt.curl_code);
@@ -139,6 +150,7 @@ std::string JoinUrl(std::string base, std::string_view path) {
 OpenAIProvider::OpenAIProvider(OpenAIProviderOptions options) : options_(std::move(options)) {
   EnsureCurlInitialised();
   if (!options_.sleep) {
+    default_sleep_ = true;
     options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   }
 }
@@ -146,6 +158,11 @@ OpenAIProvider::OpenAIProvider(OpenAIProviderOptions options) : options_(std::mo
 OpenAIProvider::~OpenAIProvider() = default;
 
 Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const ChatRequest& request) {
+  return Chat(parent, request, request.stop);
+}
+
+Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const ChatRequest& request,
+                                          std::stop_token stop) {
   const std::string model = request.model.empty() ? options_.model : request.model;
   observability::Tracer tracer = options_.tracer ? *options_.tracer : observability::GetTracer();
   auto started = tracer.StartLlmSpan(parent, options_.provider_name, model, "chat");
@@ -172,8 +189,13 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
 
   Status last_error;
   std::string last_error_type;
+  auto cancelled = [&] {
+    return fail(CancelledError("chat completions request to " + url + " was cancelled"), "cancelled");
+  };
   for (int attempt_no = 0;; ++attempt_no) {
-    Attempt attempt = PostOnce(url, options_.api_key, trace_headers, body, options_.timeout);
+    if (stop.stop_requested()) return cancelled();
+    Attempt attempt = PostOnce(url, options_.api_key, trace_headers, body, options_.timeout, stop);
+    if (attempt.curl_code == CURLE_ABORTED_BY_CALLBACK && stop.stop_requested()) return cancelled();
     std::optional<std::chrono::milliseconds> retry_after;
     bool retryable = false;
     if (attempt.curl_code != CURLE_OK) {
@@ -233,7 +255,14 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
     span.AddEvent("gen_ai.client.retry", {{"retry.attempt", attempt_no + 1},
                                           {"retry.delay_ms", static_cast<std::int64_t>(delay.count())},
                                           {"error.type", last_error_type}});
-    options_.sleep(delay);
+    if (default_sleep_ && stop.stop_possible()) {
+      std::mutex mu;
+      std::condition_variable_any cv;
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, stop, delay, [] { return false; });
+    } else {
+      options_.sleep(delay);
+    }
   }
   return fail(last_error, last_error_type);
 }

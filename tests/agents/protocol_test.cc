@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <latch>
+#include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "agents/trace_fixture.h"
@@ -220,6 +224,165 @@ TEST(InMemoryProtocolTest, UnsubscribeFromOwnHandlerDoesNotDeadlock) {
   ASSERT_TRUE(protocol.Send({}, Make("a", "self", MessageType::kEvent)).ok());
   EXPECT_TRUE(result.get_future().get().ok());
   EXPECT_EQ(protocol.Send({}, Make("a", "self", MessageType::kEvent)).code(), StatusCode::kNotFound);
+}
+
+// Pool configurations the delivery tests run under: idle threads always sleep on the condition
+// variable (every send has to wake one), or spin for an hour, i.e. never sleep while the test
+// runs (every send lands while a pool thread spins or is busy).
+InMemoryProtocolOptions ParkingPool(std::size_t threads) {
+  InMemoryProtocolOptions o = Opts(threads);
+  o.idle_spin_max = std::chrono::nanoseconds(0);
+  return o;
+}
+InMemoryProtocolOptions SpinningPool(std::size_t threads) {
+  InMemoryProtocolOptions o = Opts(threads);
+  o.idle_spin_max = o.idle_spin_min = std::chrono::hours(1);
+  return o;
+}
+
+// Sends 300 messages to each of two agents, alternating between one-at-a-time (the next send
+// waits until the previous message was handled, so the pool has gone idle in between) and
+// bursts of 20, and checks each agent saw every message once, in send order.
+void ExpectEveryMessageOnceInOrder(InMemoryProtocol& protocol) {
+  constexpr int kPerAgent = 300;
+  struct Seen {
+    std::mutex mu;
+    std::vector<int> values;
+  };
+  std::array<Seen, 2> seen;
+  std::atomic<int> handled{0};
+  for (int a = 0; a < 2; ++a) {
+    ASSERT_TRUE(protocol.Subscribe("agent" + std::to_string(a), Sub({}, 1024, 1),
+                                   [&, a](const trace::Context&, Message m) {
+                                     {
+                                       std::lock_guard lock(seen[a].mu);
+                                       seen[a].values.push_back(m.content.get<int>());
+                                     }
+                                     handled.fetch_add(1, std::memory_order_release);
+                                     handled.notify_all();
+                                   }).ok());
+  }
+  auto wait_handled = [&](int n) {
+    for (int v; (v = handled.load(std::memory_order_acquire)) < n;) handled.wait(v);
+  };
+  int sent = 0;
+  for (int i = 0; i < kPerAgent;) {
+    int burst = (i / 20) % 2 == 0 ? 1 : 20;
+    for (int k = 0; k < burst && i < kPerAgent; ++k, ++i) {
+      for (int a = 0; a < 2; ++a) {
+        ASSERT_TRUE(protocol.Send({}, Make("t", "agent" + std::to_string(a), MessageType::kEvent, i)).ok());
+        ++sent;
+      }
+    }
+    wait_handled(sent);
+  }
+  ASSERT_TRUE(protocol.Shutdown().ok());
+  EXPECT_EQ(handled.load(), 2 * kPerAgent);
+  for (int a = 0; a < 2; ++a) {
+    ASSERT_EQ(seen[a].values.size(), static_cast<std::size_t>(kPerAgent)) << "agent" << a;
+    for (int i = 0; i < kPerAgent; ++i) ASSERT_EQ(seen[a].values[i], i) << "agent" << a;
+  }
+  EXPECT_EQ(protocol.stats().sent, static_cast<std::uint64_t>(2 * kPerAgent));
+  EXPECT_EQ(protocol.stats().delivered, static_cast<std::uint64_t>(2 * kPerAgent));
+}
+
+TEST(InMemoryProtocolTest, ParkedPoolDeliversEveryMessageOnceInOrder) {
+  InMemoryProtocol protocol(ParkingPool(2));
+  ExpectEveryMessageOnceInOrder(protocol);
+  EXPECT_EQ(protocol.stats().spin_pickups, 0u);  // spinning is off: every pickup was a wake-up
+}
+
+TEST(InMemoryProtocolTest, SpinningPoolDeliversEveryMessageOnceInOrder) {
+  InMemoryProtocol protocol(SpinningPool(1));
+  ExpectEveryMessageOnceInOrder(protocol);
+  // The only pool thread never slept: every message was sent while it spun or was busy.
+  EXPECT_EQ(protocol.stats().parks, 0u);
+}
+
+TEST(InMemoryProtocolTest, SpinningAndSleepingThreadsTogetherDeliverEveryMessageOnceInOrder) {
+  InMemoryProtocol protocol(SpinningPool(3));  // one thread spins, the other two sleep
+  ExpectEveryMessageOnceInOrder(protocol);
+}
+
+TEST(InMemoryProtocolTest, ShutdownStopsASpinningThread) {
+  // With an hour-long spin budget, Shutdown only returns if it interrupts the spin.
+  InMemoryProtocol protocol(SpinningPool(2));
+  std::latch handled(1);
+  ASSERT_TRUE(protocol.Subscribe("w", {}, [&](const trace::Context&, Message) { handled.count_down(); }).ok());
+  ASSERT_TRUE(protocol.Send({}, Make("a", "w", MessageType::kEvent)).ok());
+  handled.wait();
+  auto shutdown = std::async(std::launch::async, [&] { return protocol.Shutdown(std::chrono::seconds(30)); });
+  ASSERT_EQ(shutdown.wait_for(std::chrono::minutes(2)), std::future_status::ready);  // failure bound only
+  EXPECT_TRUE(shutdown.get().ok());
+  EXPECT_EQ(protocol.stats().delivered, 1u);
+}
+
+TEST(InMemoryProtocolTest, DestructorStopsASpinningPoolThatNeverHadWork) {
+  auto protocol = std::make_unique<InMemoryProtocol>(SpinningPool(2));
+  auto destroyed = std::async(std::launch::async, [&] { protocol.reset(); });
+  ASSERT_EQ(destroyed.wait_for(std::chrono::minutes(2)), std::future_status::ready);  // failure bound only
+}
+
+TEST(InMemoryProtocolTest, ConcurrentAgentsAreHandledInParallelWhileOneThreadSpins) {
+  // Two agents each block in their handler until both have started: this only completes if the
+  // second message got its own thread, i.e. a send that found a spinner busy still woke a
+  // sleeping thread (the spinner passes the wake-up on).
+  InMemoryProtocol protocol(SpinningPool(2));
+  std::latch both_running(2);
+  std::latch done(2);
+  for (std::string id : {"p", "q"}) {
+    ASSERT_TRUE(protocol.Subscribe(id, {}, [&](const trace::Context&, Message) {
+      both_running.arrive_and_wait();
+      done.count_down();
+    }).ok());
+  }
+  ASSERT_TRUE(protocol.Send({}, Make("a", "p", MessageType::kEvent)).ok());
+  ASSERT_TRUE(protocol.Send({}, Make("a", "q", MessageType::kEvent)).ok());
+  done.wait();
+  EXPECT_TRUE(protocol.Shutdown().ok());
+}
+
+TEST(InMemoryProtocolTest, MaxConcurrencyRunsThatManyHandlersAtOnceWithSpinningPool) {
+  InMemoryProtocol protocol(SpinningPool(3));
+  std::latch three_running(3);
+  std::atomic<int> running{0};
+  std::atomic<int> max_running{0};
+  std::latch done(6);
+  ASSERT_TRUE(protocol.Subscribe("wide", Sub({}, 16, 3), [&](const trace::Context&, Message m) {
+    int now = running.fetch_add(1) + 1;
+    int prev = max_running.load();
+    while (prev < now && !max_running.compare_exchange_weak(prev, now)) {
+    }
+    if (m.content.get<int>() < 3) three_running.arrive_and_wait();
+    running.fetch_sub(1);
+    done.count_down();
+  }).ok());
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(protocol.Send({}, Make("a", "wide", MessageType::kEvent, i)).ok());
+  done.wait();
+  ASSERT_TRUE(protocol.Shutdown().ok());
+  EXPECT_EQ(max_running.load(), 3);  // the first three met at the latch; never more than 3
+}
+
+TEST(InMemoryProtocolTest, BroadcastLastCopyKeepsContent) {
+  InMemoryProtocol protocol(Opts(2));
+  std::mutex mu;
+  std::map<std::string, nlohmann::json> got;
+  std::latch all(3);
+  for (std::string id : {"m1", "m2", "m3", "m4"}) {
+    ASSERT_TRUE(protocol.Subscribe(id, {}, [&, id](const trace::Context&, Message m) {
+      {
+        std::lock_guard lock(mu);
+        got[id] = m.content;
+      }
+      all.count_down();
+    }).ok());
+    ASSERT_TRUE(protocol.JoinGroup(id, "g").ok());
+  }
+  ASSERT_TRUE(protocol.Broadcast({}, "g", Make("m4", "", MessageType::kInform, {{"k", "v"}})).ok());
+  all.wait();
+  ASSERT_TRUE(protocol.Shutdown().ok());
+  ASSERT_EQ(got.size(), 3u);
+  for (const auto& [id, content] : got) EXPECT_EQ(content, (nlohmann::json{{"k", "v"}})) << id;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <stop_token>
 
 #include "llm/span_capture.h"
 
@@ -151,6 +152,21 @@ TEST_F(OfflineProviderTest, EmptyRequestIsAnErrorSpan) {
   auto spans = capture_.spans();
   ASSERT_EQ(spans.size(), 1u);
   EXPECT_EQ(spans[0].status, trace::SpanStatusCode::kError);
+}
+
+TEST_F(OfflineProviderTest, StopRequestedBeforeTheCallIsCancelled) {
+  std::stop_source stop;
+  ChatRequest r = User("Implement a ring buffer");
+  r.stop = stop.get_token();
+  ASSERT_TRUE(Make().Chat(trace::Context(), r).ok());  // not stopped: answers as usual
+  stop.request_stop();
+  auto result = Make().Chat(trace::Context(), r);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kCancelled);
+  auto spans = capture_.spans();
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[1].status, trace::SpanStatusCode::kError);
+  EXPECT_EQ(StrAttr(spans[1], "error.type"), "cancelled");
 }
 
 }  // namespace

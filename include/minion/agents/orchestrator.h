@@ -6,6 +6,12 @@
 // `orchestrator.dispatch` (one per subtask, parent of its `protocol.send`s) and
 // `orchestrator.replan`, each with multiagent.orchestrator.id and operation. Every task,
 // subtask and step goes to the Ledger. Thread-safe: ExecuteTask may run concurrently.
+//
+// An attempt the orchestrator gives up on — timed out, made useless because another subtask
+// failed for good (running siblings are not awaited), or cancelled by Shutdown — is cancelled
+// at the worker: a `cancel` step, a `cancel_sent` event on the dispatch span, and a cancel
+// message (worker.h, CancelRequest) sent under the dispatch span to WorkerControlId(worker).
+// The attempt's late reply, if any, is dropped.
 
 #include <atomic>
 #include <chrono>

@@ -3,12 +3,23 @@
 // runs its TaskHandler inside a `worker.<capability>` CONSUMER span whose parent is the
 // sender's `protocol.send` span (recovered from the message headers), and answers with a
 // `result` (or `error`) message through its own `protocol.send`.
+//
+// Cancellation travels as a message, so it works across processes: the orchestrator sends an
+// `event` message whose content is {"cancel": CancelRequest} to WorkerControlId(worker id), a
+// second subscription the worker keeps so that a cancel is never queued behind the very task
+// it cancels. The worker requests stop on that subtask's std::stop_source; the handler sees it
+// as Subtask::stop_token. A cancelled subtask's worker span ends with ERROR (Cancelled) and a
+// `cancelled` event carrying the reason; its reply is still sent (the orchestrator drops it).
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <deque>
 #include <mutex>
+#include <set>
+#include <stop_token>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -45,9 +56,29 @@ struct Subtask {
   int attempt = 1;
   nlohmann::json input;
   nlohmann::json dependency_outputs = nlohmann::json::object();  // name -> output
+  // Not serialised. Stop is requested when the orchestrator cancels this attempt (timeout, the
+  // task failed or is shutting down). Handlers that block should watch it (std::stop_callback,
+  // or stop_requested() between steps) and return promptly; ignoring it is allowed, the late
+  // result is then dropped. Empty (never stops) for Worker::Handle unless the caller sets it.
+  std::stop_token stop_token;
 };
 nlohmann::json SubtaskToJson(const Subtask& subtask);
 Result<Subtask> SubtaskFromJson(const nlohmann::json& value);
+
+// What a cancel message asks (content {"cancel": {...}} of an `event` message sent to
+// WorkerControlId(worker)). `message_id` names the attempt: the id of the `task` message.
+struct CancelRequest {
+  std::string message_id;
+  std::string task_id;
+  std::string subtask_id;
+  int attempt = 0;
+  std::string reason;  // "timeout after 200 ms", "task failed: ...", "orchestrator shutting down"
+};
+nlohmann::json CancelRequestToJson(const CancelRequest& cancel);  // {"cancel": {...}}
+// InvalidArgument unless `content` is {"cancel": {"message_id": "<non-empty>", ...}}.
+Result<CancelRequest> CancelRequestFromJson(const nlohmann::json& content);
+// The agent id a worker listens on for control (cancel) messages: "<agent_id>/control".
+std::string WorkerControlId(std::string_view agent_id);
 
 // Does the work. Implementations must be thread-safe when the worker's max_concurrency > 1.
 class TaskHandler {
@@ -77,7 +108,10 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Subscribes metadata().agent_id for `task` messages on `protocol` (which must outlive Stop()).
+  // Subscribes metadata().agent_id for `task` messages and WorkerControlId(agent_id) for
+  // cancel `event`s on `protocol` (which must outlive Stop()). A cancel is honoured only from
+  // the agent that sent the task. With a transport whose handlers share a thread pool, keep a
+  // thread free for control messages (InMemoryProtocolOptions::threads).
   Status Start(Protocol& protocol);
   Status Stop();
 
@@ -87,14 +121,32 @@ class Worker {
   std::size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   std::uint64_t handled() const { return handled_.load(std::memory_order_relaxed); }
   std::uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
+  // Subtasks whose stop was requested by a cancel message (including ones cancelled before
+  // they started, which do not run the handler).
+  std::uint64_t cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
   // Runs one subtask synchronously inside a worker span (what a delivered task message does).
   Result<nlohmann::json> Handle(const trace::Context& parent, const Subtask& subtask);
 
  private:
+  // One subtask running (or about to) on behalf of a task message.
+  struct Running {
+    std::string from;  // the task's sender: the only agent whose cancel is honoured
+    std::stop_source source;
+    bool cancelled = false;         // guarded by cancel_mu_
+    std::string reason;             // guarded by cancel_mu_
+    std::string cancel_message_id;  // guarded by cancel_mu_
+    trace::SpanContext cancel_send; // guarded by cancel_mu_; the cancel's protocol.send span
+    UnixNanos cancelled_at = 0;     // guarded by cancel_mu_
+  };
   void OnMessage(const trace::Context& context, Message message);
+  void OnControl(const trace::Context& context, Message message);
   Result<nlohmann::json> HandleInSpan(const trace::Context& parent, const Subtask& subtask,
-                                      trace::Context* span_context);
+                                      trace::Context* span_context, Running* running);
+
+  // Cancels that arrived before their task started are remembered (bounded) so the task is
+  // not run when it does arrive.
+  static constexpr std::size_t kMaxEarlyCancels = 1024;
 
   const WorkerMetadata metadata_;
   std::unique_ptr<TaskHandler> handler_;
@@ -110,6 +162,13 @@ class Worker {
   std::atomic<std::uint64_t> handled_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<int> consecutive_failures_{0};
+  std::atomic<std::uint64_t> cancelled_{0};
+
+  // Leaf lock: nothing else is taken while it is held (stop is requested after releasing it,
+  // because std::stop_source runs the handler's stop callbacks synchronously).
+  std::mutex cancel_mu_;
+  std::unordered_map<std::string, std::shared_ptr<Running>> running_;  // guarded by cancel_mu_
+  std::deque<std::pair<std::string, CancelRequest>> early_cancels_;    // guarded by cancel_mu_
 };
 
 // Content of the reply messages a worker sends (and the orchestrator reads).

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 
 #include "minion/llm/provider.h"
@@ -51,12 +52,20 @@ class OpenAIProvider final : public Provider {
 
   std::string Name() const override { return options_.provider_name; }
   std::string DefaultModel() const override { return options_.model; }
+  // Honours request.stop as the overload below does.
   Result<ChatResponse> Chat(const trace::Context& parent, const ChatRequest& request) override;
+  // Chat that gives up when `stop` is requested (pass Subtask::stop_token from a worker): the
+  // HTTP request in flight is aborted from libcurl's transfer-progress callback, which libcurl
+  // calls at least once a second even while waiting for the server, so the call returns within
+  // about a second; no retry starts, the default backoff wait is cut short (an injected
+  // `sleep` is not), and the call fails with Cancelled (error.type "cancelled").
+  Result<ChatResponse> Chat(const trace::Context& parent, const ChatRequest& request, std::stop_token stop);
 
   const OpenAIProviderOptions& options() const { return options_; }
 
  private:
   OpenAIProviderOptions options_;
+  bool default_sleep_ = false;  // options_.sleep is ours, so a stop request may interrupt it
 };
 
 }  // namespace minion::llm

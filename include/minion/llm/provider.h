@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct ChatRequest {
   double temperature = 0.2;
   int max_tokens = 1024;
   bool json_response = false;  // ask for a JSON object (response_format) where supported
+  // Not sent: when stop is requested the provider abandons the call and returns Cancelled
+  // (workers pass Subtask::stop_token, so a timed-out subtask stops waiting on the model).
+  std::stop_token stop;
 };
 
 struct ChatResponse {

@@ -1,6 +1,7 @@
 #pragma once
 // The libprotobuf-message form of an OTLP trace request, for callers that need the generated
-// type itself (the gRPC exporter hands it to a generated stub; tests compare against it).
+// type itself: tests compare the hand-written encoder against it, and the encode benchmark
+// measures it (the gRPC exporter sends the hand-written encoding, which is 2-3x cheaper).
 // Link minion_otlp; this header pulls in the generated code of minion_otlp_proto.
 
 #include <span>

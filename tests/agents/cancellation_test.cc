@@ -330,6 +330,20 @@ class CancellationTest : public ::testing::Test {
     (void)worker_id;
   }
 
+  // Registers worker "ext-1" (capability shell_task) running the helper in `pidfifo` mode and
+  // starts a task for it; returns the task's future.
+  std::future<TaskResult> StartExternalTask(Coordinator& coordinator, const PidFifo& fifo,
+                                            std::shared_ptr<Worker>* worker_out = nullptr) {
+    auto worker = std::make_shared<Worker>(Meta("ext-1", "shell_task"),
+                                           MakeExternalCommandHandler(Helper("pidfifo", fifo.path())),
+                                           WorkerOptions{.tracer = tracing_.tracer()});
+    EXPECT_TRUE(coordinator.RegisterWorker(worker).ok());
+    if (worker_out) *worker_out = worker;
+    return std::async(std::launch::async, [&coordinator] {
+      return coordinator.ExecuteTask({"run a command", "", "shell_task", 5, {}});
+    });
+  }
+
   TraceFixture tracing_;
 };
 
@@ -435,14 +449,8 @@ TEST_F(CancellationTest, TimeoutKillsTheExternalCommandsChild) {
   // 2-core CI machine under TSan (the test reads its pid from the FIFO first; a cancel that
   // came first would, correctly, spawn nothing); short enough to keep the test quick.
   auto coordinator = Make(std::chrono::milliseconds(4000));
-  auto worker = std::make_shared<Worker>(Meta("ext-1", "shell_task"),
-                                         MakeExternalCommandHandler(Helper("pidfifo", fifo.path())),
-                                         WorkerOptions{.tracer = tracing_.tracer()});
-  ASSERT_TRUE(coordinator->RegisterWorker(worker).ok());
-
-  auto task = std::async(std::launch::async, [&] {
-    return coordinator->ExecuteTask({"run a command", "", "shell_task", 5, {}});
-  });
+  std::shared_ptr<Worker> worker;
+  auto task = StartExternalTask(*coordinator, fifo, &worker);
   pid_t pid = fifo.ReadPid();
   ASSERT_GT(pid, 0) << "the helper never reported its pid";
   ASSERT_EQ(task.wait_for(kGuard), std::future_status::ready);
@@ -465,13 +473,7 @@ TEST_F(CancellationTest, TimeoutKillsTheExternalCommandsChild) {
 TEST_F(CancellationTest, ShutdownCancelsARunningExternalCommand) {
   PidFifo fifo;
   auto coordinator = Make(std::chrono::seconds(120));
-  auto worker = std::make_shared<Worker>(Meta("ext-1", "shell_task"),
-                                         MakeExternalCommandHandler(Helper("pidfifo", fifo.path())),
-                                         WorkerOptions{.tracer = tracing_.tracer()});
-  ASSERT_TRUE(coordinator->RegisterWorker(worker).ok());
-  auto task = std::async(std::launch::async, [&] {
-    return coordinator->ExecuteTask({"run a command", "", "shell_task", 5, {}});
-  });
+  auto task = StartExternalTask(*coordinator, fifo);
   pid_t pid = fifo.ReadPid();
   ASSERT_GT(pid, 0);
   // No grace: the running task is cancelled at once, which must reach the child.

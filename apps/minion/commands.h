@@ -1,0 +1,21 @@
+#pragma once
+// The `minion` program's subcommands. Each Add*Command registers its flags on the top-level
+// CLI::App and returns the subcommand together with what to run once the command line parsed.
+// One file per subcommand (run_command.cc, ...); main.cc only lists them.
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace minion::cli {
+
+struct Command {
+  CLI::App* app = nullptr;   // the registered subcommand; owned by the top-level App
+  std::function<int()> run;  // returns the process exit status
+};
+
+Command AddRunCommand(CLI::App& app);
+
+}  // namespace minion::cli

@@ -164,6 +164,11 @@ int Serve(const ServeFlags& flags) {
     std::cerr << "minion serve: " << store.status().ToString() << "\n";
     return 1;
   }
+  if (auto deleted = (*store)->EnforceRetention(); !deleted.ok()) {
+    std::cerr << "minion serve: retention: " << deleted.status().ToString() << "\n";
+  } else if (*deleted > 0) {
+    std::cout << "minion serve: retention deleted " << *deleted << " old spans" << std::endl;
+  }
   for (const auto& path : flags.imports) {
     if (Status s = Import(**store, path); !s.ok()) {
       std::cerr << "minion serve: --import: " << s.message() << "\n";

@@ -185,7 +185,10 @@ class SqliteTraceStore final : public TraceStore {
       free_readers_.push_back(r.get());
       readers_.push_back(std::move(r));
     }
-    next_retention_ns_ = clock_->MonotonicNanos();
+    // The first automatic pass comes one interval after opening (`minion serve` asks for one
+    // at start-up itself).
+    next_retention_ns_ = clock_->MonotonicNanos() + static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retention_interval).count());
     writer_ = std::thread([this] { WriterLoop(); });
     return Status::Ok();
   }
@@ -201,8 +204,9 @@ class SqliteTraceStore final : public TraceStore {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return UnavailableError("the trace store is shutting down");
-      if (queued_spans_ + spans > options_.max_queued_spans) {
+      if (queued_spans_ > 0 && queued_spans_ + spans > options_.max_queued_spans) {
         requests_refused_.fetch_add(1, std::memory_order_relaxed);
+        if (options_.on_refused) options_.on_refused();
         return ResourceExhaustedError("the trace store's write queue is full (" +
                                       std::to_string(queued_spans_) +
                                       " spans waiting); retry later");
@@ -562,6 +566,7 @@ class SqliteTraceStore final : public TraceStore {
       insert_batch_.Bind(3, max_start);
       s = insert_batch_.Run();
     }
+    if (s.ok() && options_.before_commit) options_.before_commit();
     if (s.ok()) s = db_.Exec("COMMIT");
     if (!s.ok()) {
       (void)db_.Exec("ROLLBACK");

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,10 @@ struct StoreOptions {
   std::chrono::milliseconds retention_interval{10'000};
   std::size_t reader_connections = 4;
   Clock* clock = nullptr;  // null = SystemClock()
+  // Fault-test hooks (null in production): called on the writer thread before each commit,
+  // and on the caller's thread when a request is refused for a full queue.
+  std::function<void()> before_commit;
+  std::function<void()> on_refused;
 };
 
 struct Operation {
@@ -67,7 +72,8 @@ class TraceStore {
   TraceStore& operator=(const TraceStore&) = delete;
 
   // Validates `request` (ids, sizes) and queues it; blocks until it is committed or failed.
-  // kInvalidArgument: bad ids (nothing stored). kResourceExhausted: queue full, retry later.
+  // kInvalidArgument: bad ids (nothing stored). kResourceExhausted: queue full, retry later
+  // (a request is admitted into an empty queue whatever its size, so none is refused forever).
   // kUnavailable: shutting down. kInternal: SQLite failed (nothing of the request stored).
   virtual Status Write(ExportRequest request) = 0;
 

@@ -80,7 +80,8 @@ class ApiServerTest : public ::testing::Test {
 TEST_F(ApiServerTest, ProtobufIngestThenJaegerV1TraceFieldByField) {
   Start();
   std::string body;
-  ASSERT_TRUE(TaskTrace(1, "code_generation", 8, "worker-789", kT0, 2 * kSec, true).SerializeToString(&body));
+  ASSERT_TRUE(TaskTrace(1, "code_generation", 8, "worker-789", kT0, 2 * kSec, true)
+                  .SerializeToString(&body));
   auto r = Post(body, "application/x-protobuf");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
@@ -98,7 +99,8 @@ TEST_F(ApiServerTest, ProtobufIngestThenJaegerV1TraceFieldByField) {
   ASSERT_EQ(t["spans"].size(), 4u);
   ASSERT_EQ(t["processes"].size(), 1u);
   EXPECT_EQ(t["processes"]["p1"]["serviceName"], "minion-multiagent");
-  EXPECT_EQ(t["processes"]["p1"]["tags"][0], json({{"key", "host.name"}, {"type", "string"}, {"value", "test-host"}}));
+  EXPECT_EQ(t["processes"]["p1"]["tags"][0],
+            json({{"key", "host.name"}, {"type", "string"}, {"value", "test-host"}}));
   const json& task = t["spans"][0];
   EXPECT_EQ(task["traceID"], id);
   EXPECT_EQ(task["spanID"], ToHex(SpanIdBytes(17)));
@@ -108,8 +110,10 @@ TEST_F(ApiServerTest, ProtobufIngestThenJaegerV1TraceFieldByField) {
   EXPECT_EQ(task["duration"], 2 * kSec / 1000);
   EXPECT_EQ(task["processID"], "p1");
   EXPECT_TRUE(task["warnings"].is_null());
-  EXPECT_EQ(task["tags"][1], json({{"key", "multiagent.task.priority"}, {"type", "int64"}, {"value", 8}}));
-  EXPECT_EQ(task["tags"].back(), json({{"key", "otel.scope.version"}, {"type", "string"}, {"value", "0.1.0"}}));
+  EXPECT_EQ(task["tags"][1],
+            json({{"key", "multiagent.task.priority"}, {"type", "int64"}, {"value", 8}}));
+  EXPECT_EQ(task["tags"].back(),
+            json({{"key", "otel.scope.version"}, {"type", "string"}, {"value", "0.1.0"}}));
   const json& worker = t["spans"][2];
   EXPECT_EQ(worker["references"][0],
             json({{"refType", "CHILD_OF"}, {"traceID", id}, {"spanID", ToHex(SpanIdBytes(18))}}));
@@ -121,11 +125,13 @@ TEST_F(ApiServerTest, ProtobufIngestThenJaegerV1TraceFieldByField) {
   EXPECT_EQ(tags["otel.status_description"]["value"], "handler failed");
   ASSERT_EQ(worker["logs"].size(), 1u);
   EXPECT_EQ(worker["logs"][0]["timestamp"], (kT0 + 30) / 1000);
-  EXPECT_EQ(worker["logs"][0]["fields"][0], json({{"key", "event"}, {"type", "string"}, {"value", "exception"}}));
+  EXPECT_EQ(worker["logs"][0]["fields"][0],
+            json({{"key", "event"}, {"type", "string"}, {"value", "exception"}}));
   EXPECT_EQ(worker["logs"][0]["fields"][1]["value"], "boom");
   std::map<std::string, json> llm_tags;
   for (const auto& tag : t["spans"][3]["tags"]) llm_tags[tag["key"]] = tag;
-  EXPECT_EQ(llm_tags["llm.cost"], json({{"key", "llm.cost"}, {"type", "float64"}, {"value", 0.25}}));
+  EXPECT_EQ(llm_tags["llm.cost"],
+            json({{"key", "llm.cost"}, {"type", "float64"}, {"value", 0.25}}));
   EXPECT_EQ(llm_tags["span.kind"]["value"], "client");
 
   // Search answers carry the same model; services and operations in the v1 envelope.
@@ -135,7 +141,8 @@ TEST_F(ApiServerTest, ProtobufIngestThenJaegerV1TraceFieldByField) {
   EXPECT_EQ(GetJson("/api/services", 200)["data"], json({"minion-multiagent"}));
   EXPECT_EQ(GetJson("/api/services/minion-multiagent/operations", 200)["total"], 4);
   json ops = GetJson("/api/operations?service=minion-multiagent&spanKind=consumer", 200);
-  EXPECT_EQ(ops["data"], json::array({{{"name", "worker.code_generation"}, {"spanKind", "consumer"}}}));
+  EXPECT_EQ(ops["data"],
+            json::array({{{"name", "worker.code_generation"}, {"spanKind", "consumer"}}}));
   json missing = GetJson("/api/traces/" + ToHex(TraceIdBytes(2)), 404);
   EXPECT_TRUE(missing["data"].is_null());
   EXPECT_EQ(missing["errors"][0]["code"], 404);
@@ -168,22 +175,33 @@ TEST_F(ApiServerTest, JsonAndGzipIngestThenJaegerV3Shapes) {
   EXPECT_EQ(span["startTimeUnixNano"], "1764400000000000000");
   EXPECT_EQ(span["endTimeUnixNano"], "1764400001000000000");
   EXPECT_EQ(span["attributes"][0], json::parse(R"({"key":"n","value":{"intValue":"42"}})"));
-  EXPECT_EQ(span["attributes"][1]["value"]["kvlistValue"]["values"][0]["value"]["arrayValue"]["values"][1],
+  EXPECT_EQ(span["attributes"][1]["value"]["kvlistValue"]["values"][0]["value"]["arrayValue"]
+                ["values"][1],
             json::parse(R"({"stringValue":"x"})"));
   EXPECT_EQ(span["status"], json::parse(R"({"code":2,"message":"bad"})"));
-  EXPECT_EQ(v3["result"]["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"], "json-svc");
+  EXPECT_EQ(v3["result"]["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"],
+            "json-svc");
 
   EXPECT_EQ(GetJson("/api/v3/services", 200), json::parse(R"({"services":["json-svc"]})"));
   EXPECT_EQ(GetJson("/api/v3/operations?service=json-svc", 200),
             json::parse(R"({"operations":[{"name":"root","spanKind":"server"}]})"));
-  EXPECT_EQ(GetJson("/api/v3/operations?service=json-svc&span_kind=client", 200)["operations"].size(), 0u);
-  json found = GetJson("/api/v3/traces?query.service_name=json-svc&query.attributes=n%3E41&query.start_time_min=2025-11-29T00:00:00Z", 200);
+  EXPECT_EQ(
+      GetJson("/api/v3/operations?service=json-svc&span_kind=client", 200)["operations"].size(),
+      0u);
+  json found = GetJson(
+      "/api/v3/"
+      "traces?query.service_name=json-svc&query.attributes=n%3E41&query.start_time_min=2025-11-"
+      "29T00:00:00Z",
+      200);
   EXPECT_EQ(found["result"]["resourceSpans"].size(), 1u);
   json none = GetJson("/api/v3/traces?query.service_name=json-svc&query.duration_min=2s", 404);
   EXPECT_EQ(none, json::parse(R"({"error":{"httpCode":404,"message":"No traces found"}})"));
-  EXPECT_EQ(GetJson("/api/v3/traces?query.service_name=json-svc&query.duration_min=2parsecs", 400)["error"]["httpCode"], 400);
+  EXPECT_EQ(GetJson("/api/v3/traces?query.service_name=json-svc&query.duration_min=2parsecs",
+                    400)["error"]["httpCode"],
+            400);
   EXPECT_EQ(GetJson("/api/v3/traces/00", 400)["error"]["httpCode"], 400);
-  EXPECT_EQ(GetJson("/api/v3/operations", 400)["error"]["message"], "parameter service is required");
+  EXPECT_EQ(GetJson("/api/v3/operations", 400)["error"]["message"],
+            "parameter service is required");
 }
 
 TEST_F(ApiServerTest, MalformedAndOversizedBodiesAreRefusedAndNothingIsStored) {
@@ -194,18 +212,22 @@ TEST_F(ApiServerTest, MalformedAndOversizedBodiesAreRefusedAndNothingIsStored) {
   auto corrupt = Post(good.substr(0, good.size() / 2) + "\xff\xff\xff", "application/x-protobuf");
   ASSERT_TRUE(corrupt);
   EXPECT_EQ(corrupt->status, 400);
-  EXPECT_NE(corrupt->body.find("not a valid protobuf"), std::string::npos);  // google.rpc.Status message
+  EXPECT_NE(corrupt->body.find("not a valid protobuf"),
+            std::string::npos);  // google.rpc.Status message
 
   auto bad_json = Post("{\"resourceSpans\": [", "application/json");
   ASSERT_TRUE(bad_json);
   EXPECT_EQ(bad_json->status, 400);
   EXPECT_EQ(json::parse(bad_json->body)["code"], 3);
 
-  auto bad_id = Post(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz","spanId":"b7ad6b7169203331"}]}]}]})",
-                     "application/json");
+  auto bad_id = Post(
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz","spanId":"b7ad6b7169203331"}]}]}]})",
+      "application/json");
   ASSERT_TRUE(bad_id);
   EXPECT_EQ(bad_id->status, 400);
-  EXPECT_NE(json::parse(bad_id->body)["message"].get<std::string>().find("traceId must be 32 hex digits"), std::string::npos)
+  EXPECT_NE(
+      json::parse(bad_id->body)["message"].get<std::string>().find("traceId must be 32 hex digits"),
+      std::string::npos)
       << bad_id->body;
 
   std::string deep(200, '[');  // nesting beyond the limit is refused before parsing
@@ -306,13 +328,15 @@ TEST_F(ApiServerTest, OurOtlpHttpExporterHonoursThe429AndLosesNothing) {
   };
   auto exporter = exporters::OtlpHttpExporter::CreateHttp(o).value();
   trace::Resource resource;
-  resource.attributes.Set("service.name", trace::AttributeValueView(std::string_view("exporter-svc")));
+  resource.attributes.Set("service.name",
+                          trace::AttributeValueView(std::string_view("exporter-svc")));
   trace::InstrumentationScope scope{"test", "1", "", {}};
   std::vector<trace::SpanDataPtr> spans;
   for (int i = 0; i < 50; ++i) {
     auto s = trace::AcquireSpanData();
     s->trace_id = trace::TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e4736").value();
-    s->span_id = trace::SpanId::FromHex(std::string("00f067aa0ba90") + std::to_string(100 + i)).value();
+    s->span_id =
+        trace::SpanId::FromHex(std::string("00f067aa0ba90") + std::to_string(100 + i)).value();
     s->flags = trace::TraceFlags(1);
     s->name = "span-" + std::to_string(i);
     s->start_time = kT0;
@@ -325,7 +349,8 @@ TEST_F(ApiServerTest, OurOtlpHttpExporterHonoursThe429AndLosesNothing) {
   ASSERT_EQ(waits.size(), 1u);
   EXPECT_EQ(waits[0], std::chrono::seconds(1));  // the server's Retry-After, not a backoff guess
   EXPECT_NE(retried[0].message().find("429"), std::string::npos) << retried[0].ToString();
-  auto trace = store_->GetTrace(std::string(*FromHex("4bf92f3577b34da6a3ce929d0e0e4736", 16, "id")));
+  auto trace =
+      store_->GetTrace(std::string(*FromHex("4bf92f3577b34da6a3ce929d0e0e4736", 16, "id")));
   ASSERT_TRUE(trace.ok());
   EXPECT_EQ(trace->resource_spans(0).scope_spans(0).spans_size(), 50);
   (void)exporter->Shutdown(std::chrono::seconds(1));

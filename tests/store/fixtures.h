@@ -55,9 +55,9 @@ inline trace_pb::ScopeSpans* NewScope(ExportRequest& req, const std::string& ser
   return ss;
 }
 
-inline trace_pb::Span* AddSpan(trace_pb::ScopeSpans* ss, std::uint64_t trace, std::uint64_t id, std::uint64_t parent,
-                               const std::string& name, std::uint64_t start_ns, std::uint64_t duration_ns,
-                               int kind = 1) {
+inline trace_pb::Span* AddSpan(trace_pb::ScopeSpans* ss, std::uint64_t trace, std::uint64_t id,
+                               std::uint64_t parent, const std::string& name,
+                               std::uint64_t start_ns, std::uint64_t duration_ns, int kind = 1) {
   auto* s = ss->add_spans();
   s->set_trace_id(TraceIdBytes(trace));
   s->set_span_id(SpanIdBytes(id));
@@ -71,8 +71,9 @@ inline trace_pb::Span* AddSpan(trace_pb::ScopeSpans* ss, std::uint64_t trace, st
 
 // A seed-shaped task trace: multiagent.task.<type> -> orchestrator.dispatch -> worker.<type>
 // (CONSUMER) -> llm call (CLIENT); `failed` puts ERROR status on the worker span.
-inline ExportRequest TaskTrace(std::uint64_t trace, const std::string& type, int priority, const std::string& worker,
-                               std::uint64_t start_ns, std::uint64_t duration_ns, bool failed = false,
+inline ExportRequest TaskTrace(std::uint64_t trace, const std::string& type, int priority,
+                               const std::string& worker, std::uint64_t start_ns,
+                               std::uint64_t duration_ns, bool failed = false,
                                const std::string& service = "minion-multiagent") {
   ExportRequest req;
   auto* ss = NewScope(req, service);
@@ -80,9 +81,11 @@ inline ExportRequest TaskTrace(std::uint64_t trace, const std::string& type, int
   auto* task = AddSpan(ss, trace, base + 1, 0, "multiagent.task." + type, start_ns, duration_ns);
   SetString(*task, "multiagent.task.type", type);
   SetInt(*task, "multiagent.task.priority", priority);
-  auto* dispatch = AddSpan(ss, trace, base + 2, base + 1, "orchestrator.dispatch", start_ns + 10, duration_ns - 20);
+  auto* dispatch = AddSpan(ss, trace, base + 2, base + 1, "orchestrator.dispatch", start_ns + 10,
+                           duration_ns - 20);
   SetString(*dispatch, "operation", "dispatch");
-  auto* w = AddSpan(ss, trace, base + 3, base + 2, "worker." + type, start_ns + 20, duration_ns - 40, 5);
+  auto* w =
+      AddSpan(ss, trace, base + 3, base + 2, "worker." + type, start_ns + 20, duration_ns - 40, 5);
   SetString(*w, "multiagent.worker.id", worker);
   SetString(*w, "multiagent.worker.capability", type);
   if (failed) {

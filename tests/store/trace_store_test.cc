@@ -43,7 +43,8 @@ std::size_t SpanCount(const TracesData& t) {
 TEST(TraceStoreTest, TraceByIdReturnsEverySpanWithResourceScopeAndAttributes) {
   TempDir dir;
   auto store = OpenStore(dir.File("t.db"));
-  ASSERT_TRUE(store->Write(TaskTrace(1, "code_generation", 8, "worker-789", kT0, 2 * kSec, true)).ok());
+  ASSERT_TRUE(
+      store->Write(TaskTrace(1, "code_generation", 8, "worker-789", kT0, 2 * kSec, true)).ok());
   auto trace = store->GetTrace(TraceIdBytes(1));
   ASSERT_TRUE(trace.ok()) << trace.status().ToString();
   ASSERT_EQ(trace->resource_spans_size(), 1);
@@ -80,10 +81,16 @@ TEST(TraceStoreTest, ServicesAndOperationsListWhatWasWritten) {
 TEST(TraceStoreTest, SeedQueriesFindExactlyTheMatchingTraces) {
   TempDir dir;
   auto store = OpenStore(dir.File("t.db"));
-  ASSERT_TRUE(store->Write(TaskTrace(1, "code_generation", 8, "worker-789", kT0 + 1 * kSec, 12 * kSec)).ok());
-  ASSERT_TRUE(store->Write(TaskTrace(2, "code_generation", 5, "worker-1", kT0 + 2 * kSec, 1 * kSec, true)).ok());
-  ASSERT_TRUE(store->Write(TaskTrace(3, "research", 9, "worker-789", kT0 + 3 * kSec, 2 * kSec)).ok());
-  ASSERT_TRUE(store->Write(TaskTrace(4, "research", 2, "worker-2", kT0 + 4 * kSec, 30 * kSec, true)).ok());
+  ASSERT_TRUE(
+      store->Write(TaskTrace(1, "code_generation", 8, "worker-789", kT0 + 1 * kSec, 12 * kSec))
+          .ok());
+  ASSERT_TRUE(
+      store->Write(TaskTrace(2, "code_generation", 5, "worker-1", kT0 + 2 * kSec, 1 * kSec, true))
+          .ok());
+  ASSERT_TRUE(
+      store->Write(TaskTrace(3, "research", 9, "worker-789", kT0 + 3 * kSec, 2 * kSec)).ok());
+  ASSERT_TRUE(
+      store->Write(TaskTrace(4, "research", 2, "worker-2", kT0 + 4 * kSec, 30 * kSec, true)).ok());
 
   auto find = [&](TraceQuery q) {
     auto r = store->FindTraces(q);
@@ -111,17 +118,23 @@ TEST(TraceStoreTest, SeedQueriesFindExactlyTheMatchingTraces) {
   EXPECT_EQ(find(q), ids({1, 3}));
   q.attributes = ParseAttributeConditions("multiagent.task.priority>7").value();
   EXPECT_EQ(find(q), ids({1, 3}));
-  q.attributes = ParseAttributeConditions(R"({"multiagent.task.priority":">=8","multiagent.task.type":"research"})").value();
+  q.attributes = ParseAttributeConditions(
+                     R"({"multiagent.task.priority":">=8","multiagent.task.type":"research"})")
+                     .value();
   EXPECT_EQ(find(q), ids({3}));
   // Jaeger's rule: all conditions on one span (priority is on the task span, the worker id on
   // the worker span), so this matches nothing.
-  q.attributes = ParseAttributeConditions("multiagent.task.priority>7 multiagent.worker.id=worker-789").value();
+  q.attributes =
+      ParseAttributeConditions("multiagent.task.priority>7 multiagent.worker.id=worker-789")
+          .value();
   EXPECT_EQ(find(q), ids({}));
   q.attributes = ParseAttributeConditions("multiagent.task.priority<=5").value();
   EXPECT_EQ(find(q), ids({2, 4}));
-  q.attributes = ParseAttributeConditions("multiagent.task.priority=8").value();  // int 8 equals "8"
+  q.attributes =
+      ParseAttributeConditions("multiagent.task.priority=8").value();  // int 8 equals "8"
   EXPECT_EQ(find(q), ids({1}));
-  q.attributes = ParseAttributeConditions("llm.cost>0.2 host.name=test-host").value();  // double; resource attr
+  q.attributes = ParseAttributeConditions("llm.cost>0.2 host.name=test-host")
+                     .value();  // double; resource attr
   EXPECT_EQ(find(q), ids({1, 2, 3, 4}));
   q.attributes = ParseAttributeConditions("no.such.key=1").value();
   EXPECT_EQ(find(q), ids({}));
@@ -147,8 +160,10 @@ TEST(TraceStoreTest, InvalidIdsAreRefusedAndNothingOfTheRequestIsStored) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("span id must be 8"), std::string::npos) << s.message();
   EXPECT_EQ(store->GetTrace(TraceIdBytes(1)).status().code(), StatusCode::kNotFound);
-  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(2)->set_span_id(SpanIdBytes(99));
-  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_trace_id(std::string(16, '\0'));
+  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(2)->set_span_id(
+      SpanIdBytes(99));
+  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_trace_id(
+      std::string(16, '\0'));
   EXPECT_EQ(store->Write(req).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store->Stats().spans_written, 0u);
 }
@@ -167,10 +182,12 @@ TEST(TraceStoreTest, FullQueueRefusesWithResourceExhaustedAndLosesNothingAccepte
   };
   auto store = OpenStore(dir.File("t.db"), o);
   // The first request occupies the writer (held before its commit) ...
-  auto a = std::async(std::launch::async, [&] { return store->Write(TaskTrace(1, "a", 1, "w", kT0, kSec)); });
+  auto a = std::async(std::launch::async,
+                      [&] { return store->Write(TaskTrace(1, "a", 1, "w", kT0, kSec)); });
   in_commit.wait();
   // ... the second fills the queue (admitted: the queue was empty) ...
-  auto b = std::async(std::launch::async, [&] { return store->Write(TaskTrace(2, "b", 1, "w", kT0, kSec)); });
+  auto b = std::async(std::launch::async,
+                      [&] { return store->Write(TaskTrace(2, "b", 1, "w", kT0, kSec)); });
   while (store->Stats().queued_spans < 8) std::this_thread::yield();
   // ... and the third finds it full.
   Status c = store->Write(TaskTrace(3, "c", 1, "w", kT0, kSec));
@@ -193,7 +210,8 @@ TEST(TraceStoreTest, RetentionByAgeDeletesOldSpansAndTheirIndexRows) {
   o.retention_interval = std::chrono::hours(1000);  // only when asked
   auto store = OpenStore(dir.File("t.db"), o);
   ASSERT_TRUE(store->Write(TaskTrace(1, "old", 9, "worker-old", kT0, kSec)).ok());
-  ASSERT_TRUE(store->Write(TaskTrace(2, "new", 9, "worker-new", kT0 + 9 * 86400 * kSec, kSec)).ok());
+  ASSERT_TRUE(
+      store->Write(TaskTrace(2, "new", 9, "worker-new", kT0 + 9 * 86400 * kSec, kSec)).ok());
   auto deleted = store->EnforceRetention();
   ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
   EXPECT_EQ(*deleted, 4u);
@@ -218,7 +236,8 @@ TEST(TraceStoreTest, RetentionBySizeKeepsTheNewestUnderTheLimitWhileWriting) {
   std::thread writer([&] {
     for (std::uint64_t t = 1; t <= 400; ++t) {
       ExportRequest req = TaskTrace(t, "bulk", 5, "w", kT0 + t * kSec, kSec);
-      SetString(*req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0), "payload", big);
+      SetString(*req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0), "payload",
+                big);
       if (!store->Write(std::move(req)).ok()) write_failures++;
     }
     writing = false;
@@ -250,7 +269,8 @@ TEST(TraceStoreTest, ReopenServesEverythingCommittedBefore) {
   }
   auto store = OpenStore(dir.File("t.db"));
   EXPECT_TRUE(store->GetTrace(TraceIdBytes(1)).ok());
-  ASSERT_TRUE(store->Write(TaskTrace(3, "a", 9, "worker-789", kT0 + kSec, kSec)).ok());  // caches start empty
+  ASSERT_TRUE(store->Write(TaskTrace(3, "a", 9, "worker-789", kT0 + kSec, kSec))
+                  .ok());  // caches start empty
   TraceQuery q;
   q.attributes = ParseAttributeConditions("multiagent.worker.id=worker-789").value();
   EXPECT_EQ(store->FindTraces(q).value().size(), 2u);

@@ -751,10 +751,17 @@ class RedisStreamsProtocol::Impl {
         trace::Context ctx = agents::ExtractMessageContext(m, options_.propagator);
         delivered_.fetch_add(1, std::memory_order_relaxed);
         tls_current_ = sub.get();
+        tls_send_failed_ = false;
         sub->handler(ctx, std::move(m));
         tls_current_ = nullptr;
       }
-      if (!spec.fanout) {
+      if (tls_send_failed_) {
+        // Redis went away while the handler sent (its reply): leave the entry pending, it is
+        // delivered again once Redis is back, so the reply is not lost.
+        tls_send_failed_ = false;
+        Log("not acknowledging " + e.entry_id + " on " + spec.key +
+            ": a message its handler sent was not written; it will be redelivered");
+      } else if (!spec.fanout) {
         // Acknowledged only now: whatever the handler sent (its reply) is already in Redis.
         auto r = RunPipeline(
             {{"XACK", spec.key, options_.group, e.entry_id}, {"XDEL", spec.key, e.entry_id}});
@@ -1069,10 +1076,12 @@ class RedisStreamsProtocol::Impl {
       rejected_full_{0}, reconnects_{0}, unparseable_{0};
 
   static thread_local const Subscription* tls_current_;
+  static thread_local bool tls_send_failed_;
 };
 
 thread_local const RedisStreamsProtocol::Impl::Subscription*
     RedisStreamsProtocol::Impl::tls_current_ = nullptr;
+thread_local bool RedisStreamsProtocol::Impl::tls_send_failed_ = false;
 
 Status RedisStreamsProtocol::Impl::SendInternal(const trace::Context& parent, Message message) {
   return Send(facade_->policy_, parent, std::move(message));

@@ -269,6 +269,13 @@ void Worker::OnMessage(const trace::Context& context, Message message) {
   } else {
     reply["subtask_id"] = subtask->subtask_id;
     reply["task_id"] = subtask->task_id;
+    // A transport that redelivers (Redis: the first holder died) says how often; the reply
+    // carries it so the dispatching side can show the redelivery on its own span.
+    for (const auto& [key, value] : message.metadata) {
+      if (key.size() > 15 && key.compare(key.size() - 15, 15, ".delivery_count") == 0) {
+        reply["delivery_count"] = std::strtoll(value.c_str(), nullptr, 10);
+      }
+    }
     auto running = std::make_shared<Running>();
     running->from = message.from;
     bool cancelled_early = false;

@@ -188,6 +188,9 @@ class RedisStreamsProtocol::Impl {
         host_(HostName()) {
     if (options_.consumer.empty()) options_.consumer = host_ + "-" + std::to_string(getpid());
     if (options_.max_deliveries < 1) options_.max_deliveries = 1;
+    // A reader touches its entries between blocking reads; it must wake often enough to touch
+    // them well within reclaim_idle.
+    options_.block = std::min(options_.block, options_.reclaim_idle / 4);
     if (options_.block.count() < 1) options_.block = std::chrono::milliseconds(1);
   }
 

@@ -316,6 +316,15 @@ TEST_F(DistributedTest, KilledWorkerMidSubtaskIsReclaimedByTheOtherAndTheTaskCom
     }
   }
   EXPECT_EQ(redelivered, 1);
+  // The coordinator's dispatch span shows the redelivery and who finished it.
+  int events = 0;
+  for (const auto& s : traces.Spans()) {
+    if (s.name != "orchestrator.dispatch") continue;
+    for (const auto& e : s.events) {
+      if (e.name == "redelivered") ++events;
+    }
+  }
+  EXPECT_EQ(events, 1);
 }
 
 TEST_F(DistributedTest, TasksInFlightCompleteAfterRedisRestartsWithTheSameAof) {

@@ -6,7 +6,8 @@
 // (services, operations, search by service/operation pattern/attributes/duration, trace by id).
 //
 //   MINION_FILE_EXPORTER_PATH=/tmp/t.jsonl build/apps/minion/minion run --name x --type research --exporter file
-//   node src/ui/dev_server.mjs --traces /tmp/t.jsonl [--port 16687]
+//   node src/ui/dev_server.mjs --traces /tmp/t.jsonl [--port 16687]   (port 0: any free port)
+//   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:16687 minion run ... --exporter otlp-http-json
 //   node src/ui/dev_server.mjs --proxy http://127.0.0.1:16686
 import fs from 'node:fs';
 import http from 'node:http';
@@ -126,8 +127,29 @@ function api(url, res) {
   return send(404, {error: {httpCode: 404, message: `no such endpoint ${p}`}});
 }
 
-http.createServer((req, res) => {
+function ingest(req, res) {
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (d) => (body += d));
+  req.on('end', () => {
+    try {
+      const request = JSON.parse(body);
+      for (const rs of request.resourceSpans ?? []) {
+        for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) spans.push({resource: rs.resource, scope: ss.scope, span});
+      }
+      res.writeHead(200, {'Content-Type': 'application/json'});
+      res.end('{}');
+    } catch (e) {
+      res.writeHead(400, {'Content-Type': 'application/json'});
+      res.end(JSON.stringify({code: 3, message: String(e.message)}));
+    }
+  });
+}
+
+const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://localhost');
+  // OTLP/HTTP JSON only (`minion run --exporter otlp-http-json`), kept in memory.
+  if (url.pathname === '/v1/traces' && req.method === 'POST' && !proxy) return ingest(req, res);
   if (url.pathname.startsWith('/api/')) {
     if (!proxy) return api(url, res);
     const upstream = http.request(new URL(req.url, proxy), {method: req.method, headers: req.headers}, (up) => {
@@ -146,4 +168,8 @@ http.createServer((req, res) => {
   }
   res.writeHead(200, {'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store'});
   fs.createReadStream(file).pipe(res);
-}).listen(port, '127.0.0.1', () => console.log(`dev server: http://127.0.0.1:${port}/`));
+});
+server.listen(port, '127.0.0.1', () => {
+  const address = `http://127.0.0.1:${server.address().port}`;
+  console.log(`dev server: ${address}/ (OTLP/HTTP JSON at ${address}/v1/traces)`);
+});

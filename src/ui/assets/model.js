@@ -50,12 +50,19 @@ export function displayValue(value) {
   }
 }
 
-function toBig(s) {
-  try {
-    return BigInt(s ?? 0);
-  } catch {
-    return 0n;
-  }
+// A uint64 nanosecond timestamp (decimal string, as OTLP/JSON writes it) as [milliseconds,
+// remaining nanoseconds], both exact doubles: BigInt arithmetic per span would allocate, and a
+// double alone cannot hold today's nanoseconds exactly. Garbage reads as 0.
+function nsParts(value) {
+  const text = typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? value.toFixed(0) : '0';
+  if (!/^\d{1,20}$/.test(text)) return [0, 0];
+  if (text.length <= 6) return [0, Number(text)];
+  return [Number(text.slice(0, -6)), Number(text.slice(-6))];
+}
+
+// Nanoseconds from `base` to `parts` (both nsParts), exact while under 2^53 ns (104 days).
+function nsSince(parts, base) {
+  return (parts[0] - base[0]) * 1e6 + (parts[1] - base[1]);
 }
 
 function lookup(attributes) {
@@ -87,21 +94,20 @@ export function collectSpans(tracesData) {
 
 // Builds one trace from the raw records collectSpans() grouped under its id.
 export function buildTrace(traceId, records) {
-  let minStart = null;
+  let base = null;
   for (const r of records) {
-    const start = toBig(r.raw.startTimeUnixNano);
-    r.startBig = start;
-    if (minStart === null || start < minStart) minStart = start;
+    const start = nsParts(r.raw.startTimeUnixNano);
+    r.start = start;
+    if (base === null || start[0] < base[0] || (start[0] === base[0] && start[1] < base[1])) base = start;
   }
-  minStart ??= 0n;
+  base ??= [0, 0];
   const spans = [];
   const byId = new Map();
   for (const r of records) {
     const s = r.raw;
     const attributes = attributesOf(s.attributes);
-    const endBig = toBig(s.endTimeUnixNano);
-    const startNs = Number(r.startBig - minStart);
-    const durationNs = Math.max(0, Number(endBig - r.startBig));
+    const startNs = nsSince(r.start, base);
+    const durationNs = Math.max(0, nsSince(nsParts(s.endTimeUnixNano), r.start));
     const status = {
       code: enumName(s.status?.code, STATUS, 'STATUS_CODE_'),
       message: String(s.status?.message ?? ''),
@@ -119,7 +125,7 @@ export function buildTrace(traceId, records) {
       attributes,
       attr,
       events: (s.events ?? []).map((e) => ({
-        timeNs: Number(toBig(e.timeUnixNano) - minStart),
+        timeNs: nsSince(nsParts(e.timeUnixNano), base),
         name: String(e.name ?? ''),
         attributes: attributesOf(e.attributes),
       })),
@@ -198,7 +204,7 @@ export function buildTrace(traceId, records) {
     spans: ordered,
     byId,
     roots,
-    startUnixMs: Number(minStart / 1000000n),
+    startUnixMs: base[0] + base[1] / 1e6,
     durationNs: endNs,
     services: [...services].sort(),
     errorCount: errors,

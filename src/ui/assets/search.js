@@ -142,12 +142,14 @@ function resultRow(summary, maxDuration) {
 }
 
 export async function renderSearch(view, params, ctx) {
-  const results = h('section', {class: 'results', 'aria-label': 'Search results'});
+  // data-state (idle, loading, done, error) lets scripts and tests wait for the answer.
+  const results = h('section', {class: 'results', 'aria-label': 'Search results', dataset: {state: 'idle'}});
   clear(view).append(h('div', {class: 'search-page'}, buildForm(params, ctx), results));
   if (!params.has('run') && !params.has('service') && !params.has('tags')) {
     results.append(h('p', {class: 'empty'}, 'Pick a service or type attribute conditions, then Find traces.'));
     return;
   }
+  results.dataset.state = 'loading';
   results.append(h('p', {class: 'loading'}, 'Searching…'));
   const query = {
     service: params.get('service') ?? '',
@@ -164,6 +166,7 @@ export async function renderSearch(view, params, ctx) {
   } catch (e) {
     if (!ctx.isCurrent()) return;
     clear(results).append(h('div', {class: 'error-box', role: 'alert'}, `Search failed: ${e.message}`));
+    results.dataset.state = 'error';
     return;
   }
   if (!ctx.isCurrent()) return;
@@ -197,5 +200,6 @@ export async function renderSearch(view, params, ctx) {
   clear(results).append(
     h('div', {class: 'results-head'}, h('h2', {id: 'result-count'}, `${summaries.length} trace${summaries.length === 1 ? '' : 's'}`), sortSelect),
     summaries.length ? list : h('p', {class: 'empty'}, 'No traces match. Widen the time range or drop a condition.'));
+  results.dataset.state = 'done';
   ctx.announce(`${summaries.length} traces found`);
 }

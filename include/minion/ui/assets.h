@@ -23,7 +23,8 @@ struct Asset {
 //   - "/api" and everything under "/api/" belong to the query API: nullopt.
 //   - a file of the UI ("/app.js"; "/" means "/index.html"): that file.
 //   - a path whose last segment has a dot ("/favicon.ico", "/x.js") names a file we do not
-//     have: nullopt, so the server answers 404 instead of HTML where a script was expected.
+//     have: nullopt (a server may answer 404 rather than HTML where a script was expected;
+//     `minion serve` keeps Jaeger's habit and answers index.html for every unknown path).
 //   - any other path ("/trace/4bf92f...", "/search"): index.html, whose script routes on the
 //     URL; that is what makes deep links like /trace/{id} work when opened directly.
 std::optional<Asset> FindUiAsset(std::string_view path);

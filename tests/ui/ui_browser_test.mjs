@@ -158,6 +158,22 @@ async function main() {
   assert.equal(spans.big.length, 1002);
   log('trace ids', id);
 
+  // The embedded UI as minion serve answers it: deep links get index.html, files their type,
+  // the headers that keep the page to its own origin, and 304 for a cached copy.
+  const deep = await fetch(`${serve.base}/trace/${id.codegen}`);
+  assert.equal(deep.status, 200);
+  assert.match(deep.headers.get('content-type'), /^text\/html/);
+  assert.match(await deep.text(), /<script type="module" src="\/app.js">/);
+  assert.match(deep.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+  assert.equal(deep.headers.get('x-content-type-options'), 'nosniff');
+  const js = await fetch(`${serve.base}/app.js`);
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('content-type'), /^text\/javascript/);
+  assert.equal(fs.readFileSync(path.join(source, 'src/ui/assets/app.js'), 'utf8'), await js.text());
+  const etag = js.headers.get('etag');
+  assert.match(etag ?? '', /^"[0-9a-f]+"$/);
+  assert.equal((await fetch(`${serve.base}/app.js`, {headers: {'If-None-Match': etag}})).status, 304);
+
   const profile = fs.mkdtempSync(path.join(work, 'chromium-profile-'));
   browser = await puppeteer.launch({executablePath: chromiumPath, headless: true, userDataDir: profile,
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check'],

@@ -149,3 +149,19 @@ test('a task started inside another task is summarized on its own, not counted t
   assert.equal(summaries[0].totals.llmCalls + summaries[1].totals.llmCalls, 1);
   assert.equal(summaries[0].totals.inputTokens + summaries[1].totals.inputTokens, 5);
 });
+
+test('redelivery seen only through the transport: a delivery count, or the orchestrator event', () => {
+  // Redis redelivered the attempt after its first holder died without exporting a span: one
+  // worker span says delivery_count 2, the dispatch span has a `redelivered` event.
+  const task = span('multiagent.task.research', null, 0, 100);
+  const dispatch = span('orchestrator.dispatch', task, 1, 99, {attrs: {'multiagent.subtask.name': 'r'},
+    events: [{timeUnixNano: String(T0 + 90000n), name: 'redelivered', attributes: []}]});
+  const send = span('protocol.send', dispatch, 2, 3);
+  const w = span('worker.research', send, 50, 90, {attrs: {'multiagent.subtask.name': 'r', 'multiagent.subtask.attempt': 1,
+    'messaging.redis.message.delivery_count': 2}});
+  const [summary] = summarizeAgents(tracesFrom(data([task, dispatch, send, w]))[0]);
+  assert.equal(summary.subtasks[0].redeliveries, 1);  // both signals describe the same redelivery
+  assert.equal(summary.subtasks[0].retries, 0);
+  assert.equal(summary.subtasks[0].runs[0].deliveryCount, 2);
+  assert.equal(summary.totals.redeliveries, 1);
+});

@@ -45,14 +45,16 @@ function taskSection(trace, summary) {
       subtaskRows.push(h('tr', {class: (run && run.error ? 'error' : '') + (i ? ' continuation' : ''), dataset: {subtask: st.name}},
         i === 0 ? h('th', {scope: 'row', rowspan: String(runs.length)}, st.name, h('div', {class: 'muted'}, st.capability ?? '')) : null,
         h('td', {class: 'worker'}, run ? spanLink(trace, run.span, run.worker) : '—'),
-        h('td', null, run && run.attempt !== null ? String(run.attempt) : '—'),
+        h('td', null, run && run.attempt !== null ? String(run.attempt) : '—',
+          run && run.deliveryCount > 1 ? h('span', {class: 'badge warn-badge', title: 'times the transport delivered this message'}, ` delivery ${run.deliveryCount}`) : null),
         h('td', {class: 'num'}, run ? formatDuration(run.durationNs) : '—'),
         run ? statusCell(run.error, run.cancelled ? 'CANCELLED' : undefined) : statusCell(true, 'NOT RUN'),
         i === 0 ? h('td', {rowspan: String(runs.length), class: 'num', dataset: {col: 'retries'}}, String(st.retries)) : null,
         i === 0 ? h('td', {rowspan: String(runs.length), class: 'num', dataset: {col: 'redeliveries'}}, String(st.redeliveries)) : null,
         i === 0 ? h('td', {rowspan: String(runs.length), class: 'events-cell'},
           st.failedAttempts ? h('span', {class: 'badge warn-badge'}, `${st.failedAttempts} failed attempt${st.failedAttempts === 1 ? '' : 's'}`) : null,
-          st.cancels ? h('span', {class: 'badge warn-badge'}, `${st.cancels} cancel${st.cancels === 1 ? '' : 's'} sent`) : null) : null));
+          st.cancels ? h('span', {class: 'badge warn-badge'}, `${st.cancels} cancel${st.cancels === 1 ? '' : 's'} sent`) : null,
+          st.redeliveredEvents ? h('span', {class: 'badge warn-badge'}, `redelivered ×${st.redeliveredEvents}`) : null) : null));
     });
   }
   const llmRows = summary.llm.map((c) => h('tr', {class: c.error ? 'error' : ''},

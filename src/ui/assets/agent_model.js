@@ -82,6 +82,13 @@ function subtreeOf(root) {
   return out;
 }
 
+function deliveryCount(s) {
+  for (const a of s.attributes) {
+    if (a.key.startsWith('messaging.') && a.key.endsWith('.delivery_count')) return num(a.value);
+  }
+  return null;
+}
+
 export function summarizeTask(task) {
   const spans = subtreeOf(task);
   const subtasks = new Map();
@@ -109,6 +116,9 @@ export function summarizeTask(task) {
         error: s.error,
         status: s.status,
         cancelled: s.events.some((e) => e.name === 'cancelled'),
+        // A networked transport says how often it delivered this message
+        // (messaging.redis.message.delivery_count and the like); 2 and more is a redelivery.
+        deliveryCount: deliveryCount(s),
       });
     } else if (s.name === 'orchestrator.dispatch' && s.attr.has('multiagent.subtask.name')) {
       const st = subtaskFor(String(s.attr.get('multiagent.subtask.name')));
@@ -129,8 +139,20 @@ export function summarizeTask(task) {
     const attempts = new Set();
     for (const r of st.runs) attempts.add(r.attempt ?? r.span.spanId);
     // A retry is a further attempt (a new attempt number); a redelivery is the same attempt
-    // delivered to a worker again (one more worker span with an attempt number already seen).
+    // delivered to a worker again: one more worker span with an attempt number already seen, a
+    // delivery count above 1 on a worker span (the worker that held it first may have died
+    // without exporting its span), or the orchestrator's `redelivered` event. Each of these
+    // sees the same redeliveries, so the largest count is the answer, not their sum.
     const attemptCount = Math.max(attempts.size, st.events.filter((e) => e.name === 'attempt_failed').length + (st.runs.length ? 1 : 0));
+    const deliveriesByAttempt = new Map();
+    for (const r of st.runs) {
+      if (r.deliveryCount === null) continue;
+      const key = r.attempt ?? r.span.spanId;
+      deliveriesByAttempt.set(key, Math.max(deliveriesByAttempt.get(key) ?? 1, r.deliveryCount));
+    }
+    let fromDeliveryCounts = 0;
+    for (const n of deliveriesByAttempt.values()) fromDeliveryCounts += n - 1;
+    const redeliveredEvents = st.events.filter((e) => e.name === 'redelivered').length;
     const last = st.runs[st.runs.length - 1];
     rows.push({
       name: st.name,
@@ -139,8 +161,9 @@ export function summarizeTask(task) {
       workers: [...new Set(st.runs.map((r) => r.worker))],
       attempts: attemptCount,
       retries: Math.max(0, attemptCount - 1),
-      redeliveries: Math.max(0, st.runs.length - attempts.size),
+      redeliveries: Math.max(0, st.runs.length - attempts.size, fromDeliveryCounts, redeliveredEvents),
       cancels: st.events.filter((e) => e.name === 'cancel_sent').length,
+      redeliveredEvents,
       failedAttempts: st.events.filter((e) => e.name === 'attempt_failed').length,
       ok: Boolean(last) && !last.error,
       error: last ? last.error : st.dispatches.some((d) => d.error),

@@ -1,5 +1,7 @@
 #include "minion/observability/tracing.h"
 
+#include "minion/common/text.h"
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -134,7 +136,8 @@ StartedSpan Tracer::StartStorageSpan(const trace::Context& parent, std::string_v
 
 void EndSpan(trace::Span& span, const Status& error) {
   if (!error.ok()) {
-    span.RecordException(StatusCodeName(error.code()), error.message());
+    // Exported: bounded and without URL credentials, like every printed error (Status::ToString).
+    span.RecordException(StatusCodeName(error.code()), text::Truncate(text::RedactUrls(error.message())));
     span.SetStatus(trace::SpanStatusCode::kError, error.ToString());
   }
   span.End();

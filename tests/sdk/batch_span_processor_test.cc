@@ -148,6 +148,31 @@ TEST(BatchSpanProcessorTest, ShutdownFlushesQueuedSpans) {
   EXPECT_EQ(counters->spans.load(), 10u);
 }
 
+// Issue 8: a huge queue size allocated its rings up front (16 bytes a slot: 2^40 slots is 16
+// TiB, std::bad_alloc at construction). The queue is capped, and the cap is exact.
+TEST(BatchSpanProcessorTest, HugeQueueSizeIsCappedNotAllocated) {
+  Pipeline p(Options(std::size_t{1} << 40, 512, std::chrono::hours(1)), true);
+  p.tracer->StartSpan("first").End();
+  p.gate->AwaitBlockedExport();  // the export thread holds 1 span and takes no more
+  const std::size_t extra = 100;
+  for (std::size_t i = 0; i < kMaxBatchQueueSize + extra; ++i) p.tracer->StartSpan("s").End();
+  EXPECT_EQ(p.processor->stats().dropped, extra);
+  p.gate->Open();
+  ASSERT_TRUE(p.processor->ForceFlush(std::chrono::seconds(30)).ok());
+  EXPECT_EQ(p.counters->spans.load(), kMaxBatchQueueSize + 1);
+}
+
+TEST(BatchSpanProcessorTest, QueueSizeFromEnvIsCappedWithAWarning) {
+  setenv("OTEL_BSP_MAX_QUEUE_SIZE", "2147483647", 1);
+  ::testing::internal::CaptureStderr();
+  auto o = BatchSpanProcessorOptions::FromEnv();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  unsetenv("OTEL_BSP_MAX_QUEUE_SIZE");
+  EXPECT_EQ(o.max_queue_size, kMaxBatchQueueSize);
+  EXPECT_NE(err.find("OTEL_BSP_MAX_QUEUE_SIZE=\"2147483647\""), std::string::npos) << err;
+  EXPECT_NE(err.find("using " + std::to_string(kMaxBatchQueueSize)), std::string::npos) << err;
+}
+
 TEST(BatchSpanProcessorTest, OptionsFromEnvUseSpecDefaultsAndOverrides) {
   unsetenv("OTEL_BSP_SCHEDULE_DELAY");
   unsetenv("OTEL_BSP_EXPORT_TIMEOUT");

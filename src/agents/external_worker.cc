@@ -272,7 +272,7 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
   }
   auto result = ParseJson(stdout_data, "stdout");
   if (!result.ok()) {
-    return InvalidArgumentError("external command '" + program + "' wrote unusable JSON on stdout (" +
+    return InvalidArgumentError("external command '" + program + "' wrote invalid JSON on stdout (" +
                                 result.status().message() + "): " + Tail(stdout_data, 200));
   }
   return std::move(result).value();

@@ -151,15 +151,16 @@ TEST(BatchSpanProcessorTest, ShutdownFlushesQueuedSpans) {
 // Issue 8: a huge queue size allocated its rings up front (16 bytes a slot: 2^40 slots is 16
 // TiB, std::bad_alloc at construction). The queue is capped, and the cap is exact.
 TEST(BatchSpanProcessorTest, HugeQueueSizeIsCappedNotAllocated) {
-  Pipeline p(Options(std::size_t{1} << 40, 512, std::chrono::hours(1)), true);
-  p.tracer->StartSpan("first").End();
-  p.gate->AwaitBlockedExport();  // the export thread holds 1 span and takes no more
+  Pipeline p(Options(std::size_t{1} << 40, 4, std::chrono::hours(1)), true);
+  for (int i = 0; i < 4; ++i) p.tracer->StartSpan("s").End();
+  p.gate->AwaitBlockedExport();  // the export thread holds 4 spans and takes no more
   const std::size_t extra = 100;
   for (std::size_t i = 0; i < kMaxBatchQueueSize + extra; ++i) p.tracer->StartSpan("s").End();
+  EXPECT_EQ(p.processor->stats().enqueued, 4u + kMaxBatchQueueSize);
   EXPECT_EQ(p.processor->stats().dropped, extra);
   p.gate->Open();
-  ASSERT_TRUE(p.processor->ForceFlush(std::chrono::seconds(30)).ok());
-  EXPECT_EQ(p.counters->spans.load(), kMaxBatchQueueSize + 1);
+  ASSERT_TRUE(p.processor->ForceFlush(std::chrono::seconds(60)).ok());
+  EXPECT_EQ(p.counters->spans.load(), 4u + kMaxBatchQueueSize);
 }
 
 TEST(BatchSpanProcessorTest, QueueSizeFromEnvIsCappedWithAWarning) {

@@ -235,8 +235,8 @@ BENCHMARK(BM_Throughput)
 
 // requests/s of one command with redis-benchmark (`--csv`), 8 clients, no pipelining.
 double RedisBenchmark(const std::vector<std::string>& command) {
-  std::string cmd =
-      "redis-benchmark -p " + std::to_string(g_server->port()) + " -c 8 -n 100000 --csv";
+  std::string cmd = "redis-benchmark -p " + std::to_string(g_server->port()) +
+                    " -c 8 -n 100000 -r 1000000000 --csv";
   for (const auto& c : command) cmd += " '" + c + "'";
   FILE* f = popen((cmd + " 2>/dev/null").c_str(), "r");
   if (!f) return 0;

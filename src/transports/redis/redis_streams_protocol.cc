@@ -423,7 +423,9 @@ class RedisStreamsProtocol::Impl {
   // *last is where reading starts: the newest entry now.
   Status Prepare(Connection& c, const StreamSpec& s, std::string* last) {
     std::vector<std::vector<std::string>> cmds;
-    cmds.push_back({"XGROUP", "CREATE", s.key, options_.group, "$", "MKSTREAM"});
+    // From the start of the stream, not "$": acknowledged entries are deleted, so whatever the
+    // stream holds is unprocessed work, including what a sender added before the group existed.
+    cmds.push_back({"XGROUP", "CREATE", s.key, options_.group, "0", "MKSTREAM"});
     std::vector<std::string> meta = {"HSET",     s.meta_key,
                                      "capacity", std::to_string(s.capacity),
                                      "mode",     s.fanout ? "fanout" : "queue"};
@@ -890,6 +892,27 @@ class RedisStreamsProtocol::Impl {
       return InvalidArgumentError("worker '" + advert.id + "' has no capabilities");
     if (advert.host.empty()) advert.host = host_;
     if (advert.pid == 0) advert.pid = getpid();
+    // The capability streams exist (meta, group) before anyone can see this advert, so a
+    // coordinator that routes to it right away neither gets NotFound nor adds work ahead of
+    // the group.
+    {
+      auto c = Take();
+      if (!c.ok()) return c.status().WithContext("advertising worker '" + advert.id + "'");
+      for (const auto& cap : advert.capabilities) {
+        for (bool control : {false, true}) {
+          StreamSpec spec;
+          std::string id = CapabilityAgentId(cap);
+          spec.key = KeyFor(control ? agents::WorkerControlId(id) : id);
+          spec.meta_key = MetaKey(spec.key);
+          spec.fanout = control;
+          spec.capacity = control ? kFanoutCapacity : options_.default_capacity;
+          std::string last;
+          MINION_RETURN_IF_ERROR(
+              Prepare(**c, spec, &last).WithContext("advertising worker '" + advert.id + "'"));
+        }
+      }
+      Give(std::move(*c));
+    }
     {
       std::lock_guard lock(adverts_mu_);
       adverts_[advert.id] = advert;

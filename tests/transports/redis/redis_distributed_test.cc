@@ -182,14 +182,14 @@ class DistributedTest : public ::testing::Test {
 
   std::unique_ptr<agents::Coordinator> MakeCoordinator(
       std::shared_ptr<agents::Protocol> protocol, std::shared_ptr<observability::Tracer> tracer,
-      std::chrono::milliseconds subtask_timeout) {
+      std::chrono::milliseconds subtask_timeout, int max_attempts = 5) {
     agents::CoordinatorOptions o;
     o.id = "coord-" + std::to_string(getpid());
     o.protocol = std::move(protocol);
     o.builtin_workers = false;
     o.tracer = std::move(tracer);
     o.orchestrator.subtask_timeout = subtask_timeout;
-    o.orchestrator.retry.max_attempts = 5;
+    o.orchestrator.retry.max_attempts = max_attempts;
     o.orchestrator.retry.initial_backoff = std::chrono::milliseconds(100);
     auto c = agents::Coordinator::Create(std::move(o));
     EXPECT_TRUE(c.ok()) << c.status().ToString();
@@ -325,6 +325,31 @@ TEST_F(DistributedTest, KilledWorkerMidSubtaskIsReclaimedByTheOtherAndTheTaskCom
     }
   }
   EXPECT_EQ(events, 1);
+}
+
+TEST_F(DistributedTest, TimeoutCancelReachesTheHandlerInTheWorkerProcess) {
+  const std::string started = dir_ + "/w1-started";
+  auto w1 = StartWorker("w1", "cat >/dev/null; touch " + started + "; exec sleep 600");
+  TraceFixture traces;
+  auto protocol = std::shared_ptr<RedisStreamsProtocol>(Connect(traces.tracer()));
+  ASSERT_TRUE(WaitForWorkers(*protocol, 1)) << Log("w1");
+  auto coordinator = MakeCoordinator(protocol, traces.tracer(), std::chrono::milliseconds(1500), 1);
+  agents::TaskRequest r;
+  r.name = "too slow";
+  r.type = kCapability;
+  auto result = coordinator->ExecuteTask(r);
+  EXPECT_EQ(result.status.code(), StatusCode::kDeadlineExceeded) << result.status.ToString();
+  ASSERT_TRUE(coordinator->Shutdown().ok());
+  ASSERT_TRUE(protocol->Shutdown().ok());
+  // Had the cancel not reached it, the worker would now wait for `sleep 600` before exiting.
+  w1->Signal(SIGTERM);
+  EXPECT_EQ(w1->Wait(), 0) << Log("w1");
+  int cancelled = 0;
+  for (const auto& s : ReadSpans(dir_ + "/w1.jsonl")) {
+    if (s.name == std::string("worker.") + kCapability && s.trace_id == result.trace_id)
+      ++cancelled;
+  }
+  EXPECT_EQ(cancelled, 1) << "the cancelled attempt's worker span was exported";
 }
 
 TEST_F(DistributedTest, TasksInFlightCompleteAfterRedisRestartsWithTheSameAof) {

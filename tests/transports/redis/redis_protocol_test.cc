@@ -168,9 +168,7 @@ TEST(RedisStreamsProtocolTest, EntryHeldByADeadConsumerIsReclaimed) {
   ASSERT_TRUE(p->Advertise(Advert("w1", "coder", {"code_generation"})).ok());
   Deliveries d;
   ASSERT_TRUE(p->Subscribe("w1", {}, [&](const trace::Context&, Message m) { d.Add(m); }).ok());
-  // Stop w1's own reads from winning the race for the entry: a second protocol sends, and the
-  // dead consumer reads it first because w1 is blocked behind a full slot... simpler: the raw
-  // consumer reads before anything is sent by creating the entry with XADD itself.
+  // w1 unsubscribes so the raw consumer below is the one that takes the entry and dies.
   auto raw = Raw();
   const std::string key = p->StreamKey(RedisStreamsProtocol::CapabilityAgentId("code_generation"));
   ASSERT_TRUE(p->Unsubscribe("w1").ok());  // nobody reads; the entry waits for the dead consumer

@@ -1,5 +1,8 @@
 #include "minion/agents/coordinator.h"
 
+#include "minion/logging/log_context.h"
+#include "minion/logging/logging.h"
+
 #include <algorithm>
 
 #include "minion/trace/ids.h"
@@ -166,6 +169,18 @@ TaskResult Coordinator::ExecuteTask(const TaskRequest& request, const trace::Con
 
   result.finished_at = clock_->Now();
   result.duration = std::chrono::nanoseconds(clock_->MonotonicNanos() - start);
+  {
+    const logging::ScopedLogContext log_context({result.task_id, options_.id, ""});
+    const double ms = static_cast<double>(result.duration.count()) / 1e6;
+    if (result.status.ok()) {
+      logging::Log(logging::Level::kInfo, "coordinator", "task succeeded",
+                   {{"type", request.type}, {"duration_ms", ms}}, &context);
+    } else {
+      logging::Log(logging::Level::kWarn, "coordinator", "task failed",
+                   {{"type", request.type}, {"duration_ms", ms}, {"error", result.status.ToString()}},
+                   &context);
+    }
+  }
   (result.status.ok() ? succeeded_ : failed_).fetch_add(1);
   in_flight_.fetch_sub(1);
   return result;

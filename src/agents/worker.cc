@@ -1,5 +1,8 @@
 #include "minion/agents/worker.h"
 
+#include "minion/logging/log_context.h"
+#include "minion/logging/logging.h"
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -209,7 +212,18 @@ Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const 
   } else if (running && running->source.stop_requested()) {
     result = CancelledError("subtask '" + subtask.subtask_id + "' was cancelled before it started");
   } else {
+    // Made current so that log lines (and any code reading Context::Current) inside the handler
+    // carry this worker span's ids and the task they work for.
+    const trace::Scope scope = context.Attach();
+    const logging::ScopedLogContext log_context(
+        {subtask.task_id, metadata_.agent_id, subtask.subtask_id});
     result = handler_->HandleTask(context, subtask);
+    if (!result.ok()) {
+      logging::Log(logging::Level::kWarn, "worker", "subtask failed",
+                   {{"capability", subtask.capability},
+                    {"attempt", subtask.attempt},
+                    {"error", result.status().ToString()}});
+    }
   }
   if (running) {
     bool cancelled = false;

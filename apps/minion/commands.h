@@ -20,5 +20,6 @@ Command AddRunCommand(CLI::App& app);
 Command AddServeCommand(CLI::App& app);
 Command AddWorkerCommand(CLI::App& app);   // worker_command.cc
 Command AddWorkersCommand(CLI::App& app);  // worker_command.cc
+Command AddCoordinatorCommand(CLI::App& app);
 
 }  // namespace minion::cli

@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   commands.push_back(minion::cli::AddServeCommand(app));
   commands.push_back(minion::cli::AddWorkerCommand(app));
   commands.push_back(minion::cli::AddWorkersCommand(app));
+#ifdef MINION_HAVE_COORDINATOR
+  commands.push_back(minion::cli::AddCoordinatorCommand(app));
+#endif
   // A first word that is not an option must name a subcommand; say which one was not found
   // (CLI11 would only say that an argument was not expected).
   if (argc > 1 && argv[1][0] != '-') {

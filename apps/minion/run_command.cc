@@ -20,6 +20,8 @@
 #include "minion/common/env.h"
 #include "minion/common/json.h"
 #include "minion/common/text.h"
+#include "minion/logging/logging.h"
+#include "observe.h"
 #include "minion/agents/coordinator.h"
 #include "minion/agents/planner.h"
 #include "minion/exporters/in_memory_exporter.h"
@@ -92,6 +94,7 @@ struct RunFlags {
   bool ui = false;                                // --ui: export to a running `minion serve`
   std::string ui_url = "http://127.0.0.1:16686";  // its --listen address
   TransportFlags transport;
+  ObserveFlags observe;
 };
 
 // With a networked transport the coordinator's workers are other processes: route each live
@@ -167,6 +170,15 @@ int Run(const RunFlags& flags) {
     if (cancel->coordinator != nullptr) (void)cancel->coordinator->Shutdown(std::chrono::milliseconds(0));
   });
 
+  if (Status s = StartLogging(flags.observe); !s.ok()) {
+    std::cerr << "minion: logging: " << s.ToString() << "\n";
+    return 2;
+  }
+  struct LoggingStop {
+    ~LoggingStop() { logging::Shutdown(); }
+  } logging_stop;
+  std::shared_ptr<metrics::PrometheusMetrics> metrics;
+  if (!flags.observe.metrics_file.empty()) metrics = StartMetrics();
   // Tracing: the printout needs no exporter, so the default here is "none" unless configured.
   observability::TracingConfig base;
   base.exporter = "none";
@@ -198,6 +210,11 @@ int Run(const RunFlags& flags) {
     std::cerr << "minion: LLM provider: " << provider.status().ToString() << "\n";
     return 2;
   }
+  auto resilience_config = LoadResilience(flags.observe);
+  if (!resilience_config.ok()) {
+    std::cerr << "minion: " << resilience_config.status().ToString() << "\n";
+    return 2;
+  }
   agents::CoordinatorOptions options;
   std::shared_ptr<transports::RedisStreamsProtocol> remote;
   std::vector<std::string> live;
@@ -216,7 +233,7 @@ int Run(const RunFlags& flags) {
     gethostname(host, sizeof host - 1);
     options.id = std::string("coordinator-") + host + "-" + std::to_string(getpid());
   }
-  options.provider = std::shared_ptr<llm::Provider>(std::move(provider).value());
+  options.provider = GuardProvider(std::shared_ptr<llm::Provider>(std::move(provider).value()), *resilience_config);
   options.tracer = std::make_shared<observability::Tracer>(observability::GetTracer());
   options.ledger_path = flags.ledger;
   options.orchestrator.subtask_timeout = std::chrono::milliseconds(flags.timeout_ms);
@@ -248,6 +265,7 @@ int Run(const RunFlags& flags) {
     remote_worker.capabilities = {capability};
     (void)(*coordinator)->registry().Add(remote_worker);
   }
+  if (metrics) WatchCoordinator(*metrics, **coordinator);
 
   agents::TaskRequest request;
   request.name = flags.name;
@@ -276,6 +294,13 @@ int Run(const RunFlags& flags) {
   agents::TaskResult result = interrupts.signal() != 0
                                   ? agents::TaskResult{}
                                   : (*coordinator)->ExecuteTask(request, parent.HasSpan() ? &parent : nullptr);
+  // Written while the coordinator still runs: the collect hook reads its workers and ledger.
+  if (metrics) {
+    logging::Flush();
+    if (Status s = metrics->WriteFile(flags.observe.metrics_file); !s.ok()) {
+      std::cerr << "minion: " << s.ToString() << "\n";
+    }
+  }
   {
     std::lock_guard lock(cancel->mu);
     (void)(*coordinator)->Shutdown(std::chrono::seconds(10));
@@ -367,6 +392,7 @@ Command AddRunCommand(CLI::App& app) {
   run->add_flag("--no-trace-tree", flags->no_tree, "Do not print the trace tree");
   run->add_flag("--ui", flags->ui, "Export the trace to a running `minion serve` and print its URL");
   run->add_option("--ui-url", flags->ui_url, "Address of that `minion serve` (its --listen)")->capture_default_str();
+  AddObserveFlags(*run, flags->observe);
   return Command{run, [flags] { return Run(*flags); }};
 }
 

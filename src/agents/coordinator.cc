@@ -2,6 +2,7 @@
 
 #include "minion/logging/log_context.h"
 #include "minion/logging/logging.h"
+#include "minion/metrics/recorder.h"
 
 #include <algorithm>
 
@@ -94,6 +95,7 @@ Status Coordinator::RegisterWorker(std::shared_ptr<Worker> worker) {
     (void)worker->Stop();
     return s;
   }
+  metrics::GlobalRecorder().WorkerEvent("registered");
   std::lock_guard lock(workers_mu_);
   workers_.push_back(std::move(worker));
   return Status::Ok();
@@ -102,6 +104,7 @@ Status Coordinator::RegisterWorker(std::shared_ptr<Worker> worker) {
 Status Coordinator::UnregisterWorker(const std::string& agent_id) {
   std::shared_ptr<Worker> worker = registry_.Find(agent_id);
   MINION_RETURN_IF_ERROR(registry_.Remove(agent_id));
+  metrics::GlobalRecorder().WorkerEvent("unregistered");
   {
     std::lock_guard lock(workers_mu_);
     workers_.erase(std::remove(workers_.begin(), workers_.end(), worker), workers_.end());
@@ -137,9 +140,11 @@ Planner& Coordinator::ChoosePlanner(const TaskRequest& request) {
   return direct_planner_;
 }
 
-TaskResult Coordinator::ExecuteTask(const TaskRequest& request, const trace::Context* parent) {
+TaskResult Coordinator::ExecuteTask(const TaskRequest& request, const trace::Context* parent,
+                                    std::string_view task_id) {
   TaskResult result;
-  result.task_id = "task-" + trace::DefaultIdGenerator().GenerateTraceId().ToHex();
+  result.task_id = task_id.empty() ? "task-" + trace::DefaultIdGenerator().GenerateTraceId().ToHex()
+                                    : std::string(task_id);
   result.started_at = clock_->Now();
   const auto start = clock_->MonotonicNanos();
   if (request.type.empty()) {
@@ -152,6 +157,7 @@ TaskResult Coordinator::ExecuteTask(const TaskRequest& request, const trace::Con
   }
   in_flight_.fetch_add(1);
   started_.fetch_add(1);
+  metrics::GlobalRecorder().TaskStarted();
 
   const trace::Context current = parent ? trace::Context() : trace::Context::Current();
   auto [context, span] = tracer_->StartMultiAgentTaskSpan(parent ? *parent : current, result.task_id,
@@ -169,6 +175,8 @@ TaskResult Coordinator::ExecuteTask(const TaskRequest& request, const trace::Con
 
   result.finished_at = clock_->Now();
   result.duration = std::chrono::nanoseconds(clock_->MonotonicNanos() - start);
+  metrics::GlobalRecorder().TaskFinished(request.type, result.status_name(),
+                                         static_cast<double>(result.duration.count()) / 1e9);
   {
     const logging::ScopedLogContext log_context({result.task_id, options_.id, ""});
     const double ms = static_cast<double>(result.duration.count()) / 1e6;

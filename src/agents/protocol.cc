@@ -1,5 +1,6 @@
 #include "minion/agents/protocol.h"
 
+#include "minion/metrics/recorder.h"
 #include <mutex>
 
 #include "minion/propagation/carriers.h"
@@ -60,6 +61,7 @@ observability::StartedSpan StartSendSpan(const observability::Tracer& tracer,
                                          const trace::Context& parent, Message* message,
                                          const trace::TextMapPropagator* propagator) {
   auto started = tracer.StartProtocolSpan(parent, "send", MessageTypeName(message->type), message->id);
+  metrics::GlobalRecorder().Message(MessageTypeName(message->type), "sent");
   propagation::MapCarrier carrier(message->headers);
   Resolve(propagator).Inject(started.context, carrier);
   return started;
@@ -67,6 +69,16 @@ observability::StartedSpan StartSendSpan(const observability::Tracer& tracer,
 
 trace::Context ExtractMessageContext(const Message& message,
                                      const trace::TextMapPropagator* propagator) {
+  // Every transport extracts the context once per delivered message: the place to count it.
+  metrics::Recorder& recorder = metrics::GlobalRecorder();
+  recorder.Message(MessageTypeName(message.type), "received");
+  if (message.created_at != 0) {
+    const UnixNanos now = SystemClock().Now();
+    if (now > message.created_at) {
+      recorder.MessageLatency(MessageTypeName(message.type),
+                              static_cast<double>(now - message.created_at) / 1e9);
+    }
+  }
   if (message.headers.empty()) return trace::Context();
   propagation::MapCarrier carrier(message.headers);  // read-only over a const map
   return Resolve(propagator).Extract(carrier, trace::Context());

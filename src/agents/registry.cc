@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "minion/logging/logging.h"
+#include "minion/metrics/recorder.h"
+
 namespace minion::agents {
 
 Status WorkerRegistry::Add(WorkerMetadata metadata, std::shared_ptr<Worker> local) {
@@ -11,9 +14,9 @@ Status WorkerRegistry::Add(WorkerMetadata metadata, std::shared_ptr<Worker> loca
   }
   std::lock_guard lock(mu_);
   std::string id = metadata.agent_id;
-  if (!workers_.emplace(id, Entry{std::move(metadata), std::move(local), 0}).second) {
-    return Status(StatusCode::kAlreadyExists, "worker '" + id + "' is already registered");
-  }
+  auto [it, added] = workers_.emplace(id, Entry{std::move(metadata), std::move(local), 0, nullptr, {}});
+  if (!added) return Status(StatusCode::kAlreadyExists, "worker '" + id + "' is already registered");
+  if (breaker_options_) it->second.breaker = MakeBreaker(id);
   return Status::Ok();
 }
 
@@ -32,26 +35,94 @@ Result<std::string> WorkerRegistry::Acquire(const std::string& capability, Routi
     candidates.push_back(&e);
   }
   if (candidates.empty()) return NotFoundError("no worker offers capability '" + capability + "'");
-  Entry* chosen = nullptr;
+  // Candidates in order of preference; the first whose breaker admits the call gets it.
   if (strategy == RoutingStrategy::kRoundRobin) {
     std::size_t& cursor = rr_cursor_[capability];
-    chosen = candidates[cursor++ % candidates.size()];
+    std::rotate(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(cursor++ % candidates.size()),
+                candidates.end());
   } else {
-    for (Entry* e : candidates) {
-      if (!chosen || e->in_flight < chosen->in_flight ||
-          (e->in_flight == chosen->in_flight && e->metadata.priority > chosen->metadata.priority)) {
-        chosen = e;
-      }
-    }
+    std::stable_sort(candidates.begin(), candidates.end(), [](const Entry* a, const Entry* b) {
+      if (a->in_flight != b->in_flight) return a->in_flight < b->in_flight;
+      return a->metadata.priority > b->metadata.priority;
+    });
   }
-  ++chosen->in_flight;
-  return chosen->metadata.agent_id;
+  std::string refused;
+  for (Entry* e : candidates) {
+    if (e->breaker) {
+      auto permit = e->breaker->TryAcquire();
+      if (!permit.ok()) {
+        metrics::GlobalRecorder().BreakerRejection(e->breaker->name(), "open");
+        refused += (refused.empty() ? "" : "; ") + permit.status().message();
+        continue;
+      }
+      e->permits.push_back(*permit);
+    }
+    ++e->in_flight;
+    return e->metadata.agent_id;
+  }
+  return UnavailableError("no worker offering capability '" + capability + "' is available: " + refused);
 }
 
 void WorkerRegistry::Release(const std::string& agent_id) {
   std::lock_guard lock(mu_);
   auto it = workers_.find(agent_id);
-  if (it != workers_.end() && it->second.in_flight > 0) --it->second.in_flight;
+  if (it == workers_.end()) return;
+  Entry& e = it->second;
+  if (e.in_flight > 0) --e.in_flight;
+  if (e.breaker && !e.permits.empty()) {
+    e.breaker->Release(e.permits.front());
+    e.permits.pop_front();
+  }
+}
+
+void WorkerRegistry::Release(const std::string& agent_id, const Status& outcome) {
+  std::lock_guard lock(mu_);
+  auto it = workers_.find(agent_id);
+  if (it == workers_.end()) return;
+  Entry& e = it->second;
+  if (e.in_flight > 0) --e.in_flight;
+  if (e.breaker && !e.permits.empty()) {
+    // Permits of one worker differ only in start time and epoch; the oldest answers first.
+    if (outcome.ok()) {
+      e.breaker->OnSuccess(e.permits.front());
+    } else {
+      e.breaker->OnFailure(e.permits.front());
+    }
+    e.permits.pop_front();
+  }
+}
+
+std::shared_ptr<resilience::CircuitBreaker> WorkerRegistry::MakeBreaker(const std::string& agent_id) {
+  auto breaker = std::make_shared<resilience::CircuitBreaker>("worker:" + agent_id, *breaker_options_, breaker_clock_);
+  breaker->AddListener([](const resilience::BreakerTransition& t) {
+    metrics::Recorder& r = metrics::GlobalRecorder();
+    r.BreakerState(t.name, static_cast<int>(t.to));
+    r.BreakerTransition(t.name, resilience::BreakerStateName(t.from), resilience::BreakerStateName(t.to));
+    logging::Log(t.to == resilience::BreakerState::kOpen ? logging::Level::kWarn : logging::Level::kInfo,
+                 "resilience", "circuit breaker state change",
+                 {{"breaker", t.name},
+                  {"from", resilience::BreakerStateName(t.from)},
+                  {"to", resilience::BreakerStateName(t.to)},
+                  {"reason", t.reason}});
+  });
+  metrics::GlobalRecorder().BreakerState(breaker->name(), 0);
+  return breaker;
+}
+
+void WorkerRegistry::SetBreakerOptions(std::optional<resilience::CircuitBreakerOptions> options, Clock* clock) {
+  std::lock_guard lock(mu_);
+  breaker_options_ = std::move(options);
+  breaker_clock_ = clock;
+  for (auto& [id, e] : workers_) {
+    e.permits.clear();
+    e.breaker = breaker_options_ ? MakeBreaker(id) : nullptr;
+  }
+}
+
+std::shared_ptr<resilience::CircuitBreaker> WorkerRegistry::Breaker(const std::string& agent_id) const {
+  std::lock_guard lock(mu_);
+  auto it = workers_.find(agent_id);
+  return it == workers_.end() ? nullptr : it->second.breaker;
 }
 
 std::set<std::string> WorkerRegistry::Capabilities() const {

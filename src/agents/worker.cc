@@ -2,6 +2,7 @@
 
 #include "minion/logging/log_context.h"
 #include "minion/logging/logging.h"
+#include "minion/metrics/recorder.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -205,6 +206,7 @@ Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const 
   span.SetAttribute("multiagent.subtask.name", subtask.name);
   span.SetAttribute("multiagent.subtask.attempt", subtask.attempt);
   in_flight_.fetch_add(1, std::memory_order_relaxed);
+  const std::uint64_t started_mono = SystemClock().MonotonicNanos();
   Result<nlohmann::json> result = InternalError("unreachable");
   if (!metadata_.HasCapability(subtask.capability)) {
     result = InvalidArgumentError("worker '" + metadata_.agent_id + "' does not offer capability '" +
@@ -255,6 +257,14 @@ Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const 
   }
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   handled_.fetch_add(1, std::memory_order_relaxed);
+  {
+    metrics::Recorder& recorder = metrics::GlobalRecorder();
+    const double seconds = static_cast<double>(SystemClock().MonotonicNanos() - started_mono) / 1e9;
+    recorder.AgentExecution(metadata_.agent_id, metadata_.role, result.ok() ? "succeeded" : "failed", seconds);
+    if (!result.ok()) {
+      recorder.AgentError(metadata_.agent_id, metrics::ErrorType(static_cast<int>(result.status().code())));
+    }
+  }
   if (result.ok()) {
     consecutive_failures_.store(0, std::memory_order_relaxed);
   } else {

@@ -2,6 +2,9 @@
 
 #include "minion/tools/tool.h"
 
+#include "minion/common/clock.h"
+#include "minion/metrics/recorder.h"
+
 namespace minion::tools {
 namespace {
 
@@ -86,9 +89,15 @@ Result<json> ToolRegistry::Invoke(const trace::Context& parent, const std::strin
   span.SetAttribute("gen_ai.operation.name", "execute_tool");
   span.SetAttribute("gen_ai.tool.name", name);
   span.SetAttribute("tool.name", name);
+  const std::uint64_t start = SystemClock().MonotonicNanos();
   auto finish = [&](Result<json> result, std::string_view error_type) {
     if (!result.ok()) span.SetAttribute("error.type", error_type);
     observability::EndSpan(span, result.status());
+    // An unknown name is caller input: it is not a label (cardinality stays bounded).
+    const std::string_view label = error_type == "tool_not_found" ? std::string_view("unknown") : name;
+    const double seconds = static_cast<double>(SystemClock().MonotonicNanos() - start) / 1e9;
+    metrics::GlobalRecorder().ToolCall(label, result.ok() ? "success" : "error", seconds);
+    if (!result.ok()) metrics::GlobalRecorder().ToolError(label, error_type);
     return result;
   };
 
@@ -96,12 +105,78 @@ Result<json> ToolRegistry::Invoke(const trace::Context& parent, const std::strin
   if (!tool) return finish(NotFoundError("no tool named \"" + name + "\""), "tool_not_found");
   Status valid = ValidateToolInput(tool->InputSchema(), input);
   if (!valid.ok()) return finish(valid.WithContext("tool " + name), "invalid_input");
+  const Guard guard = GuardFor(name);
+  auto refuse = [&](std::string_view policy, const Status& why) {
+    span.AddEvent("resilience.rejected", {{"resilience.policy", policy}, {"resilience.reason", why.message()}});
+    return finish(why, std::string(policy) + "_rejected");
+  };
+  if (guard.limiter) {
+    if (Status s = guard.limiter->TryAcquire(); !s.ok()) {
+      metrics::GlobalRecorder().RateLimited(guard.limiter->name());
+      return refuse("rate_limiter", s);
+    }
+  }
+  resilience::Bulkhead::Slot slot;
+  if (guard.bulkhead) {
+    auto acquired = guard.bulkhead->TryAcquire();
+    if (!acquired.ok()) {
+      metrics::GlobalRecorder().BulkheadRejection(guard.bulkhead->name());
+      return refuse("bulkhead", acquired.status());
+    }
+    slot = std::move(acquired).value();
+  }
+  std::optional<resilience::CircuitBreaker::Permit> permit;
+  if (guard.breaker) {
+    auto p = guard.breaker->TryAcquire();
+    if (!p.ok()) {
+      metrics::GlobalRecorder().BreakerRejection(guard.breaker->name(), "open");
+      return refuse("circuit_breaker", p.status());
+    }
+    permit = *p;
+  }
   Result<json> result = tool->Invoke(ctx, input);
+  if (permit) {
+    const StatusCode code = result.status().code();
+    if (result.ok() || code == StatusCode::kInvalidArgument || code == StatusCode::kCancelled) {
+      guard.breaker->OnSuccess(*permit);
+    } else {
+      guard.breaker->OnFailure(*permit);
+    }
+  }
   if (!result.ok()) {
     std::string type(StatusCodeName(result.status().code()));
     return finish(result.status().WithContext("tool " + name), type);
   }
   return finish(std::move(result), "");
+}
+
+void ToolRegistry::SetPolicy(resilience::PolicyConfig policy, Clock* clock) {
+  std::lock_guard lock(guard_mu_);
+  policy_ = std::move(policy);
+  policy_clock_ = clock;
+  guards_.clear();
+}
+
+ToolRegistry::Guard ToolRegistry::GuardFor(const std::string& name) const {
+  std::lock_guard lock(guard_mu_);
+  if (!policy_) return {};
+  auto it = guards_.find(name);
+  if (it != guards_.end()) return it->second;
+  // Only names of registered tools get here (Invoke checked), so the map stays bounded.
+  Guard g;
+  const std::string id = "tool:" + name;
+  if (policy_->circuit_breaker) {
+    g.breaker = std::make_shared<resilience::CircuitBreaker>(id, *policy_->circuit_breaker, policy_clock_);
+    g.breaker->AddListener([](const resilience::BreakerTransition& t) {
+      metrics::GlobalRecorder().BreakerState(t.name, static_cast<int>(t.to));
+      metrics::GlobalRecorder().BreakerTransition(t.name, resilience::BreakerStateName(t.from),
+                                                  resilience::BreakerStateName(t.to));
+    });
+  }
+  if (policy_->rate_limiter) g.limiter = std::make_shared<resilience::RateLimiter>(id, *policy_->rate_limiter, policy_clock_);
+  if (policy_->bulkhead_max_concurrent) g.bulkhead = std::make_shared<resilience::Bulkhead>(id, *policy_->bulkhead_max_concurrent);
+  guards_.emplace(name, g);
+  return g;
 }
 
 }  // namespace minion::tools

@@ -109,7 +109,10 @@ class Coordinator {
 
   // Runs one task to completion. `parent` continues the caller's trace (else the thread's
   // current context). Never throws; failures are in the result's status.
-  TaskResult ExecuteTask(const TaskRequest& request, const trace::Context* parent = nullptr);
+  // `task_id` (multiagent.task.id): empty, the coordinator makes one ("task-<32 hex>"); a caller
+  // that must name the task before it runs (the HTTP API's 202) passes its own.
+  TaskResult ExecuteTask(const TaskRequest& request, const trace::Context* parent = nullptr,
+                         std::string_view task_id = {});
 
   std::vector<WorkerMetadata> ListWorkers() const { return registry_.List(); }
   CoordinatorStats Stats() const;

@@ -16,6 +16,7 @@
 
 #include "minion/common/status.h"
 #include "minion/observability/tracing.h"
+#include "minion/resilience/config.h"
 #include "minion/trace/context.h"
 
 namespace minion::tools {
@@ -55,6 +56,13 @@ class ToolRegistry {
   std::vector<ToolInfo> List() const;  // sorted by name
   std::shared_ptr<Tool> Find(const std::string& name) const;
 
+  // Guards each tool with its own circuit breaker ("tool:<name>"), rate limiter and bulkhead
+  // as `policy` says. A refused call is not made: Invoke returns the refusal (Unavailable or
+  // ResourceExhausted), its span ERROR with a `resilience.rejected` event. Only failures of
+  // the tool itself (not NotFound / InvalidArgument input errors) count against the breaker.
+  // `clock` (not owned; null: SystemClock()) must outlive the registry.
+  void SetPolicy(resilience::PolicyConfig policy, Clock* clock = nullptr);
+
   // NotFound for an unknown tool, InvalidArgument when the input does not match the schema,
   // otherwise what the tool returns. The span records the outcome.
   Result<nlohmann::json> Invoke(const trace::Context& parent, const std::string& name,
@@ -64,6 +72,17 @@ class ToolRegistry {
   std::optional<observability::Tracer> tracer_;
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<Tool>> tools_;  // guarded by mu_
+
+  struct Guard {
+    std::shared_ptr<resilience::CircuitBreaker> breaker;
+    std::shared_ptr<resilience::RateLimiter> limiter;
+    std::shared_ptr<resilience::Bulkhead> bulkhead;
+  };
+  Guard GuardFor(const std::string& name) const;
+  mutable std::mutex guard_mu_;
+  std::optional<resilience::PolicyConfig> policy_;          // guarded by guard_mu_
+  Clock* policy_clock_ = nullptr;                           // guarded by guard_mu_
+  mutable std::map<std::string, Guard> guards_;             // guarded by guard_mu_
 };
 
 }  // namespace minion::tools

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -257,33 +258,6 @@ TEST_F(CoordinatorServiceTest,
   const std::string prom = "http://127.0.0.1:" + std::to_string(prom_port);
 
   constexpr int kClients = 8, kTasks = 500;
-  std::atomic<int> next{0}, ok{0};
-  std::mutex ids_mu;
-  std::set<std::string> ids;
-  std::vector<std::thread> clients;
-  for (int c = 0; c < kClients; ++c) {
-    clients.emplace_back([&] {
-      for (int i = next++; i < kTasks; i = next++) {
-        // Half wait, half are accepted and then awaited with GET ?wait=true.
-        ClientResponse r =
-            i % 2 ? Post("/v1/tasks?wait=true", R"({"name":"t","type":"code_generation"})")
-                  : Post("/v1/tasks", R"({"name":"t","type":"research"})");
-        std::string id;
-        if (r.status == 200 || r.status == 202) id = json::parse(r.body)["id"];
-        if (r.status == 202)
-          r = HttpCall("GET", base_ + "/v1/tasks/" + id + "?wait=true&timeout_ms=60000");
-        if (r.status == 200 && json::parse(r.body)["status"] == "succeeded") ++ok;
-        std::lock_guard<std::mutex> lock(ids_mu);
-        ids.insert(id);
-      }
-    });
-  }
-  for (auto& t : clients) t.join();
-  EXPECT_EQ(ok.load(), kTasks);
-  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kTasks));
-  EXPECT_EQ(ids.count(""), 0u);
-
-  // Ask Prometheus until it has scraped the final count (it scrapes every second; bounded).
   auto query = [&](const std::string& promql) -> json {
     char* escaped = curl_easy_escape(nullptr, promql.c_str(), static_cast<int>(promql.size()));
     auto r = HttpCall("GET", prom + "/api/v1/query?query=" + escaped);
@@ -295,18 +269,62 @@ TEST_F(CoordinatorServiceTest,
     if (!j.is_object() || j["status"] != "success" || j["data"]["result"].empty()) return -1;
     return std::stod(j["data"]["result"][0]["value"][1].get<std::string>());
   };
-  double total = -1, rate = -1, p90 = -1;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
-  while (std::chrono::steady_clock::now() < deadline) {
-    total = scalar(query("sum(minion_multiagent_tasks_total{status=\"succeeded\"})"));
+  // Asks Prometheus until `done` holds (it scrapes every second; bounded).
+  auto await_prometheus = [&](const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      // An external process's scrape schedule: nothing of ours to wait on.
+      ::poll(nullptr, 0, 250);
+    }
+    return false;
+  };
+  const std::string succeeded = "sum(minion_multiagent_tasks_total{status=\"succeeded\"})";
+  // Prometheus has the target before any task runs, so the counters start at zero in its data.
+  ASSERT_TRUE(await_prometheus([&] { return scalar(query(succeeded)) == 0; }))
+      << Slurp(dir_ / "prometheus.log").substr(0, 3000);
+
+  std::atomic<int> ok{0};
+  std::mutex ids_mu;
+  std::set<std::string> ids;
+  // Two halves with a scrape between them, so rate() and the histogram see an increase.
+  for (int half = 0; half < 2; ++half) {
+    std::atomic<int> next{half * kTasks / 2};
+    const int end = (half + 1) * kTasks / 2;
+    std::vector<std::thread> clients;
+    for (int c = 0; c < kClients; ++c) {
+      clients.emplace_back([&] {
+        for (int i = next++; i < end; i = next++) {
+          // Half wait, half are accepted and then awaited with GET ?wait=true.
+          ClientResponse r =
+              i % 2 ? Post("/v1/tasks?wait=true", R"({"name":"t","type":"code_generation"})")
+                    : Post("/v1/tasks", R"({"name":"t","type":"research"})");
+          std::string id;
+          if (r.status == 200 || r.status == 202) id = json::parse(r.body)["id"];
+          if (r.status == 202)
+            r = HttpCall("GET", base_ + "/v1/tasks/" + id + "?wait=true&timeout_ms=60000");
+          if (r.status == 200 && json::parse(r.body)["status"] == "succeeded") ++ok;
+          std::lock_guard<std::mutex> lock(ids_mu);
+          ids.insert(id);
+        }
+      });
+    }
+    for (auto& t : clients) t.join();
+    ASSERT_TRUE(await_prometheus([&] { return scalar(query(succeeded)) == end; }))
+        << "half " << half;
+  }
+  EXPECT_EQ(ok.load(), kTasks);
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kTasks));
+  EXPECT_EQ(ids.count(""), 0u);
+
+  double total = scalar(query(succeeded)), rate = -1, p90 = -1;
+  await_prometheus([&] {
     rate = scalar(query("sum(rate(minion_multiagent_tasks_total{status=\"succeeded\"}[1m]))"));
     p90 =
         scalar(query("histogram_quantile(0.9, sum by (le) "
                      "(rate(minion_multiagent_task_duration_seconds_bucket[1m])))"));
-    if (total == kTasks && rate > 0 && p90 > 0) break;
-    // An external process's scrape schedule: nothing of ours to wait on.
-    ::poll(nullptr, 0, 250);
-  }
+    return rate > 0 && p90 > 0;
+  });
   EXPECT_EQ(total, kTasks) << Slurp(dir_ / "prometheus.log").substr(0, 3000);
   EXPECT_GT(rate, 0);
   // The tasks took milliseconds: the 90th percentile lies inside the histogram's range.

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "minion/common/json.h"
 #include "minion/logging/logging.h"
 #include "minion/propagation/baggage.h"
 #include "minion/propagation/carriers.h"
@@ -17,35 +18,12 @@ namespace {
 
 using nlohmann::json;
 
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& j) { return DumpJson(j); }
 
 void Error(http::Response& res, int status, std::string_view code, const std::string& message) {
   res.status = status;
   res.content_type = "application/json";
   res.body = Dump(json{{"error", {{"code", code}, {"message", message}}}});
-}
-
-// Nesting depth of a JSON text, without parsing it (strings skipped): a bound checked before
-// the parser sees the body.
-std::size_t JsonDepth(std::string_view text) {
-  std::size_t depth = 0, max_depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      max_depth = std::max(max_depth, ++depth);
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return max_depth;
 }
 
 const trace::TextMapPropagator& W3CPropagator() {
@@ -75,12 +53,7 @@ std::string NewTaskId() { return "task-" + trace::DefaultIdGenerator().GenerateT
 Result<agents::TaskRequest> ParseTask(const std::string& body, std::size_t max_depth) {
   if (body.empty())
     return InvalidArgumentError("request body is empty; want a JSON object with name and type");
-  if (JsonDepth(body) > max_depth) {
-    return InvalidArgumentError("request body nests deeper than " + std::to_string(max_depth) +
-                                " levels");
-  }
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return InvalidArgumentError("request body is not valid JSON");
+  MINION_ASSIGN_OR_RETURN(json j, ParseJson(body, "request body", static_cast<int>(max_depth)));
   if (!j.is_object())
     return InvalidArgumentError("request body must be a JSON object, got " +
                                 std::string(j.type_name()));

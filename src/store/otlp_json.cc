@@ -8,6 +8,7 @@
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "minion/common/json.h"
 #include "otlp/utf8.h"
 
 namespace minion::store {
@@ -70,29 +71,6 @@ Result<std::string> FromBase64(std::string_view in) {
     }
   }
   return out;
-}
-
-// Nesting depth of the JSON text, counted without parsing (brackets outside strings).
-int JsonDepth(std::string_view s) {
-  int depth = 0, max_depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"')
-      in_string = true;
-    else if (c == '{' || c == '[')
-      max_depth = std::max(max_depth, ++depth);
-    else if (c == '}' || c == ']')
-      --depth;
-  }
-  return max_depth;
 }
 
 const json* Field(const json& obj, const char* camel, const char* snake) {
@@ -452,7 +430,7 @@ Result<std::string> FromHex(std::string_view hex, std::size_t want_bytes, std::s
 }
 
 Result<ExportRequest> DecodeOtlpJson(std::string_view text) {
-  if (JsonDepth(text) > kMaxJsonDepth) {
+  if (JsonNestsDeeperThan(text, kMaxJsonDepth)) {
     return InvalidArgumentError("JSON nests deeper than " + std::to_string(kMaxJsonDepth) +
                                 " levels");
   }

@@ -2,51 +2,18 @@
 
 #include <charconv>
 
+#include "minion/common/json.h"
+
 namespace minion::transports::redis {
 namespace {
 
-constexpr int kMaxJsonDepth = 64;
+// Content comes from models and child processes: invalid UTF-8 is replaced, never thrown on.
+std::string Dump(const nlohmann::json& j) { return DumpJson(j); }
 
-std::string Dump(const nlohmann::json& j) {
-  // Content comes from models and child processes: replace invalid UTF-8 instead of throwing.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// Nesting depth of JSON text, counted outside strings, so deep input is refused before a parser
-// (or a later recursive walk over the value) sees it.
-bool TooDeep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"')
-      in_string = true;
-    else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
-
+// Entry fields come from any client of the Redis server: bounded in depth before parsing
+// (common/json.h), with the field named in the error.
 Result<nlohmann::json> ParseJson(std::string_view field, const std::string& text) {
-  if (TooDeep(text)) {
-    return InvalidArgumentError("entry field '" + std::string(field) + "' nests deeper than " +
-                                std::to_string(kMaxJsonDepth) + " levels");
-  }
-  auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded())
-    return InvalidArgumentError("entry field '" + std::string(field) + "' is not valid JSON");
-  return j;
+  return minion::ParseJson(text, "entry field '" + std::string(field) + "'");
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ class NullExporter final : public sdk::SpanExporter {
 struct Tracing {
   explicit Tracing(int mode) {
     if (mode == 0) {
-      tracer = std::make_shared<observability::Tracer>(std::make_shared<trace::NoopTracer>());
+      tracer = std::make_shared<trace::NoopTracer>();
       return;
     }
     sdk::TracerProviderOptions options;
@@ -51,13 +51,13 @@ struct Tracing {
     batch.max_queue_size = 65536;
     options.processors.push_back(std::make_unique<sdk::BatchSpanProcessor>(std::make_unique<NullExporter>(), batch));
     provider = sdk::TracerProvider::Create(std::move(options));
-    tracer = std::make_shared<observability::Tracer>(provider->GetTracer("bench"));
+    tracer = provider->GetTracer("bench");
   }
   ~Tracing() {
     if (provider) provider->Shutdown();
   }
   std::shared_ptr<sdk::TracerProvider> provider;
-  std::shared_ptr<observability::Tracer> tracer;
+  std::shared_ptr<trace::Tracer> tracer;
 };
 
 const char* ModeName(int mode) { return mode == 0 ? "off" : mode == 1 ? "100%" : "10%"; }

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "minion/agents/coordinator.h"
-#include "minion/observability/tracing.h"
+#include "minion/observability/setup.h"
 
 using namespace minion;
 

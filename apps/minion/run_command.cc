@@ -15,7 +15,7 @@
 #include "minion/exporters/in_memory_exporter.h"
 #include "minion/exporters/stdout_exporter.h"
 #include "minion/llm/factory.h"
-#include "minion/observability/tracing.h"
+#include "minion/observability/setup.h"
 #include "minion/propagation/carriers.h"
 #include "minion/propagation/from_env.h"
 #include "minion/sdk/simple_span_processor.h"
@@ -128,7 +128,6 @@ int Run(const RunFlags& flags) {
   }
   agents::CoordinatorOptions options;
   options.provider = std::shared_ptr<llm::Provider>(std::move(provider).value());
-  options.tracer = std::make_shared<observability::Tracer>(observability::GetTracer());
   options.ledger_path = flags.ledger;
   options.orchestrator.subtask_timeout = std::chrono::milliseconds(flags.timeout_ms);
   options.orchestrator.retry.max_attempts = flags.max_attempts;

@@ -4,17 +4,13 @@
 #include <cmath>
 #include <deque>
 #include <optional>
-#include <random>
+
+#include "minion/common/retry.h"
 
 namespace minion::agents {
 namespace {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
-
-double DefaultRandom() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
 
 StatusCode CodeFromName(std::string_view name) {
   for (int c = 1; c <= 16; ++c) {
@@ -28,12 +24,13 @@ std::string Millis(std::chrono::milliseconds ms) { return std::to_string(ms.coun
 }  // namespace
 
 std::chrono::nanoseconds RetryPolicy::Backoff(int next_attempt) const {
-  double base = static_cast<double>(std::chrono::nanoseconds(initial_backoff).count()) *
-                std::pow(multiplier, std::max(0, next_attempt - 2));
-  base = std::min(base, static_cast<double>(std::chrono::nanoseconds(max_backoff).count()));
-  double r = random ? random() : DefaultRandom();
-  double factor = 1.0 + jitter * (2.0 * r - 1.0);
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(std::max(0.0, base * factor)));
+  retry::Backoff backoff;
+  backoff.initial = initial_backoff;
+  backoff.max = max_backoff;
+  backoff.multiplier = multiplier;
+  backoff.jitter_low = 1.0 - jitter;
+  backoff.jitter_high = 1.0 + jitter;
+  return backoff.Delay(next_attempt - 1, random);
 }
 
 struct Orchestrator::Execution {
@@ -48,8 +45,7 @@ Orchestrator::Orchestrator(Protocol& protocol, WorkerRegistry& registry, Orchest
     : protocol_(protocol),
       registry_(registry),
       options_(std::move(options)),
-      tracer_(options_.tracer ? options_.tracer
-                              : std::make_shared<observability::Tracer>(observability::GetTracer())),
+      tracer_(options_.tracer),
       ledger_(options_.ledger ? options_.ledger : std::make_shared<InMemoryLedger>()),
       clock_(options_.clock ? options_.clock : &SystemClock()) {}
 
@@ -151,7 +147,7 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
 
   Plan plan;
   {
-    auto [plan_ctx, span] = tracer_->StartOrchestratorSpan(context, options_.id, "plan");
+    auto [plan_ctx, span] = observability::StartOrchestratorSpan(observability::TracerOrGlobal(tracer_), context, options_.id, "plan");
     span.SetAttribute("minion.planner", planner.Name());
     auto made = planner.MakePlan(plan_ctx, request, capabilities);
     Status s = made.ok() ? check_capabilities(*made) : made.status();
@@ -171,7 +167,7 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
       cancelled = execution->cancelled;
     }
     if (!result.status.ok() && options_.replan_on_failure && !cancelled) {
-      auto [replan_ctx, span] = tracer_->StartOrchestratorSpan(context, options_.id, "replan");
+      auto [replan_ctx, span] = observability::StartOrchestratorSpan(observability::TracerOrGlobal(tracer_), context, options_.id, "replan");
       auto replanned = planner.Replan(replan_ctx, request, capabilities, plan, result.status);
       if (replanned.status().code() == StatusCode::kUnimplemented) {
         span.SetAttribute("minion.replan.supported", false);
@@ -296,7 +292,7 @@ Status Orchestrator::RunPlan(const trace::Context& context, const std::string& r
     auto& o = (*outcomes)[i];
     ++o.attempts;
     if (!slot.span) {
-      slot.span = tracer_->StartOrchestratorSpan(context, options_.id, "dispatch");
+      slot.span = observability::StartOrchestratorSpan(observability::TracerOrGlobal(tracer_), context, options_.id, "dispatch");
       slot.span->span.SetAttribute("multiagent.subtask.name", spec.name);
       slot.span->span.SetAttribute("multiagent.subtask.capability", spec.capability);
       slot.span->span.SetAttribute(observability::kAttrTaskID, task_id);

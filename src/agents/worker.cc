@@ -103,8 +103,7 @@ Worker::Worker(WorkerMetadata metadata, std::unique_ptr<TaskHandler> handler, Wo
     : metadata_(std::move(metadata)),
       handler_(std::move(handler)),
       options_(std::move(options)),
-      tracer_(options_.tracer ? options_.tracer
-                              : std::make_shared<observability::Tracer>(observability::GetTracer())) {}
+      tracer_(options_.tracer) {}
 
 Worker::~Worker() { (void)Stop(); }
 
@@ -183,7 +182,7 @@ Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const 
                                             trace::Context* span_context, Running* running) {
   // The span names the capability actually serving this subtask, not the worker's first one.
   auto [context, span] =
-      tracer_->StartWorkerSpan(parent, metadata_.agent_id, subtask.capability, subtask.task_id);
+      observability::StartWorkerSpan(observability::TracerOrGlobal(tracer_), parent, metadata_.agent_id, subtask.capability, subtask.task_id);
   if (span_context) *span_context = context;
   span.SetAttribute("multiagent.subtask.name", subtask.name);
   span.SetAttribute("multiagent.subtask.attempt", subtask.attempt);

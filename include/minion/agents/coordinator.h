@@ -49,7 +49,7 @@ struct CoordinatorOptions {
   std::shared_ptr<Planner> workflow;
   // Non-empty: the ledger is an SQLite database at this path (unless orchestrator.ledger is set).
   std::string ledger_path;
-  std::shared_ptr<observability::Tracer> tracer;  // null: observability::GetTracer()
+  std::shared_ptr<trace::Tracer> tracer;  // null: observability::GetTracer() at each span
   Clock* clock = nullptr;                         // null: SystemClock()
 };
 
@@ -128,7 +128,7 @@ class Coordinator {
   Planner& ChoosePlanner(const TaskRequest& request);
 
   CoordinatorOptions options_;
-  std::shared_ptr<observability::Tracer> tracer_;
+  std::shared_ptr<trace::Tracer> tracer_;
   Clock* clock_;
   std::shared_ptr<Protocol> protocol_;
   bool owns_protocol_ = false;

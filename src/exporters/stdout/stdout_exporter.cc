@@ -1,5 +1,7 @@
 #include "minion/exporters/stdout_exporter.h"
 
+#include "minion/observability/attributes.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -20,7 +22,7 @@ std::string FormatDuration(UnixNanos start, UnixNanos end) {
 }
 
 std::string ComponentOf(const trace::SpanData& s) {
-  if (const auto* v = s.attributes.Find("minion.component")) return trace::AttributeValueToString(*v);
+  if (const auto* v = s.attributes.Find(observability::kAttrComponent)) return trace::AttributeValueToString(*v);
   return {};
 }
 
@@ -48,7 +50,7 @@ void Render(const std::vector<const trace::SpanData*>& spans, std::size_t index,
   const bool has_children = it != children.end() && !it->second.empty();
   const std::string attr_prefix = inner + (has_children ? "│  " : "   ");
   for (const auto& a : s.attributes) {
-    if (a.key == "minion.component") continue;
+    if (a.key == observability::kAttrComponent) continue;
     out += attr_prefix + "· " + a.key + ": " + trace::AttributeValueToString(a.value) + "\n";
   }
   for (const auto& e : s.events) {

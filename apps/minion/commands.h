@@ -17,5 +17,6 @@ struct Command {
 };
 
 Command AddRunCommand(CLI::App& app);
+Command AddServeCommand(CLI::App& app);
 
 }  // namespace minion::cli

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.footer("Run `minion <subcommand> --help` for the flags and variables of each subcommand.");
   std::vector<minion::cli::Command> commands;
   commands.push_back(minion::cli::AddRunCommand(app));
+  commands.push_back(minion::cli::AddServeCommand(app));
   CLI11_PARSE(app, argc, argv);
   for (const auto& command : commands) {
     if (command.app->parsed()) return command.run();

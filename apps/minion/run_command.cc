@@ -70,6 +70,8 @@ struct RunFlags {
   int max_attempts = 3;
   bool json = false;
   bool no_tree = false;
+  bool ui = false;                                // --ui: export to a running `minion serve`
+  std::string ui_url = "http://127.0.0.1:16686";  // its --listen address
 };
 
 void PrintHuman(const agents::TaskResult& r) {
@@ -112,6 +114,12 @@ int Run(const RunFlags& flags) {
   if (!flags.exporter.empty()) config->exporter = flags.exporter;
   if (flags.sampling_ratio) config->sampling_ratio = *flags.sampling_ratio;
   if (!flags.service_name.empty()) config->service_name = flags.service_name;
+  if (flags.ui) {
+    // `minion serve` takes OTLP/HTTP on its query port too, so one URL serves both.
+    const std::string otlp = "otlp-http";
+    config->exporter = config->exporter.empty() || config->exporter == "none" ? otlp : config->exporter + "," + otlp;
+    config->otlp_endpoint = flags.ui_url + "/v1/traces";
+  }
   auto memory = std::make_unique<exporters::InMemorySpanExporter>();
   auto spans = memory->storage();
   std::vector<std::unique_ptr<sdk::SpanProcessor>> extra;
@@ -179,6 +187,9 @@ int Run(const RunFlags& flags) {
     }
   }
   if (!flushed.ok()) std::cerr << "minion: warning: " << flushed.ToString() << "\n";
+  if (flags.ui && !result.trace_id.empty()) {
+    std::cout << "\nTrace: " << flags.ui_url << "/trace/" << result.trace_id << "\n";
+  }
   if (!result.ok()) {
     std::cerr << "minion: task failed: " << result.status.ToString() << "\n";
     return 1;
@@ -217,6 +228,8 @@ Command AddRunCommand(CLI::App& app) {
       ->check(CLI::Range(1, 100));
   run->add_flag("--json", flags->json, "Print the result as JSON");
   run->add_flag("--no-trace-tree", flags->no_tree, "Do not print the trace tree");
+  run->add_flag("--ui", flags->ui, "Export the trace to a running `minion serve` and print its URL");
+  run->add_option("--ui-url", flags->ui_url, "Address of that `minion serve` (its --listen)")->capture_default_str();
   return Command{run, [flags] { return Run(*flags); }};
 }
 

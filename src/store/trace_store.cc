@@ -1,0 +1,845 @@
+// The SQLite trace store. Schema, chosen for the queries the APIs make:
+//   spans(id, trace_id, operation_id, resource_id, scope_id, start_ns, duration_ns, status, body)
+//     body = the OTLP Span message (protobuf, trace id stripped: it is the trace_id column);
+//     indexed by trace_id (trace by id) and by (operation_id, start_ns) (service/operation
+//     search, newest first).
+//   span_attrs(key_id, value, span) WITHOUT ROWID, primary key in that order: every scalar span
+//     attribute, so `key = value` and `key > number` are index range scans. Values keep their
+//     SQLite type (integer, real, text; booleans as 'true'/'false'), so numeric comparisons are
+//     numeric. An ERROR status is indexed as error='true', which is how Jaeger users search it.
+//   resource_attrs(key_id, value, resource_id): the same for resource attributes.
+//   resources / scopes: each distinct Resource / InstrumentationScope once (protobuf body).
+//   operations(service, name, kind) and keys(key): small dictionaries.
+//   batches(first_span, last_span, max_start_ns): one row per write transaction; retention
+//     deletes whole batches (a rowid range) oldest first, so it never scans the big tables.
+#include "minion/store/trace_store.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "opentelemetry/proto/trace/v1/trace.pb.h"
+#include "store/sqlite_util.h"
+
+namespace minion::store {
+namespace {
+
+using internal::Db;
+using internal::Stmt;
+namespace common_pb = opentelemetry::proto::common::v1;
+namespace trace_pb = opentelemetry::proto::trace::v1;
+
+constexpr std::size_t kMaxIndexedValueBytes = 256;
+constexpr std::size_t kMaxSpansPerTransaction = 20'000;
+constexpr const char* kErrorKey = "error";
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS resources(id INTEGER PRIMARY KEY, service TEXT NOT NULL, body BLOB NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS scopes(id INTEGER PRIMARY KEY, body BLOB NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS operations(id INTEGER PRIMARY KEY, service TEXT NOT NULL, name TEXT NOT NULL,
+  kind INTEGER NOT NULL, UNIQUE(service, name, kind));
+CREATE TABLE IF NOT EXISTS keys(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS spans(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, operation_id INTEGER NOT NULL,
+  resource_id INTEGER NOT NULL, scope_id INTEGER NOT NULL, start_ns INTEGER NOT NULL,
+  duration_ns INTEGER NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS spans_by_trace ON spans(trace_id);
+CREATE INDEX IF NOT EXISTS spans_by_operation ON spans(operation_id, start_ns);
+CREATE TABLE IF NOT EXISTS span_attrs(key_id INTEGER NOT NULL, value, span INTEGER NOT NULL,
+  PRIMARY KEY(key_id, value, span)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS resource_attrs(key_id INTEGER NOT NULL, value, resource_id INTEGER NOT NULL,
+  PRIMARY KEY(key_id, value, resource_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batches(id INTEGER PRIMARY KEY, first_span INTEGER NOT NULL,
+  last_span INTEGER NOT NULL, max_start_ns INTEGER NOT NULL);
+)sql";
+
+// Binds an attribute value the way it is indexed; false when the value is not indexed
+// (arrays, key/value lists, bytes, long strings).
+bool BindIndexedValue(Stmt& st, int i, const common_pb::AnyValue& v) {
+  switch (v.value_case()) {
+    case common_pb::AnyValue::kStringValue:
+      if (v.string_value().size() > kMaxIndexedValueBytes) return false;
+      st.BindText(i, v.string_value());
+      return true;
+    case common_pb::AnyValue::kBoolValue:
+      st.BindText(i, v.bool_value() ? "true" : "false");
+      return true;
+    case common_pb::AnyValue::kIntValue:
+      st.Bind(i, static_cast<std::int64_t>(v.int_value()));
+      return true;
+    case common_pb::AnyValue::kDoubleValue:
+      st.Bind(i, v.double_value());
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string ServiceOf(const opentelemetry::proto::resource::v1::Resource& r) {
+  for (const auto& kv : r.attributes()) {
+    if (kv.key() == "service.name" &&
+        kv.value().value_case() == common_pb::AnyValue::kStringValue) {
+      return kv.value().string_value();
+    }
+  }
+  return "unknown_service";
+}
+
+bool AllZero(const std::string& s) {
+  for (char c : s) {
+    if (c != 0) return false;
+  }
+  return true;
+}
+
+Status Validate(const ExportRequest& request, std::size_t& spans) {
+  spans = 0;
+  for (const auto& rs : request.resource_spans()) {
+    for (const auto& ss : rs.scope_spans()) {
+      for (const auto& span : ss.spans()) {
+        ++spans;
+        if (span.trace_id().size() != 16 || AllZero(span.trace_id())) {
+          return InvalidArgumentError("span \"" + span.name().substr(0, 64) +
+                                      "\": trace id must be 16 non-zero bytes");
+        }
+        if (span.span_id().size() != 8 || AllZero(span.span_id())) {
+          return InvalidArgumentError("span \"" + span.name().substr(0, 64) +
+                                      "\": span id must be 8 non-zero bytes");
+        }
+        if (!span.parent_span_id().empty() && span.parent_span_id().size() != 8) {
+          return InvalidArgumentError("span \"" + span.name().substr(0, 64) +
+                                      "\": parent span id must be 8 bytes or empty");
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+struct Pending {
+  ExportRequest request;
+  std::size_t spans = 0;
+  std::promise<Status> done;
+};
+
+// One read connection with its prepared statements.
+struct Reader {
+  Db db;
+  Stmt trace_spans, resource, scope;
+};
+
+class SqliteTraceStore final : public TraceStore {
+ public:
+  explicit SqliteTraceStore(StoreOptions options) : options_(std::move(options)) {
+    clock_ = options_.clock ? options_.clock : &SystemClock();
+  }
+  ~SqliteTraceStore() override { Shutdown(); }
+
+  Status Init() {
+    MINION_RETURN_IF_ERROR(db_.Open(options_.path, false));
+    // WAL: readers never block the writer. synchronous=NORMAL: a commit survives the process
+    // being killed (kill -9), only an OS crash or power loss can undo the last commits.
+    MINION_RETURN_IF_ERROR(
+        db_.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"));
+    MINION_RETURN_IF_ERROR(db_.Exec(kSchema));
+    MINION_RETURN_IF_ERROR(
+        insert_span_.Prepare(db_,
+                             "INSERT INTO spans(trace_id, operation_id, resource_id, scope_id, "
+                             "start_ns, duration_ns, status, body)"
+                             " VALUES(?,?,?,?,?,?,?,?)"));
+    MINION_RETURN_IF_ERROR(insert_attr_.Prepare(
+        db_, "INSERT OR IGNORE INTO span_attrs(key_id, value, span) VALUES(?,?,?)"));
+    MINION_RETURN_IF_ERROR(
+        delete_attr_.Prepare(db_, "DELETE FROM span_attrs WHERE key_id=? AND value=? AND span=?"));
+    MINION_RETURN_IF_ERROR(insert_resource_attr_.Prepare(
+        db_, "INSERT OR IGNORE INTO resource_attrs(key_id, value, resource_id) VALUES(?,?,?)"));
+    MINION_RETURN_IF_ERROR(upsert_resource_.Prepare(
+        db_, "INSERT INTO resources(service, body) VALUES(?,?) ON CONFLICT(body) DO NOTHING"));
+    MINION_RETURN_IF_ERROR(find_resource_.Prepare(db_, "SELECT id FROM resources WHERE body=?"));
+    MINION_RETURN_IF_ERROR(upsert_scope_.Prepare(
+        db_, "INSERT INTO scopes(body) VALUES(?) ON CONFLICT(body) DO NOTHING"));
+    MINION_RETURN_IF_ERROR(find_scope_.Prepare(db_, "SELECT id FROM scopes WHERE body=?"));
+    MINION_RETURN_IF_ERROR(upsert_operation_.Prepare(
+        db_, "INSERT INTO operations(service, name, kind) VALUES(?,?,?) ON CONFLICT DO NOTHING"));
+    MINION_RETURN_IF_ERROR(find_operation_.Prepare(
+        db_, "SELECT id FROM operations WHERE service=? AND name=? AND kind=?"));
+    MINION_RETURN_IF_ERROR(
+        upsert_key_.Prepare(db_, "INSERT INTO keys(key) VALUES(?) ON CONFLICT DO NOTHING"));
+    MINION_RETURN_IF_ERROR(find_key_.Prepare(db_, "SELECT id FROM keys WHERE key=?"));
+    MINION_RETURN_IF_ERROR(insert_batch_.Prepare(
+        db_, "INSERT INTO batches(first_span, last_span, max_start_ns) VALUES(?,?,?)"));
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.reader_connections); ++i) {
+      auto r = std::make_unique<Reader>();
+      MINION_RETURN_IF_ERROR(r->db.Open(options_.path, false));
+      MINION_RETURN_IF_ERROR(r->db.Exec("PRAGMA query_only=1; PRAGMA cache_size=-16384;"));
+      MINION_RETURN_IF_ERROR(r->trace_spans.Prepare(
+          r->db,
+          "SELECT resource_id, scope_id, body FROM spans WHERE trace_id=? ORDER BY start_ns, id"));
+      MINION_RETURN_IF_ERROR(r->resource.Prepare(r->db, "SELECT body FROM resources WHERE id=?"));
+      MINION_RETURN_IF_ERROR(r->scope.Prepare(r->db, "SELECT body FROM scopes WHERE id=?"));
+      free_readers_.push_back(r.get());
+      readers_.push_back(std::move(r));
+    }
+    // The first automatic pass comes one interval after opening (`minion serve` asks for one
+    // at start-up itself).
+    next_retention_ns_ = clock_->MonotonicNanos() + static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retention_interval).count());
+    writer_ = std::thread([this] { WriterLoop(); });
+    return Status::Ok();
+  }
+
+  Status Write(ExportRequest request) override {
+    std::size_t spans = 0;
+    MINION_RETURN_IF_ERROR(Validate(request, spans));
+    if (spans == 0) return Status::Ok();
+    auto pending = std::make_unique<Pending>();
+    pending->request = std::move(request);
+    pending->spans = spans;
+    std::future<Status> done = pending->done.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return UnavailableError("the trace store is shutting down");
+      if (queued_spans_ > 0 && queued_spans_ + spans > options_.max_queued_spans) {
+        requests_refused_.fetch_add(1, std::memory_order_relaxed);
+        if (options_.on_refused) options_.on_refused();
+        return ResourceExhaustedError("the trace store's write queue is full (" +
+                                      std::to_string(queued_spans_) +
+                                      " spans waiting); retry later");
+      }
+      queued_spans_ += spans;
+      queue_.push_back(std::move(pending));
+    }
+    cv_.notify_one();
+    return done.get();
+  }
+
+  Result<std::vector<std::string>> Services() override {
+    ReaderLease r(*this);
+    Stmt st;
+    MINION_RETURN_IF_ERROR(
+        st.Prepare(r->db, "SELECT DISTINCT service FROM operations ORDER BY service"));
+    std::vector<std::string> out;
+    Status s;
+    while (st.Step(s)) out.emplace_back(st.Text(0));
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  Result<std::vector<Operation>> Operations(const std::string& service, int kind) override {
+    ReaderLease r(*this);
+    Stmt st;
+    MINION_RETURN_IF_ERROR(st.Prepare(
+        r->db,
+        kind < 0 ? "SELECT DISTINCT name, kind FROM operations WHERE service=? ORDER BY name, kind"
+                 : "SELECT DISTINCT name, kind FROM operations WHERE service=? AND kind=? ORDER BY "
+                   "name, kind"));
+    st.BindText(1, service);
+    if (kind >= 0) st.Bind(2, static_cast<std::int64_t>(kind));
+    std::vector<Operation> out;
+    Status s;
+    while (st.Step(s))
+      out.push_back(Operation{std::string(st.Text(0)), static_cast<int>(st.Int(1))});
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  Result<TracesData> GetTrace(const std::string& trace_id) override {
+    ReaderLease r(*this);
+    MINION_ASSIGN_OR_RETURN(auto data, LoadTrace(*r, trace_id));
+    if (data.resource_spans_size() == 0) return NotFoundError("trace not found");
+    return data;
+  }
+
+  Result<std::vector<TracesData>> FindTraces(const TraceQuery& q) override {
+    ReaderLease r(*this);
+    std::string sql = "SELECT trace_id, MAX(start_ns) AS t FROM spans s WHERE 1";
+    std::vector<std::function<void(Stmt&, int&)>> binds;
+    // Service and operation (pattern) resolve to operation ids through the small table.
+    if (!q.service.empty() || !q.operation.empty()) {
+      Stmt ops;
+      MINION_RETURN_IF_ERROR(ops.Prepare(
+          r->db, q.service.empty() ? "SELECT id, name FROM operations"
+                                   : "SELECT id, name FROM operations WHERE service=?"));
+      if (!q.service.empty()) ops.BindText(1, q.service);
+      std::string ids;
+      Status s;
+      const bool pattern = q.operation.find('*') != std::string::npos;
+      while (ops.Step(s)) {
+        const auto name = ops.Text(1);
+        if (!q.operation.empty() &&
+            (pattern ? !MatchesOperationPattern(q.operation, name) : name != q.operation)) {
+          continue;
+        }
+        if (!ids.empty()) ids += ',';
+        ids += std::to_string(ops.Int(0));
+      }
+      if (!s.ok()) return s;
+      if (ids.empty()) return std::vector<TracesData>{};
+      sql += " AND s.operation_id IN (" + ids + ")";
+    } else if (q.attributes.empty()) {
+      return InvalidArgumentError(
+          "a search needs a service, an operation or an attribute condition");
+    }
+    if (q.start_min_ns > 0) {
+      sql += " AND s.start_ns >= ?";
+      binds.push_back([v = q.start_min_ns](Stmt& st, int& i) { st.Bind(i++, v); });
+    }
+    if (q.start_max_ns > 0) {
+      sql += " AND s.start_ns <= ?";
+      binds.push_back([v = q.start_max_ns](Stmt& st, int& i) { st.Bind(i++, v); });
+    }
+    if (q.duration_min_ns > 0) {
+      sql += " AND s.duration_ns >= ?";
+      binds.push_back([v = q.duration_min_ns](Stmt& st, int& i) { st.Bind(i++, v); });
+    }
+    if (q.duration_max_ns > 0) {
+      sql += " AND s.duration_ns <= ?";
+      binds.push_back([v = q.duration_max_ns](Stmt& st, int& i) { st.Bind(i++, v); });
+    }
+    for (const auto& c : q.attributes) {
+      MINION_ASSIGN_OR_RETURN(const std::int64_t key_id, LookupKey(*r, c.key));
+      if (key_id < 0) return std::vector<TracesData>{};  // no span ever had this key
+      std::string value_sql;
+      if (c.op == CompareOp::kEq) {
+        value_sql = c.number ? "(value = ? OR value = ?)" : "value = ?";
+        binds.push_back([c](Stmt& st, int& i) {
+          st.BindText(i++, c.text);
+          if (c.number) st.Bind(i++, *c.number);
+        });
+      } else {
+        // Numbers sort before text in SQLite, so `< ''` keeps the range to numeric values.
+        const char* op = c.op == CompareOp::kGt   ? ">"
+                         : c.op == CompareOp::kGe ? ">="
+                         : c.op == CompareOp::kLt ? "<"
+                                                  : "<=";
+        value_sql = std::string("value ") + op + " ? AND value < ''";
+        binds.push_back([c](Stmt& st, int& i) { st.Bind(i++, *c.number); });
+      }
+      // Resource attributes resolve to resource ids first (a small table).
+      MINION_ASSIGN_OR_RETURN(const std::string resource_ids, MatchingResources(*r, key_id, c));
+      sql += " AND (s.id IN (SELECT span FROM span_attrs WHERE key_id = " + std::to_string(key_id) +
+             " AND " + value_sql + ")";
+      if (!resource_ids.empty()) sql += " OR s.resource_id IN (" + resource_ids + ")";
+      sql += ")";
+    }
+    sql += " GROUP BY trace_id ORDER BY t DESC LIMIT ?";
+    const int limit = q.limit <= 0 ? 20 : std::min(q.limit, kMaxTraceLimit);
+    binds.push_back([limit](Stmt& st, int& i) { st.Bind(i++, static_cast<std::int64_t>(limit)); });
+
+    Stmt st;
+    MINION_RETURN_IF_ERROR(st.Prepare(r->db, sql));
+    int index = 1;
+    for (auto& b : binds) b(st, index);
+    std::vector<std::string> ids;
+    Status s;
+    while (st.Step(s)) ids.emplace_back(st.Blob(0));
+    if (!s.ok()) return s;
+    std::vector<TracesData> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+      MINION_ASSIGN_OR_RETURN(auto data, LoadTrace(*r, id));
+      if (data.resource_spans_size() > 0) out.push_back(std::move(data));
+    }
+    return out;
+  }
+
+  Result<std::uint64_t> EnforceRetention() override {
+    auto task = std::make_shared<std::promise<Result<std::uint64_t>>>();
+    auto f = task->get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return UnavailableError("the trace store is shutting down");
+      retention_requests_.push_back(task);
+    }
+    cv_.notify_one();
+    return f.get();
+  }
+
+  StoreStats Stats() const override {
+    StoreStats s;
+    s.spans_written = spans_written_.load(std::memory_order_relaxed);
+    s.requests_written = requests_written_.load(std::memory_order_relaxed);
+    s.requests_refused = requests_refused_.load(std::memory_order_relaxed);
+    s.spans_deleted = spans_deleted_.load(std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(mu_);
+    s.queued_spans = queued_spans_;
+    return s;
+  }
+
+  Result<std::uint64_t> UsedBytes() override {
+    ReaderLease r(*this);
+    return UsedBytesOn(r->db);
+  }
+
+  void Shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_ && !writer_.joinable()) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+  }
+
+ private:
+  // Borrows a read connection for the duration of one query.
+  class ReaderLease {
+   public:
+    explicit ReaderLease(SqliteTraceStore& s) : s_(s) {
+      std::unique_lock<std::mutex> lock(s_.readers_mu_);
+      s_.readers_cv_.wait(lock, [&] { return !s_.free_readers_.empty(); });
+      r_ = s_.free_readers_.back();
+      s_.free_readers_.pop_back();
+    }
+    ~ReaderLease() {
+      {
+        std::lock_guard<std::mutex> lock(s_.readers_mu_);
+        s_.free_readers_.push_back(r_);
+      }
+      s_.readers_cv_.notify_one();
+    }
+    Reader* operator->() { return r_; }
+    Reader& operator*() { return *r_; }
+
+   private:
+    SqliteTraceStore& s_;
+    Reader* r_;
+  };
+
+  static Result<std::uint64_t> UsedBytesOn(Db& db) {
+    Stmt st;
+    MINION_RETURN_IF_ERROR(st.Prepare(db,
+                                      "SELECT (SELECT page_count FROM pragma_page_count()) - "
+                                      "(SELECT freelist_count FROM pragma_freelist_count()),"
+                                      " (SELECT page_size FROM pragma_page_size())"));
+    Status s;
+    if (!st.Step(s)) return s.ok() ? InternalError("page count unavailable") : s;
+    return static_cast<std::uint64_t>(st.Int(0)) * static_cast<std::uint64_t>(st.Int(1));
+  }
+
+  Result<std::int64_t> LookupKey(Reader& r, const std::string& key) {
+    Stmt st;
+    MINION_RETURN_IF_ERROR(st.Prepare(r.db, "SELECT id FROM keys WHERE key=?"));
+    st.BindText(1, key);
+    Status s;
+    if (st.Step(s)) return st.Int(0);
+    if (!s.ok()) return s;
+    return std::int64_t{-1};
+  }
+
+  Result<std::string> MatchingResources(Reader& r, std::int64_t key_id,
+                                        const AttributeCondition& c) {
+    Stmt st;
+    std::string sql = "SELECT resource_id FROM resource_attrs WHERE key_id=? AND ";
+    if (c.op == CompareOp::kEq) {
+      sql += c.number ? "(value = ? OR value = ?)" : "value = ?";
+    } else {
+      const char* op = c.op == CompareOp::kGt   ? ">"
+                       : c.op == CompareOp::kGe ? ">="
+                       : c.op == CompareOp::kLt ? "<"
+                                                : "<=";
+      sql += std::string("value ") + op + " ? AND value < ''";
+    }
+    MINION_RETURN_IF_ERROR(st.Prepare(r.db, sql));
+    st.Bind(1, key_id);
+    if (c.op == CompareOp::kEq) {
+      st.BindText(2, c.text);
+      if (c.number) st.Bind(3, *c.number);
+    } else {
+      st.Bind(2, *c.number);
+    }
+    std::string ids;
+    Status s;
+    while (st.Step(s)) {
+      if (!ids.empty()) ids += ',';
+      ids += std::to_string(st.Int(0));
+    }
+    if (!s.ok()) return s;
+    return ids;
+  }
+
+  Result<TracesData> LoadTrace(Reader& r, const std::string& trace_id) {
+    TracesData data;
+    std::unordered_map<std::int64_t, int> resource_index;
+    std::unordered_map<std::int64_t, int> scope_index;  // key: resource_id * 2^32 + scope_id
+    r.trace_spans.BindBlob(1, trace_id);
+    Status s;
+    while (r.trace_spans.Step(s)) {
+      const std::int64_t resource_id = r.trace_spans.Int(0);
+      const std::int64_t scope_id = r.trace_spans.Int(1);
+      auto rit = resource_index.find(resource_id);
+      if (rit == resource_index.end()) {
+        auto* rs = data.add_resource_spans();
+        r.resource.Bind(1, resource_id);
+        Status rs_status;
+        if (r.resource.Step(rs_status)) {
+          const auto body = r.resource.Blob(0);
+          rs->mutable_resource()->ParseFromArray(body.data(), static_cast<int>(body.size()));
+        }
+        r.resource.Reset();
+        rit = resource_index.emplace(resource_id, data.resource_spans_size() - 1).first;
+      }
+      auto* rs = data.mutable_resource_spans(rit->second);
+      const std::int64_t sk = (resource_id << 32) ^ scope_id;
+      auto sit = scope_index.find(sk);
+      if (sit == scope_index.end()) {
+        auto* ss = rs->add_scope_spans();
+        r.scope.Bind(1, scope_id);
+        Status sc_status;
+        if (r.scope.Step(sc_status)) {
+          const auto body = r.scope.Blob(0);
+          ss->mutable_scope()->ParseFromArray(body.data(), static_cast<int>(body.size()));
+        }
+        r.scope.Reset();
+        sit = scope_index.emplace(sk, rs->scope_spans_size() - 1).first;
+      }
+      auto* span = rs->mutable_scope_spans(sit->second)->add_spans();
+      const auto body = r.trace_spans.Blob(2);
+      if (!span->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+        r.trace_spans.Reset();
+        return DataLossError("a stored span of this trace does not parse");
+      }
+      span->set_trace_id(trace_id);
+    }
+    r.trace_spans.Reset();
+    if (!s.ok()) return s;
+    return data;
+  }
+
+  // ---- writer thread ----
+
+  void WriterLoop() {
+    for (;;) {
+      std::vector<std::unique_ptr<Pending>> group;
+      std::vector<std::shared_ptr<std::promise<Result<std::uint64_t>>>> retention;
+      bool stop = false;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        const auto interval =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retention_interval);
+        cv_.wait_for(lock, interval,
+                     [&] { return stopping_ || !queue_.empty() || !retention_requests_.empty(); });
+        std::size_t spans = 0;
+        while (!queue_.empty() &&
+               (group.empty() || spans + queue_.front()->spans <= kMaxSpansPerTransaction)) {
+          spans += queue_.front()->spans;
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        retention.swap(retention_requests_);
+        stop = stopping_ && queue_.empty();
+      }
+      if (!group.empty()) WriteGroup(group);
+      const bool retention_configured = options_.retention.count() > 0 || options_.max_db_bytes > 0;
+      const std::uint64_t now = clock_->MonotonicNanos();
+      if (!retention.empty() || (retention_configured && now >= next_retention_ns_)) {
+        next_retention_ns_ =
+            now + static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                 options_.retention_interval)
+                                                 .count());
+        auto deleted = RunRetention();
+        for (auto& p : retention) p->set_value(deleted);
+      }
+      if (stop) break;
+    }
+  }
+
+  void WriteGroup(std::vector<std::unique_ptr<Pending>>& group) {
+    std::size_t spans = 0;
+    for (auto& p : group) spans += p->spans;
+    Status s = db_.Exec("BEGIN IMMEDIATE");
+    std::int64_t first = 0, last = 0, max_start = 0;
+    if (s.ok()) {
+      for (auto& p : group) {
+        s = InsertRequest(p->request, first, last, max_start);
+        if (!s.ok()) break;
+      }
+    }
+    if (s.ok() && first > 0) {
+      insert_batch_.Bind(1, first);
+      insert_batch_.Bind(2, last);
+      insert_batch_.Bind(3, max_start);
+      s = insert_batch_.Run();
+    }
+    if (s.ok() && options_.before_commit) options_.before_commit();
+    if (s.ok()) s = db_.Exec("COMMIT");
+    if (!s.ok()) {
+      (void)db_.Exec("ROLLBACK");
+      ClearCaches();  // ids created in the rolled-back transaction no longer exist
+    } else {
+      spans_written_.fetch_add(spans, std::memory_order_relaxed);
+      requests_written_.fetch_add(group.size(), std::memory_order_relaxed);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queued_spans_ -= spans;
+    }
+    for (auto& p : group) p->done.set_value(s);
+  }
+
+  void ClearCaches() {
+    resource_ids_.clear();
+    scope_ids_.clear();
+    operation_ids_.clear();
+    key_ids_.clear();
+  }
+
+  Result<std::int64_t> GetOrCreate(Stmt& upsert, Stmt& find,
+                                   const std::function<void(Stmt&)>& bind) {
+    bind(upsert);
+    MINION_RETURN_IF_ERROR(upsert.Run());
+    bind(find);
+    Status s;
+    if (!find.Step(s)) {
+      find.Reset();
+      return s.ok() ? InternalError("row vanished after insert") : s;
+    }
+    const std::int64_t id = find.Int(0);
+    find.Reset();
+    return id;
+  }
+
+  Result<std::int64_t> KeyId(const std::string& key) {
+    auto it = key_ids_.find(key);
+    if (it != key_ids_.end()) return it->second;
+    MINION_ASSIGN_OR_RETURN(
+        auto id, GetOrCreate(upsert_key_, find_key_, [&](Stmt& st) { st.BindText(1, key); }));
+    key_ids_.emplace(key, id);
+    return id;
+  }
+
+  Status InsertRequest(ExportRequest& request, std::int64_t& first, std::int64_t& last,
+                       std::int64_t& max_start) {
+    std::string body;
+    for (auto& rs : *request.mutable_resource_spans()) {
+      const std::string service = ServiceOf(rs.resource());
+      std::string resource_body;
+      rs.resource().SerializeToString(&resource_body);
+      std::int64_t resource_id;
+      if (auto it = resource_ids_.find(resource_body); it != resource_ids_.end()) {
+        resource_id = it->second;
+      } else {
+        MINION_ASSIGN_OR_RETURN(resource_id,
+                                GetOrCreate(upsert_resource_, find_resource_, [&](Stmt& st) {
+                                  if (&st == &upsert_resource_) {
+                                    st.BindText(1, service);
+                                    st.BindBlob(2, resource_body);
+                                  } else {
+                                    st.BindBlob(1, resource_body);
+                                  }
+                                }));
+        for (const auto& kv : rs.resource().attributes()) {
+          MINION_ASSIGN_OR_RETURN(auto key_id, KeyId(kv.key()));
+          insert_resource_attr_.Bind(1, key_id);
+          if (!BindIndexedValue(insert_resource_attr_, 2, kv.value())) {
+            insert_resource_attr_.Reset();
+            continue;
+          }
+          insert_resource_attr_.Bind(3, resource_id);
+          MINION_RETURN_IF_ERROR(insert_resource_attr_.Run());
+        }
+        resource_ids_.emplace(resource_body, resource_id);
+      }
+      for (auto& ss : *rs.mutable_scope_spans()) {
+        std::string scope_body;
+        ss.scope().SerializeToString(&scope_body);
+        std::int64_t scope_id;
+        if (auto it = scope_ids_.find(scope_body); it != scope_ids_.end()) {
+          scope_id = it->second;
+        } else {
+          MINION_ASSIGN_OR_RETURN(scope_id, GetOrCreate(upsert_scope_, find_scope_, [&](Stmt& st) {
+                                    st.BindBlob(1, scope_body);
+                                  }));
+          scope_ids_.emplace(scope_body, scope_id);
+        }
+        for (auto& span : *ss.mutable_spans()) {
+          std::string op_key = service;
+          op_key += '\0';
+          op_key += span.name();
+          op_key += '\0';
+          op_key += std::to_string(static_cast<int>(span.kind()));
+          std::int64_t op_id;
+          if (auto it = operation_ids_.find(op_key); it != operation_ids_.end()) {
+            op_id = it->second;
+          } else {
+            MINION_ASSIGN_OR_RETURN(op_id,
+                                    GetOrCreate(upsert_operation_, find_operation_, [&](Stmt& st) {
+                                      st.BindText(1, service);
+                                      st.BindText(2, span.name());
+                                      st.Bind(3, static_cast<std::int64_t>(span.kind()));
+                                    }));
+            operation_ids_.emplace(std::move(op_key), op_id);
+          }
+          const std::string trace_id = std::move(*span.mutable_trace_id());
+          span.clear_trace_id();  // the trace_id column holds it
+          body.clear();
+          span.SerializeToString(&body);
+          const auto start = static_cast<std::int64_t>(span.start_time_unix_nano());
+          const auto end = static_cast<std::int64_t>(span.end_time_unix_nano());
+          insert_span_.BindBlob(1, trace_id);
+          insert_span_.Bind(2, op_id);
+          insert_span_.Bind(3, resource_id);
+          insert_span_.Bind(4, scope_id);
+          insert_span_.Bind(5, start);
+          insert_span_.Bind(6, end > start ? end - start : std::int64_t{0});
+          insert_span_.Bind(7, static_cast<std::int64_t>(span.status().code()));
+          insert_span_.BindBlob(8, body);
+          MINION_RETURN_IF_ERROR(insert_span_.Run());
+          const std::int64_t row = sqlite3_last_insert_rowid(db_.get());
+          if (first == 0) first = row;
+          last = row;
+          max_start = std::max(max_start, start);
+          MINION_RETURN_IF_ERROR(IndexSpanAttributes(span, row, insert_attr_));
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Inserts (or, with the delete statement, removes) the index rows of one span.
+  Status IndexSpanAttributes(const trace_pb::Span& span, std::int64_t row, Stmt& st) {
+    bool has_error_attr = false;
+    for (const auto& kv : span.attributes()) {
+      if (kv.key() == kErrorKey) has_error_attr = true;
+      MINION_ASSIGN_OR_RETURN(auto key_id, KeyId(kv.key()));
+      st.Bind(1, key_id);
+      if (!BindIndexedValue(st, 2, kv.value())) {
+        st.Reset();
+        continue;
+      }
+      st.Bind(3, row);
+      MINION_RETURN_IF_ERROR(st.Run());
+    }
+    if (span.status().code() == trace_pb::Status::STATUS_CODE_ERROR && !has_error_attr) {
+      MINION_ASSIGN_OR_RETURN(auto key_id, KeyId(kErrorKey));
+      st.Bind(1, key_id);
+      st.BindText(2, "true");
+      st.Bind(3, row);
+      MINION_RETURN_IF_ERROR(st.Run());
+    }
+    return Status::Ok();
+  }
+
+  Result<std::uint64_t> RunRetention() {
+    std::uint64_t deleted = 0;
+    if (options_.retention.count() > 0) {
+      const auto cutoff =
+          static_cast<std::int64_t>(clock_->Now()) -
+          std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retention).count();
+      for (;;) {
+        MINION_ASSIGN_OR_RETURN(auto n, DeleteOldestBatch(cutoff));
+        if (n == 0) break;
+        deleted += static_cast<std::uint64_t>(n);
+      }
+    }
+    if (options_.max_db_bytes > 0) {
+      for (;;) {
+        MINION_ASSIGN_OR_RETURN(auto used, UsedBytesOn(db_));
+        if (used <= options_.max_db_bytes) break;
+        MINION_ASSIGN_OR_RETURN(auto n, DeleteOldestBatch(-1));
+        if (n == 0) break;
+        deleted += static_cast<std::uint64_t>(n);
+      }
+    }
+    spans_deleted_.fetch_add(deleted, std::memory_order_relaxed);
+    return deleted;
+  }
+
+  // Deletes the oldest batch (by insertion) whose spans all started before `cutoff_ns`
+  // (cutoff < 0: the oldest batch whatever its age), in its own transaction. Returns the
+  // number of spans deleted, 0 when there was nothing to delete.
+  Result<std::int64_t> DeleteOldestBatch(std::int64_t cutoff_ns) {
+    Stmt pick;
+    MINION_RETURN_IF_ERROR(pick.Prepare(
+        db_, cutoff_ns < 0 ? "SELECT id, first_span, last_span FROM batches ORDER BY id LIMIT 1"
+                           : "SELECT id, first_span, last_span FROM batches WHERE max_start_ns < ? "
+                             "ORDER BY id LIMIT 1"));
+    if (cutoff_ns >= 0) pick.Bind(1, cutoff_ns);
+    Status s;
+    if (!pick.Step(s))
+      return s.ok() ? Result<std::int64_t>(std::int64_t{0}) : Result<std::int64_t>(s);
+    const std::int64_t batch = pick.Int(0), first = pick.Int(1), last = pick.Int(2);
+    pick.Reset();
+    MINION_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+    auto result = [&]() -> Result<std::int64_t> {
+      Stmt bodies;
+      MINION_RETURN_IF_ERROR(
+          bodies.Prepare(db_, "SELECT id, body FROM spans WHERE id BETWEEN ? AND ?"));
+      bodies.Bind(1, first);
+      bodies.Bind(2, last);
+      std::int64_t n = 0;
+      trace_pb::Span span;
+      Status st;
+      while (bodies.Step(st)) {
+        const auto body = bodies.Blob(1);
+        if (span.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+          MINION_RETURN_IF_ERROR(IndexSpanAttributes(span, bodies.Int(0), delete_attr_));
+        }
+        ++n;
+      }
+      if (!st.ok()) return st;
+      Stmt del;
+      MINION_RETURN_IF_ERROR(del.Prepare(db_, "DELETE FROM spans WHERE id BETWEEN ? AND ?"));
+      del.Bind(1, first);
+      del.Bind(2, last);
+      MINION_RETURN_IF_ERROR(del.Run());
+      Stmt del_batch;
+      MINION_RETURN_IF_ERROR(del_batch.Prepare(db_, "DELETE FROM batches WHERE id=?"));
+      del_batch.Bind(1, batch);
+      MINION_RETURN_IF_ERROR(del_batch.Run());
+      // A batch with no surviving spans still counts as progress for the caller's loop.
+      return std::max<std::int64_t>(n, 1);
+    }();
+    if (!result.ok()) {
+      (void)db_.Exec("ROLLBACK");
+      ClearCaches();
+      return result;
+    }
+    MINION_RETURN_IF_ERROR(db_.Exec("COMMIT"));
+    return result;
+  }
+
+  StoreOptions options_;
+  Clock* clock_;
+  Db db_;  // the writer's connection; used only on the writer thread (and in Init)
+  Stmt insert_span_, insert_attr_, delete_attr_, insert_resource_attr_, upsert_resource_,
+      find_resource_, upsert_scope_, find_scope_, upsert_operation_, find_operation_, upsert_key_,
+      find_key_, insert_batch_;
+  std::unordered_map<std::string, std::int64_t> resource_ids_, scope_ids_, operation_ids_, key_ids_;
+  std::uint64_t next_retention_ns_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Pending>> queue_;  // GUARDED_BY(mu_)
+  std::size_t queued_spans_ = 0;                // GUARDED_BY(mu_)
+  std::vector<std::shared_ptr<std::promise<Result<std::uint64_t>>>>
+      retention_requests_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;   // GUARDED_BY(mu_)
+  std::thread writer_;
+
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<Reader>> readers_;
+  std::vector<Reader*> free_readers_;  // GUARDED_BY(readers_mu_)
+
+  std::atomic<std::uint64_t> spans_written_{0}, requests_written_{0}, requests_refused_{0},
+      spans_deleted_{0};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<TraceStore>> TraceStore::Open(StoreOptions options) {
+  if (options.path.empty() || options.path == ":memory:") {
+    return InvalidArgumentError("the trace store needs a database file path");
+  }
+  auto store = std::make_unique<SqliteTraceStore>(std::move(options));
+  MINION_RETURN_IF_ERROR(store->Init().WithContext("trace store"));
+  return std::unique_ptr<TraceStore>(std::move(store));
+}
+
+}  // namespace minion::store

@@ -18,5 +18,7 @@ struct Command {
 
 Command AddRunCommand(CLI::App& app);
 Command AddServeCommand(CLI::App& app);
+Command AddWorkerCommand(CLI::App& app);   // worker_command.cc
+Command AddWorkersCommand(CLI::App& app);  // worker_command.cc
 
 }  // namespace minion::cli

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   std::vector<minion::cli::Command> commands;
   commands.push_back(minion::cli::AddRunCommand(app));
   commands.push_back(minion::cli::AddServeCommand(app));
+  commands.push_back(minion::cli::AddWorkerCommand(app));
+  commands.push_back(minion::cli::AddWorkersCommand(app));
   CLI11_PARSE(app, argc, argv);
   for (const auto& command : commands) {
     if (command.app->parsed()) return command.run();

@@ -3,7 +3,10 @@
 // trace tree.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <set>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -19,6 +22,7 @@
 #include "minion/propagation/carriers.h"
 #include "minion/propagation/from_env.h"
 #include "minion/sdk/simple_span_processor.h"
+#include "transport.h"
 
 namespace minion::cli {
 namespace {
@@ -72,7 +76,21 @@ struct RunFlags {
   bool no_tree = false;
   bool ui = false;                                // --ui: export to a running `minion serve`
   std::string ui_url = "http://127.0.0.1:16686";  // its --listen address
+  TransportFlags transport;
 };
+
+// With a networked transport the coordinator's workers are other processes: route each live
+// capability to its shared stream (any worker process offering it takes the subtask).
+Result<std::shared_ptr<transports::RedisStreamsProtocol>> ConnectTransport(const RunFlags& flags,
+                                                                           std::vector<std::string>* live) {
+  MINION_ASSIGN_OR_RETURN(auto options, RedisOptions(flags.transport));
+  MINION_ASSIGN_OR_RETURN(auto protocol, transports::RedisStreamsProtocol::Connect(options));
+  MINION_ASSIGN_OR_RETURN(auto workers, protocol->ListWorkers());
+  std::set<std::string> caps;
+  for (const auto& w : workers) caps.insert(w.capabilities.begin(), w.capabilities.end());
+  live->assign(caps.begin(), caps.end());
+  return std::shared_ptr<transports::RedisStreamsProtocol>(std::move(protocol));
+}
 
 void PrintHuman(const agents::TaskResult& r) {
   std::cout << "Task " << r.task_id << ": " << r.status_name() << " in "
@@ -135,6 +153,23 @@ int Run(const RunFlags& flags) {
     return 2;
   }
   agents::CoordinatorOptions options;
+  std::shared_ptr<transports::RedisStreamsProtocol> remote;
+  std::vector<std::string> live;
+  if (!TransportUrl(flags.transport).empty()) {
+    auto connected = ConnectTransport(flags, &live);
+    if (!connected.ok()) {
+      std::cerr << "minion: transport: " << connected.status().ToString() << "\n";
+      (void)observability::ShutdownTracer(std::chrono::seconds(1));
+      return 2;
+    }
+    remote = std::move(connected).value();
+    options.protocol = remote;
+    options.builtin_workers = false;
+    // Replies come back to this process's own stream: its id must differ from other runs'.
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    options.id = std::string("coordinator-") + host + "-" + std::to_string(getpid());
+  }
   options.provider = std::shared_ptr<llm::Provider>(std::move(provider).value());
   options.ledger_path = flags.ledger;
   options.orchestrator.subtask_timeout = std::chrono::milliseconds(flags.timeout_ms);
@@ -155,6 +190,14 @@ int Run(const RunFlags& flags) {
     return 2;
   }
 
+  for (const auto& capability : live) {
+    agents::WorkerMetadata remote_worker;
+    remote_worker.agent_id = transports::RedisStreamsProtocol::CapabilityAgentId(capability);
+    remote_worker.role = "remote";
+    remote_worker.capabilities = {capability};
+    (void)(*coordinator)->registry().Add(remote_worker);
+  }
+
   agents::TaskRequest request;
   request.name = flags.name;
   request.type = flags.type;
@@ -171,6 +214,7 @@ int Run(const RunFlags& flags) {
   trace::Context parent = propagation::DefaultPropagator().Extract(carrier, trace::Context());
   agents::TaskResult result = (*coordinator)->ExecuteTask(request, parent.HasSpan() ? &parent : nullptr);
   (void)(*coordinator)->Shutdown(std::chrono::seconds(10));
+  if (remote) (void)remote->Shutdown(std::chrono::seconds(10));
   Status flushed = observability::ShutdownTracer(std::chrono::seconds(10));
 
   if (flags.json) {
@@ -192,6 +236,11 @@ int Run(const RunFlags& flags) {
   }
   if (!result.ok()) {
     std::cerr << "minion: task failed: " << result.status.ToString() << "\n";
+    if (remote && result.status.code() == StatusCode::kNotFound) {
+      std::string names;
+      for (const auto& c : live) names += (names.empty() ? "" : ", ") + c;
+      std::cerr << "minion: capabilities offered by live workers: " << (names.empty() ? "(none)" : names) << "\n";
+    }
     return 1;
   }
   return 0;
@@ -226,6 +275,10 @@ Command AddRunCommand(CLI::App& app) {
   run->add_option("--timeout-ms", flags->timeout_ms, "Per-subtask timeout in milliseconds")->check(CLI::PositiveNumber);
   run->add_option("--max-attempts", flags->max_attempts, "Attempts per subtask, including the first")
       ->check(CLI::Range(1, 100));
+  run->add_option("--transport", flags->transport.url,
+                  "Dispatch to worker processes over redis://[user:password@]host:port/db "
+                  "(default: $MINION_TRANSPORT; none: in-process workers)");
+  run->add_option("--namespace", flags->transport.key_namespace, "Prefix of every Redis key");
   run->add_flag("--json", flags->json, "Print the result as JSON");
   run->add_flag("--no-trace-tree", flags->no_tree, "Do not print the trace tree");
   run->add_flag("--ui", flags->ui, "Export the trace to a running `minion serve` and print its URL");

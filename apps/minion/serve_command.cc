@@ -17,6 +17,7 @@
 #include "minion/store/api_server.h"
 #include "minion/store/otlp_json.h"
 #include "minion/store/trace_store.h"
+#include "minion/ui/assets.h"
 #ifdef MINION_HAVE_GRPC_INGEST
 #include "minion/store/grpc_ingest.h"
 #endif
@@ -138,6 +139,15 @@ int Serve(const ServeFlags& flags) {
   }
   store::ApiServerOptions api_options;
   api_options.query = *query;
+  // The web UI compiled into this program (src/ui/assets/, docs/ui.md).
+  api_options.ui_assets = [](std::string_view path) -> std::optional<store::UiAsset> {
+    auto asset = ui::FindUiAsset(path);
+    if (!asset) return std::nullopt;
+    return store::UiAsset{std::string(asset->content_type), asset->body, asset->etag,
+                          {{"Cache-Control", std::string(ui::kCacheControl)},
+                           {"Content-Security-Policy", std::string(ui::kContentSecurityPolicy)},
+                           {"X-Content-Type-Options", "nosniff"}}};
+  };
   if (flags.otlp_http != "off") {
     auto otlp = ListenOptions(flags.otlp_http);
     if (!otlp.ok()) {

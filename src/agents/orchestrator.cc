@@ -379,6 +379,13 @@ Status Orchestrator::RunPlan(const trace::Context& context, const std::string& r
     if (slot.state != State::kRunning || reply.in_reply_to != slot.message_id) return;
     --running;
     auto& o = (*outcomes)[i];
+    if (auto d = reply.content.is_object() ? reply.content.find("delivery_count") : reply.content.end();
+        slot.span && reply.content.is_object() && d != reply.content.end() && d->is_number_integer() &&
+        d->get<std::int64_t>() > 1) {
+      // The transport delivered this attempt more than once (a worker died holding it).
+      slot.span->span.AddEvent("redelivered", {{"messaging.redis.message.delivery_count", d->get<std::int64_t>()},
+                                               {"multiagent.worker.id", reply.from}});
+    }
     if (reply.type == MessageType::kResult) {
       o.output = reply.content.is_object() && reply.content.contains("output") ? reply.content["output"]
                                                                                : nlohmann::json();

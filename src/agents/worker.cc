@@ -1,6 +1,7 @@
 #include "minion/agents/worker.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace minion::agents {
 namespace {
@@ -175,14 +176,28 @@ WorkerMetadata Worker::metadata() const {
 }
 
 Result<nlohmann::json> Worker::Handle(const trace::Context& parent, const Subtask& subtask) {
-  return HandleInSpan(parent, subtask, nullptr, nullptr);
+  return HandleInSpan(parent, subtask, nullptr, nullptr, nullptr);
 }
 
 Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const Subtask& subtask,
-                                            trace::Context* span_context, Running* running) {
+                                            trace::Context* span_context, Running* running,
+                                            const Message* message) {
   // The span names the capability actually serving this subtask, not the worker's first one.
   auto [context, span] =
-      observability::StartWorkerSpan(observability::TracerOrGlobal(tracer_), parent, metadata_.agent_id, subtask.capability, subtask.task_id);
+      observability::StartWorkerSpan(observability::TracerOrGlobal(tracer_), parent,
+                                     metadata_.agent_id, subtask.capability, subtask.task_id);
+  if (message) {
+    // A networked transport describes the delivery (OpenTelemetry messaging attributes) in the
+    // message metadata; the worker span is the "process" span, so they belong on it.
+    for (const auto& [key, value] : message->metadata) {
+      if (key.rfind("messaging.", 0) != 0) continue;
+      if (key.size() > 15 && key.compare(key.size() - 15, 15, ".delivery_count") == 0) {
+        span.SetAttribute(key, static_cast<std::int64_t>(std::strtoll(value.c_str(), nullptr, 10)));
+      } else {
+        span.SetAttribute(key, value);
+      }
+    }
+  }
   if (span_context) *span_context = context;
   span.SetAttribute("multiagent.subtask.name", subtask.name);
   span.SetAttribute("multiagent.subtask.attempt", subtask.attempt);
@@ -254,6 +269,13 @@ void Worker::OnMessage(const trace::Context& context, Message message) {
   } else {
     reply["subtask_id"] = subtask->subtask_id;
     reply["task_id"] = subtask->task_id;
+    // A transport that redelivers (Redis: the first holder died) says how often; the reply
+    // carries it so the dispatching side can show the redelivery on its own span.
+    for (const auto& [key, value] : message.metadata) {
+      if (key.size() > 15 && key.compare(key.size() - 15, 15, ".delivery_count") == 0) {
+        reply["delivery_count"] = std::strtoll(value.c_str(), nullptr, 10);
+      }
+    }
     auto running = std::make_shared<Running>();
     running->from = message.from;
     bool cancelled_early = false;
@@ -278,7 +300,7 @@ void Worker::OnMessage(const trace::Context& context, Message message) {
     subtask->stop_token = running->source.get_token();
     // Handle() ends the worker span before the reply is sent, so the span is complete by the
     // time the orchestrator can observe the result.
-    Result<nlohmann::json> result = HandleInSpan(context, *subtask, &reply_parent, running.get());
+    Result<nlohmann::json> result = HandleInSpan(context, *subtask, &reply_parent, running.get(), &message);
     {
       std::lock_guard lock(cancel_mu_);
       running_.erase(message.id);

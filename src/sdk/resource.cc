@@ -1,10 +1,13 @@
 #include "minion/sdk/resource.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <string>
 
 #include "minion/common/env.h"
 #include "minion/common/text.h"
+#include "minion/trace/ids.h"
 
 #ifndef MINION_VERSION
 #define MINION_VERSION "0.0.0"
@@ -20,6 +23,25 @@ std::string ExecutableName() {
   return "unknown";
 }
 
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "unknown";
+  return buf;
+}
+
+// One random id per process (a version-4 UUID from the SDK's random trace id), so two
+// processes of the same service and host stay apart in a viewer.
+const std::string& InstanceId() {
+  static const std::string id = [] {
+    std::string hex = trace::DefaultIdGenerator().GenerateTraceId().ToHex();
+    hex[12] = '4';
+    hex[16] = "89ab"[static_cast<unsigned char>(hex[16]) % 4];
+    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
+           hex.substr(20);
+  }();
+  return id;
+}
+
 }  // namespace
 
 std::string_view SdkVersion() { return MINION_VERSION; }
@@ -30,6 +52,10 @@ trace::Resource DefaultResource() {
   r.attributes.Set("telemetry.sdk.name", kSdkName);
   r.attributes.Set("telemetry.sdk.language", kSdkLanguage);
   r.attributes.Set("telemetry.sdk.version", SdkVersion());
+  // Which process produced a span: several workers of one service run side by side.
+  r.attributes.Set("service.instance.id", InstanceId());
+  r.attributes.Set("process.pid", static_cast<std::int64_t>(getpid()));
+  r.attributes.Set("host.name", HostName());
   return r;
 }
 

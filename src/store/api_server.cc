@@ -302,16 +302,22 @@ void RegisterUi(http::Server& server, UiAssetLookup ui) {
       return;
     }
     if (ui) {
-      if (path != "/") {
-        if (auto asset = ui(path)) {
-          res.content_type = asset->content_type;
-          res.body.assign(asset->body);
-          return;
+      std::optional<UiAsset> asset;
+      if (path != "/") asset = ui(path);
+      if (!asset) asset = ui("/index.html");
+      if (asset) {
+        res.content_type = asset->content_type;
+        res.headers = asset->headers;
+        if (!asset->etag.empty()) {
+          res.headers.emplace_back("ETag", std::string(asset->etag));
+          // The ETag is a quoted hash, so finding it in the list (or "*") is the comparison.
+          const std::string_view if_none_match = req.Header("If-None-Match");
+          if (if_none_match == "*" || if_none_match.find(asset->etag) != std::string_view::npos) {
+            res.status = 304;
+            return;
+          }
         }
-      }
-      if (auto index = ui("/index.html")) {
-        res.content_type = index->content_type;
-        res.body.assign(index->body);
+        res.body.assign(asset->body);
         return;
       }
     }

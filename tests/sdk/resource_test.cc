@@ -1,6 +1,8 @@
 #include "minion/sdk/resource.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "support/scoped_env.h"
 
@@ -23,6 +25,11 @@ TEST_F(ResourceTest, DefaultsDescribeTheSdk) {
   EXPECT_EQ(Str(r, "telemetry.sdk.name"), "minion");
   EXPECT_EQ(Str(r, "telemetry.sdk.language"), "cpp");
   EXPECT_EQ(Str(r, "service.name").rfind("unknown_service:", 0), 0u);
+  // Each process is told apart: a random instance id (UUID text), its pid and host.
+  EXPECT_EQ(Str(r, "service.instance.id").size(), 36u);
+  EXPECT_EQ(Str(r, "service.instance.id"), Str(DefaultResource(), "service.instance.id"));
+  EXPECT_EQ(Str(r, "process.pid"), std::to_string(getpid()));
+  EXPECT_FALSE(Str(r, "host.name").empty());
 }
 
 TEST_F(ResourceTest, EnvironmentWinsAndServiceNameVariableWinsOverAttributes) {

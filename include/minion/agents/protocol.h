@@ -1,8 +1,8 @@
 #pragma once
 // Protocol: how agents exchange Messages. The interface is transport-neutral: InMemoryProtocol
-// is the in-process implementation; a networked transport can plug in behind it unchanged,
-// because everything that crosses the transport (including the trace context) lives in the
-// Message itself.
+// (in-process) and transports::RedisStreamsProtocol (across processes) implement it, and others
+// can plug in behind it unchanged, because everything that crosses the transport (including the
+// trace context) lives in the Message itself.
 //
 // Tracing contract for every implementation: Send opens a `protocol.send` PRODUCER span under
 // `parent` (attributes operation=send, multiagent.message.type, multiagent.message.id), injects

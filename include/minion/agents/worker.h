@@ -141,8 +141,10 @@ class Worker {
   };
   void OnMessage(const trace::Context& context, Message message);
   void OnControl(const trace::Context& context, Message message);
+  // `message`: the delivered task; its "messaging.*" metadata become worker span attributes.
   Result<nlohmann::json> HandleInSpan(const trace::Context& parent, const Subtask& subtask,
-                                      trace::Context* span_context, Running* running);
+                                      trace::Context* span_context, Running* running,
+                                      const Message* message);
 
   // Cancels that arrived before their task started are remembered (bounded) so the task is
   // not run when it does arrive.

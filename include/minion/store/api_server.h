@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "minion/common/status.h"
 #include "minion/http/server.h"
@@ -21,8 +23,11 @@ namespace minion::store {
 struct UiAsset {
   std::string content_type;  // "text/html; charset=utf-8", "application/javascript", ...
   std::string_view body;     // static storage owned by the UI library
+  std::string_view etag = {};  // quoted ETag ("" = none); If-None-Match on it answers 304
+  std::vector<std::pair<std::string, std::string>> headers = {};  // e.g. Content-Security-Policy
 };
-// Looks up an asset by URL path ("/index.html", "/app.js"); nullopt when there is none.
+// Looks up an asset by URL path ("/index.html", "/app.js"); nullopt when there is none (the
+// server then answers /index.html).
 using UiAssetLookup = std::function<std::optional<UiAsset>(std::string_view path)>;
 
 struct ApiServerOptions {

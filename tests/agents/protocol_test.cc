@@ -337,7 +337,9 @@ TEST(InMemoryProtocolTest, MaxConcurrencyRunsThatManyHandlersAtOnceWithSpinningP
     int prev = max_running.load();
     while (prev < now && !max_running.compare_exchange_weak(prev, now)) {
     }
-    if (m.content.get<int>() < 3) EXPECT_TRUE(three_running.ArriveAndWait());
+    if (m.content.get<int>() < 3) {
+      EXPECT_TRUE(three_running.ArriveAndWait());
+    }
     running.fetch_sub(1);
     done.CountDown();
   }).ok());

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "support/tracing_rig.h"
+#include "minion/sdk/simple_span_processor.h"
 #include "support/scoped_env.h"
 
 

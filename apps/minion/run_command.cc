@@ -5,14 +5,21 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
-#include <set>
+#include <cstring>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "commands.h"
+#include "interrupt.h"
+#include "minion/common/env.h"
+#include "minion/common/json.h"
+#include "minion/common/text.h"
 #include "minion/agents/coordinator.h"
 #include "minion/agents/planner.h"
 #include "minion/exporters/in_memory_exporter.h"
@@ -33,10 +40,11 @@ Tracing configuration (flags win over the environment):
   TRACING_ENABLED, TRACING_EXPORTER, OTLP_ENDPOINT, SAMPLING_RATIO, JAEGER_URL, SERVICE_NAME,
   ENVIRONMENT                      the seed's variables
   OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER, OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_ENDPOINT,
-  OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG
-                                   the OpenTelemetry ones (they win over the seed's)
-  TRACEPARENT / TRACESTATE / BAGGAGE
-                                   continue the caller's trace (W3C, as environment variables)
+  OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG, OTEL_PROPAGATORS
+                                   the OpenTelemetry ones (they win over the seed's); a bad
+                                   value is reported and its default used
+  TRACEPARENT / TRACESTATE / BAGGAGE (and B3 / X_B3_* / UBER_TRACE_ID with OTEL_PROPAGATORS)
+                                   continue the caller's trace (as environment variables)
 The trace tree printed after the result is collected in memory alongside the configured
 exporter (default: none besides the printout).
 
@@ -55,8 +63,15 @@ Examples:
   minion run --name "Generate REST API" --type code_generation --priority 8
   minion run --name "Ship feature" --type workflow --workflow examples/workflow.yaml
   OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 minion run ...
-Exit status: 0 when the task succeeded, 1 when it failed, 2 for bad flags or configuration.
+Signals: the first SIGINT, SIGTERM or SIGHUP cancels the task, prints what is known, flushes
+spans (bounded) and exits with 128 + the signal number; a second one exits at once.
+Exit status: 0 when the task succeeded, 1 when it failed or its result could not be written,
+2 for bad flags or configuration, 128 + N after signal N.
 )";
+
+// How long spans may take to leave after the result is printed.
+constexpr std::chrono::seconds kFlushTimeout{10};
+constexpr std::chrono::seconds kFlushTimeoutInterrupted{3};
 
 struct RunFlags {
   std::string name;
@@ -92,35 +107,65 @@ Result<std::shared_ptr<transports::RedisStreamsProtocol>> ConnectTransport(const
   return std::shared_ptr<transports::RedisStreamsProtocol>(std::move(protocol));
 }
 
+// Human output: everything that came from the task, a worker or a model is escaped
+// (text::EscapeControl), so it cannot drive the terminal; --json output is exact instead.
 void PrintHuman(const agents::TaskResult& r) {
+  using text::EscapeControl;
   std::cout << "Task " << r.task_id << ": " << r.status_name() << " in "
             << static_cast<double>(r.duration.count()) / 1e6 << " ms (planner: " << r.planner
             << (r.replanned ? ", replanned" : "") << ")\n";
-  if (!r.ok()) std::cout << "  error: " << r.status.ToString() << "\n";
+  if (!r.ok()) std::cout << "  error: " << EscapeControl(r.status.ToString()) << "\n";
   for (const auto& s : r.subtasks) {
-    std::cout << "  [" << (s.status.ok() ? "succeeded" : "failed") << "] " << s.name << " (capability "
-              << s.capability << ", worker " << (s.worker_id.empty() ? "-" : s.worker_id) << ", "
-              << s.attempts << (s.attempts == 1 ? " attempt" : " attempts") << ")\n";
-    if (!s.status.ok()) std::cout << "    error: " << s.status.ToString() << "\n";
+    std::cout << "  [" << (s.status.ok() ? "succeeded" : "failed") << "] " << EscapeControl(s.name)
+              << " (capability " << EscapeControl(s.capability) << ", worker "
+              << (s.worker_id.empty() ? "-" : EscapeControl(s.worker_id)) << ", " << s.attempts
+              << (s.attempts == 1 ? " attempt" : " attempts") << ")\n";
+    if (!s.status.ok()) std::cout << "    error: " << EscapeControl(s.status.ToString()) << "\n";
     if (s.output.is_object() && s.output.contains("text") && s.output["text"].is_string()) {
-      std::string text = s.output["text"];
-      std::string line;
-      for (char c : text) {
-        if (c == '\n') {
-          std::cout << "    | " << line << "\n";
-          line.clear();
-        } else {
-          line += c;
-        }
+      const std::string& text = s.output["text"].get_ref<const std::string&>();
+      std::size_t start = 0;
+      while (start < text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        std::cout << "    | " << EscapeControl(std::string_view(text).substr(start, end - start)) << "\n";
+        start = end + 1;
       }
-      if (!line.empty()) std::cout << "    | " << line << "\n";
     } else if (!s.output.is_null()) {
-      std::cout << "    " << s.output.dump() << "\n";
+      std::cout << "    " << EscapeControl(DumpJson(s.output)) << "\n";
     }
   }
 }
 
+// The propagator OTEL_PROPAGATORS names (default tracecontext,baggage); a bad list is
+// reported and the default used, as for every standard variable.
+const trace::TextMapPropagator& ConfiguredPropagator(std::unique_ptr<trace::TextMapPropagator>& holder) {
+  auto made = propagation::MakePropagatorFromEnv();
+  if (made.ok()) {
+    holder = std::move(made).value();
+    return *holder;
+  }
+  env::Warn("OTEL_PROPAGATORS: " + made.status().message() + "; using " +
+            std::string(propagation::kDefaultPropagators));
+  return propagation::DefaultPropagator();
+}
+
+// Cancels the running task from the signal thread. The mutex also makes the main thread's own
+// Shutdown wait for one already under way there before it destroys the coordinator.
+struct CancelTarget {
+  std::mutex mu;
+  agents::Coordinator* coordinator = nullptr;  // guarded by mu
+};
+
 int Run(const RunFlags& flags) {
+  // First, before any thread exists: every thread started below inherits the blocked signals,
+  // and the watcher thread alone receives them.
+  auto cancel = std::make_shared<CancelTarget>();
+  InterruptWatcher interrupts([cancel](int) {
+    std::lock_guard lock(cancel->mu);
+    // Grace 0: the running subtasks get cancel messages now (the existing cancel path).
+    if (cancel->coordinator != nullptr) (void)cancel->coordinator->Shutdown(std::chrono::milliseconds(0));
+  });
+
   // Tracing: the printout needs no exporter, so the default here is "none" unless configured.
   observability::TracingConfig base;
   base.exporter = "none";
@@ -189,6 +234,10 @@ int Run(const RunFlags& flags) {
     std::cerr << "minion: " << coordinator.status().ToString() << "\n";
     return 2;
   }
+  {
+    std::lock_guard lock(cancel->mu);
+    cancel->coordinator = coordinator->get();
+  }
 
   for (const auto& capability : live) {
     agents::WorkerMetadata remote_worker;
@@ -204,21 +253,42 @@ int Run(const RunFlags& flags) {
   request.priority = flags.priority;
   request.description = flags.description;
   if (!flags.input.empty()) {
-    // JSON when it parses as JSON, otherwise the text itself.
-    auto parsed = nlohmann::json::parse(flags.input, nullptr, false);
-    request.input = parsed.is_discarded() ? nlohmann::json(flags.input) : parsed;
+    // JSON when it parses as JSON, otherwise the text itself; JSON nested too deeply is refused
+    // rather than taken as text (it was meant as JSON, and would overflow the stack later).
+    auto parsed = ParseJson(flags.input, "--input");
+    if (parsed.ok()) {
+      request.input = std::move(parsed).value();
+    } else if (JsonNestsDeeperThan(flags.input)) {
+      std::cerr << "minion: " << parsed.status().ToString() << "\n";
+      return 2;
+    } else {
+      request.input = nlohmann::json(flags.input);
+    }
   }
 
-  // TRACEPARENT in the environment continues the caller's trace.
+  // TRACEPARENT (or what OTEL_PROPAGATORS reads) in the environment continues the caller's trace.
+  std::unique_ptr<trace::TextMapPropagator> propagator_holder;
+  const trace::TextMapPropagator& propagator = ConfiguredPropagator(propagator_holder);
   propagation::EnvironmentCarrier carrier;
-  trace::Context parent = propagation::DefaultPropagator().Extract(carrier, trace::Context());
-  agents::TaskResult result = (*coordinator)->ExecuteTask(request, parent.HasSpan() ? &parent : nullptr);
-  (void)(*coordinator)->Shutdown(std::chrono::seconds(10));
+  trace::Context parent = propagator.Extract(carrier, trace::Context());
+  agents::TaskResult result = interrupts.signal() != 0
+                                  ? agents::TaskResult{}
+                                  : (*coordinator)->ExecuteTask(request, parent.HasSpan() ? &parent : nullptr);
+  {
+    std::lock_guard lock(cancel->mu);
+    (void)(*coordinator)->Shutdown(std::chrono::seconds(10));
+    cancel->coordinator = nullptr;
+  }
   if (remote) (void)remote->Shutdown(std::chrono::seconds(10));
-  Status flushed = observability::ShutdownTracer(std::chrono::seconds(10));
+  const int signo = interrupts.signal();
+  if (signo != 0 && result.task_id.empty()) {
+    result.status = CancelledError(std::string("interrupted by ") + SignalName(signo) + " before the task started");
+  }
 
+  // The answer first: telemetry must not hold it up (a dead collector can take the whole flush
+  // timeout) nor lose it.
   if (flags.json) {
-    std::cout << result.ToJson().dump(2) << "\n";
+    std::cout << DumpJson(result.ToJson(), 2) << "\n";
   } else {
     PrintHuman(result);
   }
@@ -230,20 +300,32 @@ int Run(const RunFlags& flags) {
       std::cout << "\nDistributed trace:\n" << exporters::FormatTraceTree(collected);
     }
   }
-  if (!flushed.ok()) std::cerr << "minion: warning: " << flushed.ToString() << "\n";
   if (flags.ui && !result.trace_id.empty()) {
     std::cout << "\nTrace: " << flags.ui_url << "/trace/" << result.trace_id << "\n";
   }
+  std::cout.flush();
+  const bool written = static_cast<bool>(std::cout);
+  const int write_errno = errno;
+  if (!written) {
+    std::cerr << "minion: cannot write the result to standard output: " << std::strerror(write_errno) << "\n";
+  }
+
+  const auto flush_timeout = interrupts.signal() != 0
+                                 ? std::chrono::duration_cast<std::chrono::milliseconds>(kFlushTimeoutInterrupted)
+                                 : std::chrono::duration_cast<std::chrono::milliseconds>(kFlushTimeout);
+  Status flushed = observability::ShutdownTracer(flush_timeout);
+  if (!flushed.ok()) std::cerr << "minion: warning: " << flushed.ToString() << "\n";
   if (!result.ok()) {
-    std::cerr << "minion: task failed: " << result.status.ToString() << "\n";
+    std::cerr << "minion: task failed: " << text::EscapeControl(result.status.ToString()) << "\n";
     if (remote && result.status.code() == StatusCode::kNotFound) {
       std::string names;
       for (const auto& c : live) names += (names.empty() ? "" : ", ") + c;
       std::cerr << "minion: capabilities offered by live workers: " << (names.empty() ? "(none)" : names) << "\n";
     }
-    return 1;
   }
-  return 0;
+  if (const int s = interrupts.signal(); s != 0) return 128 + s;
+  if (!written) return 1;
+  return result.ok() ? 0 : 1;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "minion/agents/builtin_workers.h"
 
+#include "minion/common/json.h"
+
 namespace minion::agents {
 namespace {
 
@@ -18,13 +20,13 @@ class LlmTaskHandler final : public TaskHandler {
     user += "\nCapability: " + subtask.capability;
     if (!subtask.input.is_null()) {
       user += "\nInput: " + (subtask.input.is_string() ? subtask.input.get<std::string>()
-                                                       : subtask.input.dump());
+                                                       : DumpJson(subtask.input));
     }
     for (auto it = subtask.dependency_outputs.begin(); it != subtask.dependency_outputs.end(); ++it) {
       const auto& out = it.value();
       std::string text = out.is_object() && out.contains("text") && out["text"].is_string()
                              ? out["text"].get<std::string>()
-                             : out.dump();
+                             : DumpJson(out);
       user += "\nResult of '" + it.key() + "':\n" + text;
     }
     request.messages.push_back({"user", std::move(user)});

@@ -1,4 +1,5 @@
 #include "minion/agents/external_worker.h"
+#include "minion/common/json.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -148,9 +149,24 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
   posix_spawn_file_actions_adddup2(&actions, in.fd[0], 0);
   posix_spawn_file_actions_adddup2(&actions, out.fd[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
+  // The child starts with no signal blocked: a host such as `minion run` blocks SIGINT/SIGTERM/
+  // SIGHUP in its threads (a sigwait thread handles them), and a child inheriting that mask
+  // would not stop on the SIGTERM that cancellation sends.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGHUP);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
-  int rc = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
+  int rc = posix_spawnp(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) return UnavailableError("cannot start '" + program + "': " + std::strerror(rc));
   in.Close(0);
   out.Close(1);
@@ -254,12 +270,12 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
     return InternalError("external command '" + program + "' exited with status " +
                          std::to_string(WEXITSTATUS(wstatus)) + "; stderr: " + Tail(stderr_data, 2000));
   }
-  auto result = nlohmann::json::parse(stdout_data, nullptr, false);
-  if (result.is_discarded()) {
-    return InvalidArgumentError("external command '" + program + "' wrote invalid JSON on stdout: " +
-                                Tail(stdout_data, 200));
+  auto result = ParseJson(stdout_data, "stdout");
+  if (!result.ok()) {
+    return InvalidArgumentError("external command '" + program + "' wrote invalid JSON on stdout (" +
+                                result.status().message() + "): " + Tail(stdout_data, 200));
   }
-  return result;
+  return std::move(result).value();
 }
 
 std::unique_ptr<TaskHandler> MakeExternalCommandHandler(ExternalCommandOptions options) {

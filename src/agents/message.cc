@@ -1,4 +1,5 @@
 #include "minion/agents/message.h"
+#include "minion/common/json.h"
 
 #include <array>
 
@@ -80,8 +81,7 @@ nlohmann::json MessageToJsonValue(const Message& m) {
 
 Result<std::string> SerializeMessage(const Message& message, std::size_t max_bytes) {
   // Replace invalid UTF-8 instead of throwing: content comes from models and child processes.
-  std::string out = MessageToJsonValue(message).dump(-1, ' ', false,
-                                                     nlohmann::json::error_handler_t::replace);
+  std::string out = DumpJson(MessageToJsonValue(message));
   if (out.size() > max_bytes) {
     return ResourceExhaustedError("message " + message.id + " is " + std::to_string(out.size()) +
                                   " bytes, over the limit of " + std::to_string(max_bytes));
@@ -121,9 +121,9 @@ Result<Message> ParseMessage(std::string_view json, std::size_t max_bytes) {
     return ResourceExhaustedError("message of " + std::to_string(json.size()) +
                                   " bytes is over the limit of " + std::to_string(max_bytes));
   }
-  auto j = nlohmann::json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return InvalidArgumentError("message is not valid JSON");
-  return MessageFromJsonValue(j);
+  auto j = ParseJson(json, "message");
+  if (!j.ok()) return j.status();
+  return MessageFromJsonValue(*j);
 }
 
 }  // namespace minion::agents

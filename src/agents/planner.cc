@@ -8,6 +8,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "minion/common/json.h"
+
 namespace minion::agents {
 namespace {
 
@@ -52,21 +54,59 @@ Status ReadSubtask(const json& j, std::size_t index, SubtaskSpec* out) {
   return Status::Ok();
 }
 
+// Limits for converting a workflow's YAML. yaml-cpp keeps an alias as a shared node, so a file
+// of a few hundred bytes ("a: &a [x, x], b: &b [*a, *a], ...") is a DAG whose expansion is
+// exponential; the conversion below counts every node it visits and every scalar byte it
+// copies, and gives up past the budget. Depth is bounded like any JSON input (ParseJson).
+constexpr std::size_t kMaxYamlNodes = 100000;
+constexpr std::size_t kMaxYamlBytes = std::size_t{16} << 20;
+
+// A model's plan reply: bounded before any scan, and at most this many bracketed candidates are
+// tried (each try scans to the matching bracket, so an unbounded count is quadratic).
+constexpr std::size_t kMaxPlanReplyBytes = std::size_t{8} << 20;
+constexpr int kMaxPlanCandidates = 64;
+
+struct YamlBudget {
+  std::size_t nodes = 0;
+  std::size_t bytes = 0;
+};
+
+struct YamlLimitExceeded {
+  std::string what;
+};
+
 // Converts a YAML node to JSON; scalars that read as numbers or booleans become those.
-json YamlToJson(const YAML::Node& node) {
+// Recursion is bounded by kMaxJsonDepth.
+json YamlToJson(const YAML::Node& node, int depth, YamlBudget& budget) {
+  if (depth > kMaxJsonDepth) {
+    throw YamlLimitExceeded{"workflow nests deeper than " + std::to_string(kMaxJsonDepth) + " levels"};
+  }
+  if (++budget.nodes > kMaxYamlNodes) {
+    throw YamlLimitExceeded{"workflow expands to more than " + std::to_string(kMaxYamlNodes) +
+                            " nodes (aliases are expanded; is it an alias bomb?)"};
+  }
   switch (node.Type()) {
     case YAML::NodeType::Sequence: {
       json arr = json::array();
-      for (const auto& item : node) arr.push_back(YamlToJson(item));
+      for (const auto& item : node) arr.push_back(YamlToJson(item, depth + 1, budget));
       return arr;
     }
     case YAML::NodeType::Map: {
       json obj = json::object();
-      for (const auto& kv : node) obj[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      for (const auto& kv : node) {
+        // A key must be a scalar here; as<std::string> throws a YAML::Exception otherwise.
+        std::string key = kv.first.as<std::string>();
+        budget.bytes += key.size();
+        obj[std::move(key)] = YamlToJson(kv.second, depth + 1, budget);
+      }
       return obj;
     }
     case YAML::NodeType::Scalar: {
       const std::string& s = node.Scalar();
+      if ((budget.bytes += s.size()) > kMaxYamlBytes) {
+        throw YamlLimitExceeded{"workflow expands to more than " + std::to_string(kMaxYamlBytes >> 20) +
+                                " MiB of text (aliases are expanded)"};
+      }
       if (node.Tag() != "!") {  // unquoted: try the plain-scalar types
         std::int64_t i;
         double d;
@@ -201,6 +241,16 @@ Result<Plan> ParsePlanJson(const json& value) {
 }
 
 Result<json> ExtractJson(std::string_view text) {
+  // A model's reply is outside input: bounded in size (the search below rescans from each
+  // bracket) and in depth (a deep value overflows the stack when copied or dumped later).
+  if (text.size() > kMaxPlanReplyBytes) {
+    return InvalidArgumentError("the model's reply is " + std::to_string(text.size()) +
+                                " bytes, over the plan limit of " + std::to_string(kMaxPlanReplyBytes));
+  }
+  if (JsonNestsDeeperThan(text)) {
+    return InvalidArgumentError("the model's reply nests deeper than " + std::to_string(kMaxJsonDepth) +
+                                " levels of arrays/objects");
+  }
   // A fenced block first: models put the answer there when they also explain it.
   for (std::size_t fence = text.find("```"); fence != std::string_view::npos;) {
     std::size_t body = text.find('\n', fence);
@@ -208,17 +258,18 @@ Result<json> ExtractJson(std::string_view text) {
     std::size_t close = text.find("```", body);
     if (close == std::string_view::npos) break;
     auto candidate = text.substr(body + 1, close - body - 1);
-    auto j = json::parse(candidate.begin(), candidate.end(), nullptr, false);
-    if (!j.is_discarded() && (j.is_object() || j.is_array())) return j;
+    auto j = ParseJson(candidate, "plan");
+    if (j.ok() && (j->is_object() || j->is_array())) return std::move(j).value();
     fence = text.find("```", close + 3);
   }
-  for (std::size_t start = text.find_first_of("{["); start != std::string_view::npos;
-       start = text.find_first_of("{[", start + 1)) {
+  int candidates = 0;
+  for (std::size_t start = text.find_first_of("{["); start != std::string_view::npos && candidates < kMaxPlanCandidates;
+       start = text.find_first_of("{[", start + 1), ++candidates) {
     std::size_t end = MatchingBracket(text, start);
     if (end == std::string_view::npos) continue;
     auto candidate = text.substr(start, end - start + 1);
-    auto j = json::parse(candidate.begin(), candidate.end(), nullptr, false);
-    if (!j.is_discarded()) return j;
+    auto j = ParseJson(candidate, "plan");
+    if (j.ok()) return std::move(j).value();
   }
   return InvalidArgumentError("no JSON object or array found in the model's reply");
 }
@@ -250,9 +301,12 @@ Result<Plan> DirectPlanner::MakePlan(const trace::Context&, const TaskRequest& r
 Result<std::unique_ptr<DeclarativePlanner>> DeclarativePlanner::FromYaml(std::string_view text) {
   json value;
   try {
-    value = YamlToJson(YAML::Load(std::string(text)));
+    YamlBudget budget;
+    value = YamlToJson(YAML::Load(std::string(text)), 0, budget);
   } catch (const YAML::Exception& e) {
     return InvalidArgumentError(std::string("workflow is not valid YAML: ") + e.what());
+  } catch (const YamlLimitExceeded& e) {
+    return InvalidArgumentError(e.what);
   }
   auto plan = ParsePlanJson(value);
   if (!plan.ok()) return plan.status().WithContext("workflow");
@@ -261,9 +315,9 @@ Result<std::unique_ptr<DeclarativePlanner>> DeclarativePlanner::FromYaml(std::st
 }
 
 Result<std::unique_ptr<DeclarativePlanner>> DeclarativePlanner::FromJson(std::string_view text) {
-  auto value = json::parse(text.begin(), text.end(), nullptr, false);
-  if (value.is_discarded()) return InvalidArgumentError("workflow is not valid JSON");
-  auto plan = ParsePlanJson(value);
+  auto value = ParseJson(text, "workflow");
+  if (!value.ok()) return value.status();
+  auto plan = ParsePlanJson(*value);
   if (!plan.ok()) return plan.status().WithContext("workflow");
   plan->planner = "workflow";
   return std::make_unique<DeclarativePlanner>(std::move(plan).value());
@@ -332,7 +386,7 @@ Result<Plan> LlmPlanner::MakePlan(const trace::Context& context, const TaskReque
                                   const std::set<std::string>& capabilities) {
   std::string prompt = "Break this task into subtasks as JSON.\nTask: " + request.name +
                        "\nType: " + request.type + "\nDescription: " + request.description +
-                       "\nInput: " + request.input.dump();
+                       "\nInput: " + DumpJson(request.input);
   return Ask(context, prompt, capabilities);
 }
 
@@ -345,7 +399,7 @@ Result<Plan> LlmPlanner::Replan(const trace::Context& context, const TaskRequest
   }
   std::string prompt = "The previous plan failed; propose a new JSON plan of subtasks.\nTask: " +
                        request.name + "\nType: " + request.type + "\nDescription: " +
-                       request.description + "\nPrevious plan: " + previous.dump() +
+                       request.description + "\nPrevious plan: " + DumpJson(previous) +
                        "\nFailure: " + error.ToString();
   return Ask(context, prompt, capabilities);
 }

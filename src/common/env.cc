@@ -47,7 +47,9 @@ Result<double> ParseDouble(std::string_view text) {
 }
 
 void Warn(std::string_view message) {
-  std::fprintf(stderr, "minion: warning: %.*s\n", static_cast<int>(message.size()), message.data());
+  // Values quoted in a warning may be URLs with credentials, or very long.
+  const std::string shown = text::Truncate(text::RedactUrls(message));
+  std::fprintf(stderr, "minion: warning: %.*s\n", static_cast<int>(shown.size()), shown.data());
 }
 
 std::int64_t IntOr(std::string_view name, std::int64_t fallback, const Lookup& lookup) {

@@ -1,5 +1,7 @@
 #include "minion/common/status.h"
 
+#include "minion/common/text.h"
+
 namespace minion {
 
 std::string_view StatusCodeName(StatusCode code) {
@@ -29,7 +31,9 @@ std::string Status::ToString() const {
   if (ok()) return "OK";
   std::string out(StatusCodeName(code_));
   out += ": ";
-  out += message_;
+  // Every printed error passes here: bounded in size, and credentials that a URL carried into
+  // the message (an endpoint's user:password@) never reach a terminal or a log.
+  out += text::Truncate(text::RedactUrls(message_));
   return out;
 }
 

@@ -59,4 +59,76 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseKeyValueList(std::
   return out;
 }
 
+std::string Truncate(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return std::string(s);
+  std::size_t cut = max_bytes;
+  // Back up over UTF-8 continuation bytes so the kept part stays valid text.
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  std::string out(s.substr(0, cut));
+  out += "... (" + std::to_string(s.size() - cut) + " more bytes)";
+  return out;
+}
+
+std::string RedactUrls(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    const std::size_t scheme_end = s.find("://", pos);
+    if (scheme_end == std::string_view::npos) break;
+    const std::size_t authority = scheme_end + 3;
+    out.append(s.substr(pos, authority - pos));
+    // The authority ends at the first '/', '?', '#', whitespace or quote; userinfo is what
+    // precedes its last '@'.
+    std::size_t end = authority;
+    while (end < s.size() && s[end] != '/' && s[end] != '?' && s[end] != '#' &&
+           !std::isspace(static_cast<unsigned char>(s[end])) && s[end] != '"' && s[end] != '\'' &&
+           s[end] != '>' && s[end] != ')') {
+      ++end;
+    }
+    const std::string_view host_part = s.substr(authority, end - authority);
+    const std::size_t at = host_part.rfind('@');
+    if (at != std::string_view::npos) {
+      out += "REDACTED@";
+      out.append(host_part.substr(at + 1));
+    } else {
+      out.append(host_part);
+    }
+    pos = end;
+  }
+  if (pos < s.size()) out.append(s.substr(pos));
+  return out;
+}
+
+std::string EscapeControl(std::string_view s, bool keep_newlines) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '\n' && keep_newlines) {
+      out.push_back('\n');
+    } else if (c == '\t' && keep_newlines) {
+      out.push_back('\t');
+    } else if (c < 0x20 || c == 0x7F) {
+      out += c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : "";
+      if (c != '\n' && c != '\t' && c != '\r') {
+        out += "\\x";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+      }
+    } else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+      // U+0080..U+009F (C1 controls, e.g. CSI): some terminals act on them too.
+      out += "\\u00";
+      const auto c1 = static_cast<unsigned char>(s[++i]);
+      out.push_back(kHex[c1 >> 4]);
+      out.push_back(kHex[c1 & 15]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
 }  // namespace minion::text

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include "minion/common/json.h"
 
 namespace minion::llm::internal {
 namespace {
@@ -33,14 +34,13 @@ std::string BuildChatRequestBody(const ChatRequest& request, const std::string& 
   if (request.max_tokens > 0) body["max_tokens"] = request.max_tokens;
   if (request.json_response) body["response_format"] = {{"type", "json_object"}};
   // Invalid UTF-8 in a prompt must not abort the call: replace it, the model copes.
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return DumpJson(body);
 }
 
 Result<ChatResponse> ParseChatResponse(std::string_view body) {
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    return DataLossError("chat completions response is not valid JSON: " + Trimmed(body, 200));
-  }
+  auto parsed = ParseJson(body, "chat completions response");
+  if (!parsed.ok()) return DataLossError(parsed.status().message() + ": " + Trimmed(body, 200));
+  const json doc = std::move(parsed).value();
   if (!doc.is_object()) return DataLossError("chat completions response is not a JSON object");
   auto choices = doc.find("choices");
   if (choices == doc.end() || !choices->is_array() || choices->empty()) {
@@ -75,8 +75,9 @@ Result<ChatResponse> ParseChatResponse(std::string_view body) {
 }
 
 std::string ExtractErrorMessage(std::string_view body) {
-  json doc = json::parse(body, nullptr, false);
-  if (!doc.is_discarded() && doc.is_object()) {
+  auto parsed = ParseJson(body, "error body");
+  if (parsed.ok() && parsed->is_object()) {
+    const json& doc = *parsed;
     auto err = doc.find("error");
     if (err != doc.end()) {
       if (err->is_string()) return err->get<std::string>();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "llm/genai_span.h"
+#include "minion/common/json.h"
 
 namespace minion::llm {
 namespace {
@@ -151,7 +152,7 @@ std::string PlanJson(const std::string& task, const std::string& lower_prompt,
   json plan;
   plan["summary"] = "Offline plan for: " + task;
   plan["subtasks"] = std::move(subtasks);
-  return plan.dump(2);
+  return DumpJson(plan, 2);  // the task name may be invalid UTF-8
 }
 
 std::string CodeSkeleton(const std::string& task, const std::string& lower_prompt) {

@@ -1,5 +1,7 @@
 #include "minion/llm/openai_provider.h"
 
+#include "minion/common/text.h"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -169,8 +171,10 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
   auto started = observability::StartLlmSpan(observability::TracerOrGlobal(options_.tracer), parent, options_.provider_name, model, "chat");
   trace::Span& span = started.span;
   internal::SetRequestAttributes(span, options_.provider_name, model, request);
-  const std::string url = JoinUrl(options_.base_url, "/chat/completions");
-  SetServerAttributes(span, url);
+  const std::string request_url = JoinUrl(options_.base_url, "/chat/completions");
+  SetServerAttributes(span, request_url);
+  // Messages and span events name the endpoint without its credentials (user:password@).
+  const std::string url = text::RedactUrls(request_url);
 
   auto fail = [&](Status status, std::string_view error_type) -> Result<ChatResponse> {
     span.SetAttribute("error.type", error_type);
@@ -195,7 +199,7 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
   };
   for (int attempt_no = 0;; ++attempt_no) {
     if (stop.stop_requested()) return cancelled();
-    Attempt attempt = PostOnce(url, options_.api_key, trace_headers, body, options_.timeout, stop);
+    Attempt attempt = PostOnce(request_url, options_.api_key, trace_headers, body, options_.timeout, stop);
     if (attempt.curl_code == CURLE_ABORTED_BY_CALLBACK && stop.stop_requested()) return cancelled();
     std::optional<std::chrono::milliseconds> retry_after;
     bool retryable = false;

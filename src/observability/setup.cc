@@ -58,9 +58,16 @@ bool IsKnownSampler(const std::string& s) {
 }
 
 // The OTLP protocol in force: the signal-specific variable, then the general one; "" if unset.
+// A value that is none of the three is warned about (by OtlpExporterOptions::FromEnv, which
+// reads it again) and treated as unset, like every bad standard variable.
 std::string OtlpProtocolFromEnv() {
-  if (auto p = env::Get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")) return Lower(Trim(*p));
-  if (auto p = env::Get("OTEL_EXPORTER_OTLP_PROTOCOL")) return Lower(Trim(*p));
+  for (const char* name : {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"}) {
+    if (auto p = env::Get(name)) {
+      std::string v = Lower(Trim(*p));
+      if (v == "grpc" || v == "http/protobuf" || v == "http/json") return v;
+      return "";
+    }
+  }
   return "";
 }
 
@@ -112,6 +119,12 @@ Result<TracingConfig> TracingConfig::FromEnv(TracingConfig c, const env::Lookup&
       std::string n = name == "console" ? "stdout" : name;
       if (n == "zipkin") {
         env::Warn("OTEL_TRACES_EXPORTER: zipkin is not supported by minion; ignoring it");
+        continue;
+      }
+      static const char* const kKnown[] = {"otlp", "otlp-http", "otlp-http-json", "jaeger", "file",
+                                           "stdout", "stdout-json", "none"};
+      if (std::find(std::begin(kKnown), std::end(kKnown), n) == std::end(kKnown)) {
+        env::Warn("OTEL_TRACES_EXPORTER=\"" + *v + "\": '" + n + "' is not an exporter minion knows; ignoring it");
         continue;
       }
       mapped += (mapped.empty() ? "" : ",") + n;

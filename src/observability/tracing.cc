@@ -1,5 +1,7 @@
 #include "minion/observability/tracing.h"
 
+#include "minion/common/text.h"
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -126,7 +128,8 @@ StartedSpan StartStorageSpan(trace::Tracer& tracer, const trace::Context& parent
 
 void EndSpan(trace::Span& span, const Status& error) {
   if (!error.ok()) {
-    span.RecordException(StatusCodeName(error.code()), error.message());
+    // Exported: bounded and without URL credentials, like every printed error (Status::ToString).
+    span.RecordException(StatusCodeName(error.code()), text::Truncate(text::RedactUrls(error.message())));
     span.SetStatus(trace::SpanStatusCode::kError, error.ToString());
   }
   span.End();

@@ -16,8 +16,14 @@ BatchSpanProcessorOptions BatchSpanProcessorOptions::FromEnv(const env::Lookup& 
   o.max_export_batch_size = static_cast<std::size_t>(
       env::IntOr("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", static_cast<std::int64_t>(o.max_export_batch_size), lookup));
   if (o.max_queue_size == 0) {
-    env::Warn("OTEL_BSP_MAX_QUEUE_SIZE must be positive; using 2048");
+    env::Warn("OTEL_BSP_MAX_QUEUE_SIZE=\"0\": must be positive; using 2048");
     o.max_queue_size = 2048;
+  }
+  if (o.max_queue_size > kMaxBatchQueueSize) {
+    env::Warn("OTEL_BSP_MAX_QUEUE_SIZE=\"" + std::to_string(o.max_queue_size) + "\": over minion's limit of " +
+              std::to_string(kMaxBatchQueueSize) + " spans (memory for telemetry is bounded); using " +
+              std::to_string(kMaxBatchQueueSize));
+    o.max_queue_size = kMaxBatchQueueSize;
   }
   if (o.max_export_batch_size == 0 || o.max_export_batch_size > o.max_queue_size) {
     // The specification: the batch size must be <= the queue size.
@@ -188,6 +194,8 @@ class BatchSpanProcessor::Queue {
 BatchSpanProcessor::BatchSpanProcessor(std::unique_ptr<SpanExporter> exporter, BatchSpanProcessorOptions options)
     : options_([&] {
         if (options.max_queue_size == 0) options.max_queue_size = 1;
+        // Set in code rather than from the environment: the same bound, without a warning.
+        options.max_queue_size = std::min(options.max_queue_size, kMaxBatchQueueSize);
         if (options.max_export_batch_size == 0) options.max_export_batch_size = 1;
         if (options.max_export_batch_size > options.max_queue_size)
           options.max_export_batch_size = options.max_queue_size;

@@ -1,8 +1,8 @@
 // The SQLite trace store. Schema, chosen for the queries the APIs make:
 //   spans(id, trace_id, operation_id, resource_id, scope_id, start_ns, duration_ns, status, body)
 //     body = the OTLP Span message (protobuf, trace id stripped: it is the trace_id column);
-//     indexed by trace_id (trace by id) and by (operation_id, start_ns) (service/operation
-//     search, newest first).
+//     indexed by trace_id (trace by id), by (operation_id, start_ns) (service/operation
+//     search) and by duration_ns (minDuration search).
 //   span_attrs(key_id, value, span) WITHOUT ROWID, primary key in that order: every scalar span
 //     attribute, so `key = value` and `key > number` are index range scans. Values keep their
 //     SQLite type (integer, real, text; booleans as 'true'/'false'), so numeric comparisons are
@@ -14,13 +14,16 @@
 //     deletes whole batches (a rowid range) oldest first, so it never scans the big tables.
 #include "minion/store/trace_store.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
@@ -49,6 +52,7 @@ CREATE TABLE IF NOT EXISTS spans(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL,
   duration_ns INTEGER NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS spans_by_trace ON spans(trace_id);
 CREATE INDEX IF NOT EXISTS spans_by_operation ON spans(operation_id, start_ns);
+CREATE INDEX IF NOT EXISTS spans_by_duration ON spans(duration_ns);
 CREATE TABLE IF NOT EXISTS span_attrs(key_id INTEGER NOT NULL, value, span INTEGER NOT NULL,
   PRIMARY KEY(key_id, value, span)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS resource_attrs(key_id INTEGER NOT NULL, value, resource_id INTEGER NOT NULL,
@@ -126,6 +130,90 @@ struct Pending {
   std::promise<Status> done;
 };
 
+constexpr std::int64_t kDriverLimit = 2000;
+
+const char* OpSql(CompareOp op) {
+  switch (op) {
+    case CompareOp::kGt:
+      return ">";
+    case CompareOp::kGe:
+      return ">=";
+    case CompareOp::kLt:
+      return "<";
+    case CompareOp::kLe:
+      return "<=";
+    default:
+      return "=";
+  }
+}
+
+// One attribute condition against one decoded value, with the index's rules (scalars only,
+// strings up to kMaxIndexedValueBytes, booleans as true/false, numbers compared as numbers).
+bool ValueMatches(const common_pb::AnyValue& v, const AttributeCondition& c) {
+  std::optional<double> number;
+  switch (v.value_case()) {
+    case common_pb::AnyValue::kStringValue:
+      if (v.string_value().size() > kMaxIndexedValueBytes) return false;
+      if (c.op == CompareOp::kEq) return v.string_value() == c.text;
+      return false;
+    case common_pb::AnyValue::kBoolValue:
+      return c.op == CompareOp::kEq && (v.bool_value() ? "true" : "false") == c.text;
+    case common_pb::AnyValue::kIntValue:
+      number = static_cast<double>(v.int_value());
+      break;
+    case common_pb::AnyValue::kDoubleValue:
+      number = v.double_value();
+      break;
+    default:
+      return false;
+  }
+  if (!c.number) return false;
+  switch (c.op) {
+    case CompareOp::kEq:
+      return *number == *c.number;
+    case CompareOp::kGt:
+      return *number > *c.number;
+    case CompareOp::kGe:
+      return *number >= *c.number;
+    case CompareOp::kLt:
+      return *number < *c.number;
+    case CompareOp::kLe:
+      return *number <= *c.number;
+  }
+  return false;
+}
+
+struct SearchPlan {
+  const TraceQuery* q = nullptr;
+  bool filter_operations = false;
+  std::unordered_set<std::int64_t> operations;
+  std::vector<std::int64_t> key_ids;                        // per condition; -1 = key never seen
+  std::vector<std::unordered_set<std::int64_t>> resources;  // per condition: resources that match
+
+  bool Matches(const trace_pb::Span& span, std::int64_t resource_id) const {
+    for (std::size_t k = 0; k < q->attributes.size(); ++k) {
+      const auto& c = q->attributes[k];
+      if (resources[k].count(resource_id)) continue;
+      bool met = false;
+      bool has_error_attr = false;
+      for (const auto& kv : span.attributes()) {
+        if (kv.key() == kErrorKey) has_error_attr = true;
+        if (kv.key() == c.key && ValueMatches(kv.value(), c)) {
+          met = true;
+          break;
+        }
+      }
+      // An ERROR status is indexed as error=true (unless the span has its own error attribute).
+      if (!met && c.key == kErrorKey && !has_error_attr && c.op == CompareOp::kEq &&
+          c.text == "true" && span.status().code() == trace_pb::Status::STATUS_CODE_ERROR) {
+        met = true;
+      }
+      if (!met) return false;
+    }
+    return true;
+  }
+};
+
 // One read connection with its prepared statements.
 struct Reader {
   Db db;
@@ -187,8 +275,11 @@ class SqliteTraceStore final : public TraceStore {
     }
     // The first automatic pass comes one interval after opening (`minion serve` asks for one
     // at start-up itself).
-    next_retention_ns_ = clock_->MonotonicNanos() + static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retention_interval).count());
+    next_retention_ns_ =
+        clock_->MonotonicNanos() +
+        static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retention_interval)
+                .count());
     writer_ = std::thread([this] { WriterLoop(); });
     return Status::Ok();
   }
@@ -255,18 +346,25 @@ class SqliteTraceStore final : public TraceStore {
     return data;
   }
 
+  // Search plan. Every condition is checked in C++ on candidate rows (the attribute conditions
+  // on the decoded span), so the SQL only has to produce candidates, in one of two ways:
+  //  - from the most selective index when one yields at most kDriverLimit rows (an operation
+  //    set, a minimum duration, or a span-attribute condition): all of them are read;
+  //  - otherwise every condition is common, so spans are read newest-arrived first and the
+  //    scan stops as soon as `limit` distinct traces matched.
+  // A query whose conditions are each common but rare together can scan the whole table; the
+  // benchmarks in docs/benchmarks.md say what that costs.
   Result<std::vector<TracesData>> FindTraces(const TraceQuery& q) override {
     ReaderLease r(*this);
-    std::string sql = "SELECT trace_id, MAX(start_ns) AS t FROM spans s WHERE 1";
-    std::vector<std::function<void(Stmt&, int&)>> binds;
-    // Service and operation (pattern) resolve to operation ids through the small table.
+    const int limit = q.limit <= 0 ? 20 : std::min(q.limit, kMaxTraceLimit);
+    SearchPlan plan;
+    plan.q = &q;
     if (!q.service.empty() || !q.operation.empty()) {
       Stmt ops;
       MINION_RETURN_IF_ERROR(ops.Prepare(
           r->db, q.service.empty() ? "SELECT id, name FROM operations"
                                    : "SELECT id, name FROM operations WHERE service=?"));
       if (!q.service.empty()) ops.BindText(1, q.service);
-      std::string ids;
       Status s;
       const bool pattern = q.operation.find('*') != std::string::npos;
       while (ops.Step(s)) {
@@ -275,73 +373,116 @@ class SqliteTraceStore final : public TraceStore {
             (pattern ? !MatchesOperationPattern(q.operation, name) : name != q.operation)) {
           continue;
         }
-        if (!ids.empty()) ids += ',';
-        ids += std::to_string(ops.Int(0));
+        plan.operations.insert(ops.Int(0));
       }
       if (!s.ok()) return s;
-      if (ids.empty()) return std::vector<TracesData>{};
-      sql += " AND s.operation_id IN (" + ids + ")";
+      if (plan.operations.empty()) return std::vector<TracesData>{};
+      plan.filter_operations = true;
     } else if (q.attributes.empty()) {
       return InvalidArgumentError(
           "a search needs a service, an operation or an attribute condition");
     }
-    if (q.start_min_ns > 0) {
-      sql += " AND s.start_ns >= ?";
-      binds.push_back([v = q.start_min_ns](Stmt& st, int& i) { st.Bind(i++, v); });
-    }
-    if (q.start_max_ns > 0) {
-      sql += " AND s.start_ns <= ?";
-      binds.push_back([v = q.start_max_ns](Stmt& st, int& i) { st.Bind(i++, v); });
-    }
-    if (q.duration_min_ns > 0) {
-      sql += " AND s.duration_ns >= ?";
-      binds.push_back([v = q.duration_min_ns](Stmt& st, int& i) { st.Bind(i++, v); });
-    }
-    if (q.duration_max_ns > 0) {
-      sql += " AND s.duration_ns <= ?";
-      binds.push_back([v = q.duration_max_ns](Stmt& st, int& i) { st.Bind(i++, v); });
-    }
     for (const auto& c : q.attributes) {
       MINION_ASSIGN_OR_RETURN(const std::int64_t key_id, LookupKey(*r, c.key));
-      if (key_id < 0) return std::vector<TracesData>{};  // no span ever had this key
-      std::string value_sql;
+      MINION_ASSIGN_OR_RETURN(auto resources, MatchingResources(*r, key_id, c));
+      if (key_id < 0 && !(c.key == kErrorKey)) return std::vector<TracesData>{};
+      plan.key_ids.push_back(key_id);
+      plan.resources.push_back(std::move(resources));
+    }
+
+    // Candidate sources, each counted up to kDriverLimit + 1.
+    std::string driver;
+    std::vector<std::function<void(Stmt&, int&)>> driver_binds;
+    std::int64_t best = kDriverLimit + 1;
+    auto consider = [&](const std::string& sub, std::function<void(Stmt&, int&)> bind) -> Status {
+      Stmt count;
+      MINION_RETURN_IF_ERROR(count.Prepare(r->db, "SELECT count(*) FROM (" + sub + " LIMIT " +
+                                                      std::to_string(kDriverLimit + 1) + ")"));
+      int i = 1;
+      if (bind) bind(count, i);
+      Status s;
+      if (!count.Step(s)) return s.ok() ? InternalError("count returned no row") : s;
+      if (count.Int(0) < best) {
+        best = count.Int(0);
+        driver = sub;
+        driver_binds = {bind};
+      }
+      return Status::Ok();
+    };
+    if (plan.filter_operations) {
+      std::string ids;
+      for (auto id : plan.operations) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+      MINION_RETURN_IF_ERROR(
+          consider("SELECT id FROM spans WHERE operation_id IN (" + ids + ")", nullptr));
+    }
+    if (q.duration_min_ns > 0) {
+      MINION_RETURN_IF_ERROR(
+          consider("SELECT id FROM spans WHERE duration_ns >= ?",
+                   [v = q.duration_min_ns](Stmt& st, int& i) { st.Bind(i++, v); }));
+    }
+    for (std::size_t k = 0; k < q.attributes.size(); ++k) {
+      const auto& c = q.attributes[k];
+      // A condition also met by resources or by an ERROR status is not covered by span_attrs alone.
+      if (!plan.resources[k].empty() || plan.key_ids[k] < 0) continue;
+      std::string sub =
+          "SELECT span FROM span_attrs WHERE key_id = " + std::to_string(plan.key_ids[k]) + " AND ";
       if (c.op == CompareOp::kEq) {
-        value_sql = c.number ? "(value = ? OR value = ?)" : "value = ?";
-        binds.push_back([c](Stmt& st, int& i) {
+        sub += c.number ? "(value = ? OR value = ?)" : "value = ?";
+        MINION_RETURN_IF_ERROR(consider(sub, [c](Stmt& st, int& i) {
           st.BindText(i++, c.text);
           if (c.number) st.Bind(i++, *c.number);
-        });
+        }));
       } else {
         // Numbers sort before text in SQLite, so `< ''` keeps the range to numeric values.
-        const char* op = c.op == CompareOp::kGt   ? ">"
-                         : c.op == CompareOp::kGe ? ">="
-                         : c.op == CompareOp::kLt ? "<"
-                                                  : "<=";
-        value_sql = std::string("value ") + op + " ? AND value < ''";
-        binds.push_back([c](Stmt& st, int& i) { st.Bind(i++, *c.number); });
+        sub += std::string("value ") + OpSql(c.op) + " ? AND value < ''";
+        MINION_RETURN_IF_ERROR(consider(sub, [c](Stmt& st, int& i) { st.Bind(i++, *c.number); }));
       }
-      // Resource attributes resolve to resource ids first (a small table).
-      MINION_ASSIGN_OR_RETURN(const std::string resource_ids, MatchingResources(*r, key_id, c));
-      sql += " AND (s.id IN (SELECT span FROM span_attrs WHERE key_id = " + std::to_string(key_id) +
-             " AND " + value_sql + ")";
-      if (!resource_ids.empty()) sql += " OR s.resource_id IN (" + resource_ids + ")";
-      sql += ")";
     }
-    sql += " GROUP BY trace_id ORDER BY t DESC LIMIT ?";
-    const int limit = q.limit <= 0 ? 20 : std::min(q.limit, kMaxTraceLimit);
-    binds.push_back([limit](Stmt& st, int& i) { st.Bind(i++, static_cast<std::int64_t>(limit)); });
 
+    const char* columns =
+        "SELECT id, trace_id, start_ns, duration_ns, operation_id, resource_id, body FROM spans";
+    std::string sql = best <= kDriverLimit ? std::string(columns) + " WHERE id IN (" + driver + ")"
+                                           : std::string(columns) + " ORDER BY id DESC";
+    const bool scanning = best > kDriverLimit;
     Stmt st;
     MINION_RETURN_IF_ERROR(st.Prepare(r->db, sql));
     int index = 1;
-    for (auto& b : binds) b(st, index);
-    std::vector<std::string> ids;
+    if (!scanning) {
+      for (auto& b : driver_binds) {
+        if (b) b(st, index);
+      }
+    }
+    std::unordered_map<std::string, std::int64_t> newest;  // trace id -> latest matching start
+    trace_pb::Span span;
     Status s;
-    while (st.Step(s)) ids.emplace_back(st.Blob(0));
+    while (st.Step(s)) {
+      const std::int64_t start = st.Int(2);
+      if (q.start_min_ns > 0 && start < q.start_min_ns) continue;
+      if (q.start_max_ns > 0 && start > q.start_max_ns) continue;
+      const std::int64_t duration = st.Int(3);
+      if (q.duration_min_ns > 0 && duration < q.duration_min_ns) continue;
+      if (q.duration_max_ns > 0 && duration > q.duration_max_ns) continue;
+      if (plan.filter_operations && !plan.operations.count(st.Int(4))) continue;
+      if (!q.attributes.empty()) {
+        const auto body = st.Blob(6);
+        if (!span.ParseFromArray(body.data(), static_cast<int>(body.size()))) continue;
+        if (!plan.Matches(span, st.Int(5))) continue;
+      }
+      std::string trace_id(st.Blob(1));
+      auto [it, inserted] = newest.emplace(std::move(trace_id), start);
+      if (!inserted) it->second = std::max(it->second, start);
+      if (scanning && newest.size() >= static_cast<std::size_t>(limit)) break;
+    }
     if (!s.ok()) return s;
+    std::vector<std::pair<std::int64_t, std::string>> order;
+    for (auto& [id, t] : newest) order.emplace_back(t, id);
+    std::sort(order.begin(), order.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    if (order.size() > static_cast<std::size_t>(limit))
+      order.resize(static_cast<std::size_t>(limit));
     std::vector<TracesData> out;
-    out.reserve(ids.size());
-    for (const auto& id : ids) {
+    out.reserve(order.size());
+    for (const auto& [t, id] : order) {
       MINION_ASSIGN_OR_RETURN(auto data, LoadTrace(*r, id));
       if (data.resource_spans_size() > 0) out.push_back(std::move(data));
     }
@@ -432,18 +573,16 @@ class SqliteTraceStore final : public TraceStore {
     return std::int64_t{-1};
   }
 
-  Result<std::string> MatchingResources(Reader& r, std::int64_t key_id,
-                                        const AttributeCondition& c) {
+  Result<std::unordered_set<std::int64_t>> MatchingResources(Reader& r, std::int64_t key_id,
+                                                             const AttributeCondition& c) {
+    std::unordered_set<std::int64_t> ids;
+    if (key_id < 0) return ids;
     Stmt st;
     std::string sql = "SELECT resource_id FROM resource_attrs WHERE key_id=? AND ";
     if (c.op == CompareOp::kEq) {
       sql += c.number ? "(value = ? OR value = ?)" : "value = ?";
     } else {
-      const char* op = c.op == CompareOp::kGt   ? ">"
-                       : c.op == CompareOp::kGe ? ">="
-                       : c.op == CompareOp::kLt ? "<"
-                                                : "<=";
-      sql += std::string("value ") + op + " ? AND value < ''";
+      sql += std::string("value ") + OpSql(c.op) + " ? AND value < ''";
     }
     MINION_RETURN_IF_ERROR(st.Prepare(r.db, sql));
     st.Bind(1, key_id);
@@ -453,12 +592,8 @@ class SqliteTraceStore final : public TraceStore {
     } else {
       st.Bind(2, *c.number);
     }
-    std::string ids;
     Status s;
-    while (st.Step(s)) {
-      if (!ids.empty()) ids += ',';
-      ids += std::to_string(st.Int(0));
-    }
+    while (st.Step(s)) ids.insert(st.Int(0));
     if (!s.ok()) return s;
     return ids;
   }

@@ -9,6 +9,7 @@
 #include "minion/propagation/carriers.h"
 #include "minion/propagation/trace_context.h"
 #include "tools/text.h"
+#include "minion/common/text.h"
 
 namespace minion::tools {
 namespace {
@@ -87,6 +88,7 @@ class HttpGetTool final : public Tool {
   }
   Result<json> Invoke(const trace::Context& ctx, const json& input) override {
     const std::string url = input["url"].get<std::string>();
+    const std::string shown = minion::text::RedactUrls(url);  // credentials never reach a message
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
       return InvalidArgumentError("url must start with http:// or https://");
     }
@@ -138,8 +140,8 @@ class HttpGetTool final : public Tool {
     }
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t.truncated)) {
       std::string msg = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
-      if (rc == CURLE_OPERATION_TIMEDOUT) return DeadlineExceededError("GET " + url + ": " + msg);
-      return UnavailableError("GET " + url + ": " + msg);
+      if (rc == CURLE_OPERATION_TIMEDOUT) return DeadlineExceededError("GET " + shown + ": " + msg);
+      return UnavailableError("GET " + shown + ": " + msg);
     }
     if (!internal::IsValidUtf8(t.body)) {
       // Trim a character the size limit cut in half; anything else is binary.
@@ -148,7 +150,7 @@ class HttpGetTool final : public Tool {
         t.body.pop_back();
       }
       if (!internal::IsValidUtf8(t.body)) {
-        return DataLossError("GET " + url + ": the body is not UTF-8 text (" + type + ")");
+        return DataLossError("GET " + shown + ": the body is not UTF-8 text (" + type + ")");
       }
     }
     return json{{"status", status}, {"body", t.body}, {"content_type", type},

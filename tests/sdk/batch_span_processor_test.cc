@@ -150,6 +150,32 @@ TEST(BatchSpanProcessorTest, ShutdownFlushesQueuedSpans) {
   EXPECT_EQ(counters->spans.load(), 10u);
 }
 
+// Issue 8: a huge queue size allocated its rings up front (16 bytes a slot: 2^40 slots is 16
+// TiB, std::bad_alloc at construction). The queue is capped, and the cap is exact.
+TEST(BatchSpanProcessorTest, HugeQueueSizeIsCappedNotAllocated) {
+  Pipeline p(Options(std::size_t{1} << 40, 4, std::chrono::hours(1)), true);
+  for (int i = 0; i < 4; ++i) p.tracer->StartSpan("s").End();
+  p.gate->AwaitBlockedExport();  // the export thread holds 4 spans and takes no more
+  const std::size_t extra = 100;
+  for (std::size_t i = 0; i < kMaxBatchQueueSize + extra; ++i) p.tracer->StartSpan("s").End();
+  EXPECT_EQ(p.processor->stats().enqueued, 4u + kMaxBatchQueueSize);
+  EXPECT_EQ(p.processor->stats().dropped, extra);
+  p.gate->Open();
+  ASSERT_TRUE(p.processor->ForceFlush(std::chrono::seconds(60)).ok());
+  EXPECT_EQ(p.counters->spans.load(), 4u + kMaxBatchQueueSize);
+}
+
+TEST(BatchSpanProcessorTest, QueueSizeFromEnvIsCappedWithAWarning) {
+  setenv("OTEL_BSP_MAX_QUEUE_SIZE", "2147483647", 1);
+  ::testing::internal::CaptureStderr();
+  auto o = BatchSpanProcessorOptions::FromEnv();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  unsetenv("OTEL_BSP_MAX_QUEUE_SIZE");
+  EXPECT_EQ(o.max_queue_size, kMaxBatchQueueSize);
+  EXPECT_NE(err.find("OTEL_BSP_MAX_QUEUE_SIZE=\"2147483647\""), std::string::npos) << err;
+  EXPECT_NE(err.find("using " + std::to_string(kMaxBatchQueueSize)), std::string::npos) << err;
+}
+
 TEST(BatchSpanProcessorTest, OptionsFromEnvUseSpecDefaultsAndOverrides) {
   std::map<std::string, std::string, std::less<>> env;  // read through FromEnv's lookup
   auto d = BatchSpanProcessorOptions::FromEnv(minion::testing::MapLookup(env));

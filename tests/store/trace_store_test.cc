@@ -151,6 +151,40 @@ TEST(TraceStoreTest, SeedQueriesFindExactlyTheMatchingTraces) {
   EXPECT_EQ(SpanCount(newest[0]), 4u);  // complete, not only the matching span
 }
 
+// More than 2,000 candidates for every condition: the store reads newest-arrived first and
+// stops at the limit instead of collecting every match.
+TEST(TraceStoreTest, SearchOverCommonConditionsReturnsTheNewestMatches) {
+  TempDir dir;
+  auto store = OpenStore(dir.File("t.db"));
+  for (std::uint64_t batch = 0; batch < 12; ++batch) {
+    ExportRequest req;
+    for (std::uint64_t t = batch * 100 + 1; t <= batch * 100 + 100; ++t) {
+      ExportRequest one =
+          TaskTrace(t, "bulk", static_cast<int>(t % 10) + 1, "worker-" + std::to_string(t % 3),
+                    kT0 + t * kSec, kSec, t % 2 == 0);
+      req.add_resource_spans()->Swap(one.mutable_resource_spans(0));
+    }
+    ASSERT_TRUE(store->Write(std::move(req)).ok());
+  }
+  TraceQuery q;
+  q.service = "minion-multiagent";
+  q.operation = "*";
+  q.attributes = ParseAttributeConditions("multiagent.worker.id=worker-1 error=true").value();
+  q.limit = 3;
+  auto found = store->FindTraces(q);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  // worker-1 and failed: t % 3 == 1 and t even -> 1198, 1192, 1186 are the newest.
+  std::set<std::string> want{TraceIdBytes(1198), TraceIdBytes(1192), TraceIdBytes(1186)};
+  EXPECT_EQ(TraceIds(*found), want);
+  EXPECT_EQ(found->front().resource_spans(0).scope_spans(0).spans(0).trace_id(),
+            TraceIdBytes(1198));
+  q.attributes =
+      ParseAttributeConditions("multiagent.task.priority>=9").value();  // t % 10 in {8, 9}
+  q.limit = 2;
+  EXPECT_EQ(TraceIds(store->FindTraces(q).value()),
+            (std::set<std::string>{TraceIdBytes(1199), TraceIdBytes(1198)}));
+}
+
 TEST(TraceStoreTest, InvalidIdsAreRefusedAndNothingOfTheRequestIsStored) {
   TempDir dir;
   auto store = OpenStore(dir.File("t.db"));

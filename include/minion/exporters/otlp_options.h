@@ -25,6 +25,8 @@ Result<OtlpProtocol> ParseOtlpProtocol(std::string_view text);
 
 inline constexpr std::string_view kDefaultOtlpHttpEndpoint = "http://localhost:4318/v1/traces";
 inline constexpr std::string_view kDefaultOtlpGrpcEndpoint = "http://localhost:4317";
+// OTEL_EXPORTER_OTLP_TIMEOUT=0 ("no limit"): the Export call's own timeout is what bounds it.
+inline constexpr std::chrono::milliseconds kNoTimeout = std::chrono::hours(24);
 
 // A value type. `endpoint` is the complete URL the exporter uses: for HTTP the full URL
 // including the /v1/traces path; for gRPC the server's URL (http:// = plaintext, https:// =
@@ -47,10 +49,13 @@ struct OtlpExporterOptions {
 
   // Options from the environment (the process environment, or `lookup` in tests).
   // `default_protocol` applies when neither *_PROTOCOL variable is set ("http/protobuf" per
-  // the specification; the gRPC exporter passes "grpc"). An invalid value fails with a
-  // message naming the variable and the value.
+  // the specification; the gRPC exporter passes "grpc"). An invalid value is not an error
+  // (the specification: warn and use the default): a warning naming the variable, the value
+  // and the default used goes to stderr and, when given, to `warnings`. Header values are
+  // never quoted (they carry tokens). The Result stays for callers; it is always OK today.
   static Result<OtlpExporterOptions> FromEnv(std::string_view default_protocol = "http/protobuf",
-                                             const EnvLookup& lookup = nullptr);
+                                             const EnvLookup& lookup = nullptr,
+                                             std::vector<std::string>* warnings = nullptr);
 };
 
 // Parses OTEL_EXPORTER_OTLP_HEADERS syntax: comma-separated key=value, both %-decoded and

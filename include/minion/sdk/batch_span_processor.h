@@ -21,6 +21,12 @@
 
 namespace minion::sdk {
 
+// The most spans a queue holds, whatever is configured: the rings are allocated up front (16
+// bytes a slot) and every queued span holds its record, so an unbounded OTEL_BSP_MAX_QUEUE_SIZE
+// took gigabytes before the first span. 262,144 spans is 4 MiB of ring and over a minute of
+// 4,000 spans/s with a dead collector; larger values are cut to it with a warning.
+inline constexpr std::size_t kMaxBatchQueueSize = std::size_t{1} << 18;
+
 // Defaults are the specification's (OTEL_BSP_*).
 struct BatchSpanProcessorOptions {
   std::size_t max_queue_size = 2048;
@@ -30,7 +36,7 @@ struct BatchSpanProcessorOptions {
 
   // The defaults overridden by OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT,
   // OTEL_BSP_MAX_QUEUE_SIZE and OTEL_BSP_MAX_EXPORT_BATCH_SIZE. Invalid values are reported on
-  // stderr and ignored.
+  // stderr and ignored; a queue size over kMaxBatchQueueSize is cut to it with a warning.
   // `lookup` reads a variable (default: the process environment).
   static BatchSpanProcessorOptions FromEnv(const env::Lookup& lookup = env::Get);
 };

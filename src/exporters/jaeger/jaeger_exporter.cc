@@ -112,8 +112,10 @@ class JaegerExporter::Impl {
       Status s = PostWithRetries(deadline);
       if (!s.ok()) {
         ok = false;
+        // A copy: clang 14 cannot capture a structured binding (the fuzz build uses clang).
+        const std::size_t dropped = group.size();
         failure_log_.Report([&] {
-          return "jaeger exporter: dropped " + std::to_string(group.size()) + " spans: " + s.ToString();
+          return "jaeger exporter: dropped " + std::to_string(dropped) + " spans: " + s.ToString();
         });
       }
     }

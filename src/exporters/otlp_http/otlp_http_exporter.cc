@@ -12,6 +12,7 @@
 
 #include "exporters/common/curl_support.h"
 #include "exporters/common/export_loop.h"
+#include "minion/common/json.h"
 #include "minion/otlp/encoder.h"
 #include "minion/otlp/proto_message.h"
 
@@ -259,7 +260,8 @@ class OtlpHttpExporter::Impl {
     std::int64_t rejected = 0;
     std::string message;
     if (options_.protocol == OtlpProtocol::kHttpJson) {
-      auto j = nlohmann::json::parse(response_, nullptr, /*allow_exceptions=*/false);
+      // The collector's reply is outside input: depth-bounded like every parse (ParseJson).
+      auto j = ParseJson(response_, "response").value_or(nlohmann::json());
       if (j.is_object() && j.contains("partialSuccess") && j["partialSuccess"].is_object()) {
         const auto& ps = j["partialSuccess"];
         if (ps.contains("rejectedSpans")) {

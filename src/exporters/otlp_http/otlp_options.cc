@@ -28,8 +28,12 @@ std::optional<Picked> Pick(const OtlpExporterOptions::EnvLookup& lookup, std::st
   return std::nullopt;
 }
 
-Status Invalid(const Picked& p, std::string_view why) {
-  return InvalidArgumentError(p.name + "=\"" + p.value + "\": " + std::string(why));
+// The one rule for a bad standard variable: warn, naming the variable, the value and what is
+// used instead, and carry on with the default.
+void Fallback(const Picked& p, std::string_view why, std::string_view used, std::vector<std::string>* warnings) {
+  const std::string line = p.name + "=\"" + p.value + "\": " + std::string(why) + "; using " + std::string(used);
+  env::Warn(line);
+  if (warnings) warnings->push_back(line);
 }
 
 bool HasHttpScheme(std::string_view url) {
@@ -75,49 +79,66 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseOtlpHeaders(std::s
 }
 
 Result<OtlpExporterOptions> OtlpExporterOptions::FromEnv(std::string_view default_protocol,
-                                                         const EnvLookup& lookup_in) {
+                                                         const EnvLookup& lookup_in,
+                                                         std::vector<std::string>* warnings) {
   const EnvLookup lookup = lookup_in ? lookup_in : EnvLookup([](std::string_view name) {
     return env::Get(name);
   });
   OtlpExporterOptions o;
 
+  auto fallback_protocol = ParseOtlpProtocol(default_protocol);
+  if (!fallback_protocol.ok()) return fallback_protocol.status().WithContext("default protocol");
+  o.protocol = *fallback_protocol;
   if (auto p = Pick(lookup, "PROTOCOL")) {
     auto parsed = ParseOtlpProtocol(p->value);
-    if (!parsed.ok()) return Invalid(*p, "want grpc, http/protobuf or http/json");
-    o.protocol = *parsed;
-  } else {
-    auto parsed = ParseOtlpProtocol(default_protocol);
-    if (!parsed.ok()) return parsed.status().WithContext("default protocol");
-    o.protocol = *parsed;
+    if (parsed.ok()) {
+      o.protocol = *parsed;
+    } else {
+      Fallback(*p, "want grpc, http/protobuf or http/json", OtlpProtocolName(o.protocol), warnings);
+    }
   }
   const bool http = o.protocol != OtlpProtocol::kGrpc;
   o.endpoint = std::string(http ? kDefaultOtlpHttpEndpoint : kDefaultOtlpGrpcEndpoint);
 
   if (auto p = Pick(lookup, "ENDPOINT")) {
     const std::string url(Trim(p->value));
-    if (http) {
-      if (!HasHttpScheme(url)) return Invalid(*p, "want an http:// or https:// URL");
-      if (p->signal_specific) {
-        o.endpoint = url;  // used as is
+    std::string endpoint;
+    std::string why;
+    if (url.find_first_of(" \t\r\n") != std::string::npos) {
+      why = "URL contains whitespace";
+    } else if (http) {
+      if (!HasHttpScheme(url)) {
+        why = "want an http:// or https:// URL";
+      } else if (p->signal_specific) {
+        endpoint = url;  // used as is
       } else {
         // The generic variable is a base URL: the signal path is appended to it.
-        o.endpoint = url + (url.ends_with('/') ? "v1/traces" : "/v1/traces");
+        endpoint = url + (url.ends_with('/') ? "v1/traces" : "/v1/traces");
       }
+    } else if (url.find("://") != std::string::npos && !HasHttpScheme(url)) {
+      why = "want http://, https:// or host:port";
     } else {
-      if (url.find("://") != std::string::npos && !HasHttpScheme(url)) {
-        return Invalid(*p, "want http://, https:// or host:port");
-      }
-      o.endpoint = url;
+      endpoint = url;
     }
-    if (o.endpoint.find_first_of(" \t\r\n") != std::string::npos) {
-      return Invalid(*p, "URL contains whitespace");
+    if (why.empty()) {
+      o.endpoint = endpoint;
+    } else {
+      Fallback(*p, why, o.endpoint, warnings);
     }
   }
 
   if (auto p = Pick(lookup, "HEADERS")) {
     auto headers = ParseOtlpHeaders(p->value);
-    if (!headers.ok()) return Invalid(*p, headers.status().message());
-    o.headers = std::move(*headers);
+    if (headers.ok()) {
+      o.headers = std::move(*headers);
+    } else {
+      // Not Fallback(): the value (and the parser's message, which quotes it) may hold a token.
+      const std::string line = p->name + ": not a list of key=value pairs with %-encoded values (" +
+                               std::to_string(p->value.size()) +
+                               " bytes, not shown: headers carry credentials); using no headers";
+      env::Warn(line);
+      if (warnings) warnings->push_back(line);
+    }
   }
 
   if (auto p = Pick(lookup, "TIMEOUT")) {
@@ -125,9 +146,15 @@ Result<OtlpExporterOptions> OtlpExporterOptions::FromEnv(std::string_view defaul
     std::int64_t ms = -1;
     auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), ms);
     if (t.empty() || ec != std::errc() || end != t.data() + t.size() || ms < 0) {
-      return Invalid(*p, "want a non-negative number of milliseconds");
+      Fallback(*p, "want a non-negative number of milliseconds", std::to_string(o.timeout.count()), warnings);
+    } else if (ms == 0) {
+      // The OpenTelemetry configuration schema: "A value of 0 indicates no limit (infinity)".
+      // Each export is still bounded by the caller's timeout (the batch processor's export
+      // timeout, the shutdown deadline), so no limit here means "the caller's".
+      o.timeout = kNoTimeout;
+    } else {
+      o.timeout = std::chrono::milliseconds(ms);
     }
-    o.timeout = std::chrono::milliseconds(ms);
   }
 
   if (auto p = Pick(lookup, "COMPRESSION")) {
@@ -137,7 +164,7 @@ Result<OtlpExporterOptions> OtlpExporterOptions::FromEnv(std::string_view defaul
     } else if (c == "none") {
       o.compression = OtlpCompression::kNone;
     } else {
-      return Invalid(*p, "want gzip or none");
+      Fallback(*p, "want gzip or none", o.compression == OtlpCompression::kGzip ? "gzip" : "none", warnings);
     }
   }
 
@@ -147,8 +174,11 @@ Result<OtlpExporterOptions> OtlpExporterOptions::FromEnv(std::string_view defaul
 
   if (auto p = Pick(lookup, "INSECURE")) {
     auto b = env::ParseBool(Trim(p->value));
-    if (!b.ok()) return Invalid(*p, "want true or false");
-    o.insecure = *b;
+    if (b.ok()) {
+      o.insecure = *b;
+    } else {
+      Fallback(*p, "want true or false", o.insecure ? "true" : "false", warnings);
+    }
   }
   return o;
 }

@@ -1,5 +1,6 @@
 #include "minion/exporters/stdout_exporter.h"
 
+#include "minion/common/text.h"
 #include "minion/observability/attributes.h"
 
 #include <algorithm>
@@ -32,9 +33,11 @@ void Render(const std::vector<const trace::SpanData*>& spans, std::size_t index,
   const trace::SpanData& s = *spans[index];
   out += prefix;
   out += last ? "└─ " : "├─ ";
-  out += s.name;
+  // Names, attribute values and events carry task names and model text: escaped so they
+  // cannot drive the terminal or break the tree's lines.
+  out += text::EscapeControl(s.name);
   const std::string component = ComponentOf(s);
-  if (!component.empty()) out += " [" + component + "]";
+  if (!component.empty()) out += " [" + text::EscapeControl(component) + "]";
   out += " ";
   out += trace::SpanKindName(s.kind);
   out += " ";
@@ -42,7 +45,7 @@ void Render(const std::vector<const trace::SpanData*>& spans, std::size_t index,
   if (s.status != trace::SpanStatusCode::kUnset) {
     out += " ";
     out += trace::SpanStatusCodeName(s.status);
-    if (!s.status_description.empty()) out += " (" + s.status_description + ")";
+    if (!s.status_description.empty()) out += " (" + text::EscapeControl(s.status_description) + ")";
   }
   out += "\n";
   const std::string inner = prefix + (last ? "   " : "│  ");
@@ -51,11 +54,14 @@ void Render(const std::vector<const trace::SpanData*>& spans, std::size_t index,
   const std::string attr_prefix = inner + (has_children ? "│  " : "   ");
   for (const auto& a : s.attributes) {
     if (a.key == observability::kAttrComponent) continue;
-    out += attr_prefix + "· " + a.key + ": " + trace::AttributeValueToString(a.value) + "\n";
+    out += attr_prefix + "· " + text::EscapeControl(a.key) + ": " +
+           text::EscapeControl(trace::AttributeValueToString(a.value)) + "\n";
   }
   for (const auto& e : s.events) {
-    out += attr_prefix + "* event " + e.name;
-    for (const auto& a : e.attributes) out += " " + a.key + "=" + trace::AttributeValueToString(a.value);
+    out += attr_prefix + "* event " + text::EscapeControl(e.name);
+    for (const auto& a : e.attributes) {
+      out += " " + text::EscapeControl(a.key) + "=" + text::EscapeControl(trace::AttributeValueToString(a.value));
+    }
     out += "\n";
   }
   if (!has_children) return;

@@ -124,37 +124,62 @@ TEST(OtlpOptionsTest, TimeoutCompressionTlsAndInsecure) {
             OtlpCompression::kNone);
 }
 
-// Each invalid value fails with a message naming the variable and the value.
+// Each invalid value is the specification's "warn and use the default": the options are
+// built, the field keeps its default, and the warning names the variable, the value (except
+// for headers, whose value is never shown) and the value used instead.
 struct InvalidCase {
   const char* name;
   const char* value;
+  const char* used;  // appears in the warning after "using "
 };
 
 class OtlpOptionsInvalidTest : public ::testing::TestWithParam<InvalidCase> {};
 
-TEST_P(OtlpOptionsInvalidTest, NamesVariableAndValue) {
+TEST_P(OtlpOptionsInvalidTest, WarnsNamingVariableValueAndDefault) {
   FakeEnv env;
   env.vars[GetParam().name] = GetParam().value;
-  auto o = OtlpExporterOptions::FromEnv("http/protobuf", env.Lookup());
-  ASSERT_FALSE(o.ok());
-  EXPECT_EQ(o.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(o.status().message().find(GetParam().name), std::string::npos) << o.status().message();
-  EXPECT_NE(o.status().message().find(GetParam().value), std::string::npos) << o.status().message();
+  std::vector<std::string> warnings;
+  auto o = OtlpExporterOptions::FromEnv("http/protobuf", env.Lookup(), &warnings);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  const OtlpExporterOptions defaults;
+  EXPECT_EQ(o->protocol, defaults.protocol);
+  EXPECT_EQ(o->endpoint, defaults.endpoint);
+  EXPECT_EQ(o->timeout, defaults.timeout);
+  EXPECT_EQ(o->compression, defaults.compression);
+  EXPECT_TRUE(o->headers.empty());
+  EXPECT_EQ(o->insecure, defaults.insecure);
+  ASSERT_EQ(warnings.size(), 1u);
+  const std::string& w = warnings[0];
+  EXPECT_NE(w.find(GetParam().name), std::string::npos) << w;
+  EXPECT_NE(w.find(std::string("using ") + GetParam().used), std::string::npos) << w;
+  if (std::string_view(GetParam().name).find("HEADERS") == std::string_view::npos) {
+    EXPECT_NE(w.find(GetParam().value), std::string::npos) << w;
+  } else {
+    EXPECT_EQ(w.find(GetParam().value), std::string::npos) << "a header value was printed: " << w;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Variables, OtlpOptionsInvalidTest,
-    ::testing::Values(InvalidCase{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/thrift"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "HTTP"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_TIMEOUT", "10s"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "-5"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_COMPRESSION", "brotli"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://x/v1/traces"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_HEADERS", "novalue"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "k=%zz"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_HEADERS", "bad key=1"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_INSECURE", "maybe"}));
+    ::testing::Values(InvalidCase{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/thrift", "http/protobuf"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "HTTP", "http/protobuf"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_TIMEOUT", "10s", "10000"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "-5", "10000"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_COMPRESSION", "brotli", "none"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "http://localhost:4318/v1/traces"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://x/v1/traces", "http://localhost:4318/v1/traces"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_HEADERS", "novalue", "no headers"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "k=%zz", "no headers"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer tok%zzen", "no headers"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_INSECURE", "maybe", "false"}));
+
+TEST(OtlpOptionsTest, TimeoutZeroMeansNoLimitOfItsOwn) {
+  FakeEnv env;
+  env.vars["OTEL_EXPORTER_OTLP_TIMEOUT"] = "0";
+  auto o = OtlpExporterOptions::FromEnv("http/protobuf", env.Lookup());
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->timeout, kNoTimeout);
+}
 
 TEST(OtlpOptionsTest, ReadsTheProcessEnvironmentByDefault) {
   minion::testing::ScopedEnv env;

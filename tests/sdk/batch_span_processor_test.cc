@@ -166,11 +166,10 @@ TEST(BatchSpanProcessorTest, HugeQueueSizeIsCappedNotAllocated) {
 }
 
 TEST(BatchSpanProcessorTest, QueueSizeFromEnvIsCappedWithAWarning) {
-  setenv("OTEL_BSP_MAX_QUEUE_SIZE", "2147483647", 1);
   ::testing::internal::CaptureStderr();
-  auto o = BatchSpanProcessorOptions::FromEnv();
+  auto o = BatchSpanProcessorOptions::FromEnv(
+      minion::testing::MapLookup({{"OTEL_BSP_MAX_QUEUE_SIZE", "2147483647"}}));
   const std::string err = ::testing::internal::GetCapturedStderr();
-  unsetenv("OTEL_BSP_MAX_QUEUE_SIZE");
   EXPECT_EQ(o.max_queue_size, kMaxBatchQueueSize);
   EXPECT_NE(err.find("OTEL_BSP_MAX_QUEUE_SIZE=\"2147483647\""), std::string::npos) << err;
   EXPECT_NE(err.find("using " + std::to_string(kMaxBatchQueueSize)), std::string::npos) << err;

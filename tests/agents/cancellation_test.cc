@@ -205,7 +205,7 @@ TEST(OpenAIProviderCancelTest, StopRequestAbortsTheHttpRequestInFlight) {
   options.base_url = "http://127.0.0.1:" + std::to_string(server.port()) + "/v1";
   options.timeout = std::chrono::seconds(120);  // the cancel, not this, must end the call
   options.max_retries = 3;                      // a cancelled call must not be retried
-  options.tracer = *tracing.tracer;
+  options.tracer = tracing.tracer;
   llm::OpenAIProvider provider(options);
   std::stop_source stop;
   llm::ChatRequest request;
@@ -390,7 +390,7 @@ TEST_F(CancellationTest, TimeoutAbortsABuiltinWorkersModelCall) {
   options.base_url = "http://127.0.0.1:" + std::to_string(server.port()) + "/v1";
   options.timeout = std::chrono::seconds(120);  // the cancel, not this, must end the call
   options.max_retries = 3;
-  options.tracer = *tracing_.tracer;
+  options.tracer = tracing_.tracer;
   auto provider = std::make_shared<llm::OpenAIProvider>(options);
   auto coordinator = Make(std::chrono::milliseconds(300));
   auto worker = MakeBuiltinWorker(BuiltinKind::kCoder, provider, "coder-1",

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# tests/install/CMakeLists.txt runs this:
+#   consumer_test.sh install    BUILD SOURCE WORK   cmake --install BUILD --prefix WORK/prefix
+#   consumer_test.sh cmake      BUILD SOURCE WORK   build SOURCE/examples with find_package(minion)
+#   consumer_test.sh pkg-config BUILD SOURCE WORK   build SOURCE/examples/custom_worker.cc with
+#                                                   $(pkg-config --cflags --libs minion)
+# The consumer builds see only WORK/prefix, never the source tree's include/ or src/.
+set -euo pipefail
+mode=$1 build=$2 source=$3 work=$4
+prefix=$work/prefix
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# A sanitizer build's static libraries need the same -fsanitize when a consumer links them.
+san_flags=""
+[ -n "${MINION_SANITIZE:-}" ] && san_flags="-fsanitize=$MINION_SANITIZE -fno-omit-frame-pointer"
+cxx=${MINION_CXX:-c++}
+
+check_output() {  # the example's task result: both custom workers ran, in order
+  local out=$1
+  grep -q '"status": "completed"' <<<"$out" || fail "task did not complete: $out"
+  grep -q 'The input has 9 words.' <<<"$out" || fail "missing the reporter's text: $out"
+  grep -q 'worker.word_count' <<<"$out" || fail "missing the worker span in the stdout trace: $out"
+}
+
+case "$mode" in
+  install)
+    rm -rf "$prefix"
+    cmake --install "$build" --prefix "$prefix" >/dev/null
+    for f in bin/minion include/minion/agents/coordinator.h include/minion/trace/span.h \
+             include/minion/exporters/otlp_http_exporter.h lib/libminion_agents.a \
+             lib/libminion_otlp_proto.a lib/cmake/minion/minionConfig.cmake \
+             lib/cmake/minion/minionConfigVersion.cmake lib/cmake/minion/minionTargets.cmake \
+             lib/pkgconfig/minion.pc; do
+      [ -e "$prefix/$f" ] || fail "not installed: $f"
+    done
+    # Private and generated headers stay in the build tree.
+    [ ! -e "$prefix/include/minion/otlp/proto_message.h" ] || fail "proto_message.h installed"
+    if grep -rn '#include "' "$prefix/include" | grep -v '#include "minion/'; then
+      fail "an installed header includes a header that is not installed"
+    fi
+    "$prefix/bin/minion" --help >/dev/null || fail "installed minion --help"
+    echo "installed into $prefix"
+    ;;
+  cmake)
+    rm -rf "$work/cmake-build"
+    launcher=()
+    [ -n "${MINION_LAUNCHER:-}" ] && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER="$MINION_LAUNCHER")
+    generator=()
+    command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+    cmake -S "$source/examples" -B "$work/cmake-build" "${generator[@]}" "${launcher[@]}" \
+      -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_CXX_FLAGS="$san_flags" >"$work/cmake-configure.log" \
+      || { cat "$work/cmake-configure.log"; fail "configure against the installed package"; }
+    grep -q "minion_DIR:PATH=$prefix/lib/cmake/minion" "$work/cmake-build/CMakeCache.txt" \
+      || fail "find_package(minion) did not pick the installed package"
+    cmake --build "$work/cmake-build" >/dev/null || fail "build against the installed package"
+    out=$("$work/cmake-build/example_custom_worker")
+    check_output "$out"
+    echo "find_package(minion) consumer: ok"
+    ;;
+  pkg-config)
+    export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+    flags=$(pkg-config --cflags --libs minion) || fail "pkg-config minion"
+    [[ "$flags" == *"-I$prefix/include"* ]] || fail "pkg-config cflags do not point at the prefix: $flags"
+    # shellcheck disable=SC2086
+    ${MINION_LAUNCHER:-} "$cxx" $san_flags "$source/examples/custom_worker.cc" -o "$work/pc_custom_worker" $flags \
+      || fail "build with pkg-config flags: $flags"
+    out=$("$work/pc_custom_worker")
+    check_output "$out"
+    echo "pkg-config consumer: ok"
+    ;;
+  *) fail "unknown mode $mode" ;;
+esac

@@ -170,8 +170,10 @@ def main():
         if f.startswith("include/"):
             owner = public_owner(f[len("include/"):])
             owners = [owner] if owner else []
+        elif f.endswith(".cc"):
+            owners = [l for l in libs.values() if f in l.sources]
         else:
-            owners = [l for l in libs.values() if f in l.sources] or private_owners(f)
+            owners = private_owners(f)
         if not owners:
             errors.append(f"{f}: belongs to no library (list it in a minion_add_library() in "
                           "its folder's CMakeLists.txt, or add the folder to src/CMakeLists.txt)")

@@ -17,7 +17,7 @@ cxx=${MINION_CXX:-c++}
 
 check_output() {  # the example's task result: both custom workers ran, in order
   local out=$1
-  grep -q '"status": "completed"' <<<"$out" || fail "task did not complete: $out"
+  grep -q '"status": "succeeded"' <<<"$out" || fail "task did not succeed: $out"
   grep -q 'The input has 9 words.' <<<"$out" || fail "missing the reporter's text: $out"
   grep -q 'worker.word_count' <<<"$out" || fail "missing the worker span in the stdout trace: $out"
 }

@@ -61,7 +61,8 @@ case "$mode" in
   pkg-config)
     export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
     flags=$(pkg-config --cflags --libs minion) || fail "pkg-config minion"
-    [[ "$flags" == *"-I$prefix/include"* ]] || fail "pkg-config cflags do not point at the prefix: $flags"
+    incdir=$(realpath "$(pkg-config --variable=includedir minion)")
+    [ "$incdir" = "$(realpath "$prefix/include")" ] || fail "minion.pc's includedir is not the prefix's: $incdir"
     # shellcheck disable=SC2086
     ${MINION_LAUNCHER:-} "$cxx" $san_flags "$source/examples/custom_worker.cc" -o "$work/pc_custom_worker" $flags \
       || fail "build with pkg-config flags: $flags"

@@ -72,7 +72,7 @@ function(minion_add_library name)
   endif()
   if(ARG_INTERNAL)
     target_include_directories(${name} ${scope} $<BUILD_INTERFACE:${private_root}>)
-  else()
+  elseif(ARG_SOURCES)
     target_include_directories(${name} PRIVATE ${private_root})
   endif()
 

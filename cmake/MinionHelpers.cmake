@@ -27,7 +27,7 @@ endfunction()
 
 # minion_add_library(<target> SOURCES ... [DEPS ...] [PRIVATE_DEPS ...]
 #                    [PUBLIC_HEADERS minion/<dir>/<file>.h ...]
-#                    [INTERNAL [INTERNAL_HEADERS <file>.h ...]])
+#                    [INTERNAL [INTERNAL_HEADERS <file>.h ...]] [NO_INSTALL])
 #   One static library per component, defined in src/<folder>/CMakeLists.txt.
 #   DEPS: libraries whose headers appear in this library's public headers (PUBLIC);
 #   PRIVATE_DEPS: libraries used only by its sources. Every minion library it includes must be
@@ -41,8 +41,11 @@ endfunction()
 #   INTERNAL: a helper shared by several components (no installed headers). Its folder (or only
 #   INTERNAL_HEADERS, relative to the folder) is visible to the libraries that link it, through
 #   the same "<folder>/<file>.h" spelling. A library without SOURCES is header-only.
+#   NO_INSTALL: used in this build only (by the minion binary, tests); not installed or exported.
+#   Only such a library's public headers may include generated protobuf headers, which are
+#   never installed.
 function(minion_add_library name)
-  cmake_parse_arguments(ARG "INTERNAL" "" "SOURCES;DEPS;PRIVATE_DEPS;PUBLIC_HEADERS;INTERNAL_HEADERS" ${ARGN})
+  cmake_parse_arguments(ARG "INTERNAL;NO_INSTALL" "" "SOURCES;DEPS;PRIVATE_DEPS;PUBLIC_HEADERS;INTERNAL_HEADERS" ${ARGN})
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "minion_add_library(${name}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -87,16 +90,20 @@ function(minion_add_library name)
         endif()
         _minion_symlink(${MINION_ROOT}/include/${h} ${public_root}/${h})
         get_filename_component(dest ${h} DIRECTORY)
-        install(FILES ${MINION_ROOT}/include/${h} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/${dest}
-                COMPONENT dev)
+        if(NOT ARG_NO_INSTALL)
+          install(FILES ${MINION_ROOT}/include/${h}
+                  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/${dest} COMPONENT dev)
+        endif()
       endforeach()
       set(public_headers ${ARG_PUBLIC_HEADERS})
     elseif(IS_DIRECTORY ${MINION_ROOT}/include/minion/${folder})
       _minion_symlink(${MINION_ROOT}/include/minion/${folder} ${public_root}/minion/${folder})
       get_filename_component(dest minion/${folder} DIRECTORY)
-      install(DIRECTORY ${MINION_ROOT}/include/minion/${folder}
-              DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/${dest} COMPONENT dev
-              FILES_MATCHING PATTERN "*.h")
+      if(NOT ARG_NO_INSTALL)
+        install(DIRECTORY ${MINION_ROOT}/include/minion/${folder}
+                DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/${dest} COMPONENT dev
+                FILES_MATCHING PATTERN "*.h")
+      endif()
       set(public_headers "minion/${folder}/")
     endif()
     if(public_headers)
@@ -112,9 +119,11 @@ function(minion_add_library name)
   if(ARG_SOURCES)
     target_compile_definitions(${name} PRIVATE MINION_VERSION="${MINION_VERSION_STRING}")
   endif()
-  install(TARGETS ${name} EXPORT minionTargets
-          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
-  set_property(GLOBAL APPEND PROPERTY MINION_LIBRARIES ${name})
+  if(NOT ARG_NO_INSTALL)
+    install(TARGETS ${name} EXPORT minionTargets
+            ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+    set_property(GLOBAL APPEND PROPERTY MINION_LIBRARIES ${name})
+  endif()
 
 endfunction()
 

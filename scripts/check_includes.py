@@ -10,7 +10,8 @@ under src/ and include/minion/ it finds the library that owns the file and fails
     DEPS/PRIVATE_DEPS, and their DEPS transitively: what CMake's PUBLIC/PRIVATE gives it),
   - includes another library's private header ("<folder>/x.h" under src/) unless that
     library is INTERNAL and linked,
-  - is a public header that includes anything under src/ (or generated code),
+  - is a public header that includes anything under src/ (or generated code, except in a
+    NO_INSTALL library, which is never installed),
   - belongs to no library, or includes a "minion/..." header no library publishes.
 It also fails when the libraries' dependencies form a cycle.
 """
@@ -20,7 +21,8 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KEYWORDS = {"SOURCES", "DEPS", "PRIVATE_DEPS", "PUBLIC_HEADERS", "INTERNAL_HEADERS", "INTERNAL"}
+KEYWORDS = {"SOURCES", "DEPS", "PRIVATE_DEPS", "PUBLIC_HEADERS", "INTERNAL_HEADERS", "INTERNAL",
+            "NO_INSTALL"}
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 
@@ -41,7 +43,7 @@ def calls(text, command):
 class Library:
     def __init__(self, name, folder, cmake_file):
         self.name, self.folder, self.cmake_file = name, folder, cmake_file
-        self.internal = False
+        self.internal = self.no_install = False
         self.sources, self.public_headers, self.internal_headers = set(), [], set()
         self.deps, self.private_deps = [], []
 
@@ -63,6 +65,8 @@ def load_libraries():
                     key = tok
                     if tok == "INTERNAL":
                         lib.internal = True
+                    if tok == "NO_INSTALL":
+                        lib.no_install = True
                     continue
                 if tok.startswith("${") or tok.startswith("$<"):
                     continue
@@ -197,11 +201,14 @@ def main():
                         f"is right (docs/architecture.md), declare it in DEPS or PRIVATE_DEPS "
                         f"in {owners[0].cmake_file}; otherwise move the code.")
                 continue
-            if f.startswith("include/"):
-                errors.append(f"{where}: a public header may include only other public "
-                              "headers (\"minion/...\"), never private or generated ones")
-                continue
             private = os.path.normpath(f"src/{inc}")
+            if f.startswith("include/"):
+                generated = inc.endswith(".pb.h") and not os.path.exists(os.path.join(ROOT, private))
+                if not (generated and all(o.no_install for o in owners)):
+                    errors.append(f"{where}: a public header may include only other public "
+                                  "headers (\"minion/...\"), never private or generated ones "
+                                  "(generated ones only in a NO_INSTALL library)")
+                continue
             if not os.path.exists(os.path.join(ROOT, private)):
                 continue  # a header next to the file, generated code, or a system header
             targets = private_owners(private)

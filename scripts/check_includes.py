@@ -150,6 +150,13 @@ def main():
     if cycle:
         errors.append("dependency cycle: " + " -> ".join(cycle))
     sees = visible(libs)
+    claimed = {}
+    for l in libs.values():
+        for h in l.public_headers:
+            if h in claimed:
+                errors.append(f"{l.cmake_file}: {l.name} and {claimed[h]} both publish {h}; "
+                              "list each one's PUBLIC_HEADERS")
+            claimed[h] = l.name
 
     def public_owner(inc):
         for l in libs.values():

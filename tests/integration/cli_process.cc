@@ -40,6 +40,12 @@ CliProcess::CliProcess(std::vector<std::string> argv, std::map<std::string, std:
 
   if (const char* path = std::getenv("PATH"); path && !env.count("PATH")) env["PATH"] = path;
   if (const char* home = std::getenv("HOME"); home && !env.count("HOME")) env["HOME"] = home;
+  // The sanitizers' settings belong to the harness, not to the environment under test: without
+  // them a sanitized child would run without the suppressions for Debian's uninstrumented
+  // grpc/abseil (scripts/tsan.supp) and fail on races inside those libraries.
+  for (const char* name : {"TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+    if (const char* value = std::getenv(name); value && !env.count(name)) env[name] = value;
+  }
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<char*> cargv, cenv;

@@ -111,6 +111,14 @@ TEST(TraceStoreTest, SeedQueriesFindExactlyTheMatchingTraces) {
   q.operation = "";
   q.duration_min_ns = ParseDuration("10s").value();
   EXPECT_EQ(find(q), ids({1, 4}));
+  // Minimums on both sides of the 1 s partial duration index, and a maximum.
+  q.duration_min_ns = ParseDuration("1.5s").value();
+  EXPECT_EQ(find(q), ids({1, 3, 4}));
+  q.duration_min_ns = ParseDuration("500ms").value();
+  EXPECT_EQ(find(q), ids({1, 2, 3, 4}));
+  q.duration_max_ns = ParseDuration("1s").value();
+  EXPECT_EQ(find(q), ids({2}));  // only trace 2 has a span between 0.5 s and 1 s
+  q.duration_max_ns = 0;
   q.duration_min_ns = 0;
   q.attributes = ParseAttributeConditions("error=true").value();
   EXPECT_EQ(find(q), ids({2, 4}));

@@ -946,7 +946,7 @@ class SqliteTraceStore final : public TraceStore {
           std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retention).count();
       for (;;) {
         MINION_ASSIGN_OR_RETURN(auto n, DeleteOldestBatch(cutoff));
-        if (n == 0) break;
+        if (n < 0) break;
         deleted += static_cast<std::uint64_t>(n);
       }
     }
@@ -955,7 +955,7 @@ class SqliteTraceStore final : public TraceStore {
         MINION_ASSIGN_OR_RETURN(auto used, UsedBytesOn(db_));
         if (used <= options_.max_db_bytes) break;
         MINION_ASSIGN_OR_RETURN(auto n, DeleteOldestBatch(-1));
-        if (n == 0) break;
+        if (n < 0) break;
         deleted += static_cast<std::uint64_t>(n);
       }
     }
@@ -963,9 +963,11 @@ class SqliteTraceStore final : public TraceStore {
     return deleted;
   }
 
-  // Deletes the oldest batch (by insertion) whose spans all started before `cutoff_ns`
-  // (cutoff < 0: the oldest batch whatever its age), in its own transaction. Returns the
-  // number of spans deleted, 0 when there was nothing to delete.
+  // Deletes the traces of the oldest batch (by insertion) whose spans all started before
+  // `cutoff_ns` (cutoff < 0: the oldest batch whatever its age), in one transaction. A trace
+  // goes as a whole, with its spans that arrived in later batches, so no query ever sees a
+  // trace with its older part missing. Returns the number of spans deleted (0 for a batch
+  // whose traces went with an earlier one), -1 when no batch qualified.
   Result<std::int64_t> DeleteOldestBatch(std::int64_t cutoff_ns) {
     Stmt pick;
     MINION_RETURN_IF_ERROR(pick.Prepare(
@@ -975,17 +977,19 @@ class SqliteTraceStore final : public TraceStore {
     if (cutoff_ns >= 0) pick.Bind(1, cutoff_ns);
     Status s;
     if (!pick.Step(s))
-      return s.ok() ? Result<std::int64_t>(std::int64_t{0}) : Result<std::int64_t>(s);
+      return s.ok() ? Result<std::int64_t>(std::int64_t{-1}) : Result<std::int64_t>(s);
     const std::int64_t batch = pick.Int(0), first = pick.Int(1), last = pick.Int(2);
     pick.Reset();
     MINION_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
     auto result = [&]() -> Result<std::int64_t> {
       Stmt bodies;
-      MINION_RETURN_IF_ERROR(
-          bodies.Prepare(db_, "SELECT id, body FROM spans WHERE id BETWEEN ? AND ?"));
+      MINION_RETURN_IF_ERROR(bodies.Prepare(
+          db_,
+          "SELECT id, body FROM spans WHERE trace_id IN "
+          "(SELECT DISTINCT trace_id FROM spans WHERE id BETWEEN ? AND ?)"));
       bodies.Bind(1, first);
       bodies.Bind(2, last);
-      std::int64_t n = 0;
+      std::vector<std::int64_t> ids;
       trace_pb::Span span;
       Status st;
       while (bodies.Step(st)) {
@@ -993,20 +997,21 @@ class SqliteTraceStore final : public TraceStore {
         if (span.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
           MINION_RETURN_IF_ERROR(IndexSpanAttributes(span, bodies.Int(0), delete_attr_));
         }
-        ++n;
+        ids.push_back(bodies.Int(0));
       }
       if (!st.ok()) return st;
       Stmt del;
-      MINION_RETURN_IF_ERROR(del.Prepare(db_, "DELETE FROM spans WHERE id BETWEEN ? AND ?"));
-      del.Bind(1, first);
-      del.Bind(2, last);
-      MINION_RETURN_IF_ERROR(del.Run());
+      MINION_RETURN_IF_ERROR(del.Prepare(db_, "DELETE FROM spans WHERE id=?"));
+      for (const std::int64_t id : ids) {
+        del.Bind(1, id);
+        MINION_RETURN_IF_ERROR(del.Run());
+      }
+      const auto n = static_cast<std::int64_t>(ids.size());
       Stmt del_batch;
       MINION_RETURN_IF_ERROR(del_batch.Prepare(db_, "DELETE FROM batches WHERE id=?"));
       del_batch.Bind(1, batch);
       MINION_RETURN_IF_ERROR(del_batch.Run());
-      // A batch with no surviving spans still counts as progress for the caller's loop.
-      return std::max<std::int64_t>(n, 1);
+      return n;  // 0 for a batch whose traces an earlier deletion took
     }();
     if (!result.ok()) {
       (void)db_.Exec("ROLLBACK");

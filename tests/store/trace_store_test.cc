@@ -266,6 +266,116 @@ TEST(TraceStoreTest, RetentionByAgeDeletesOldSpansAndTheirIndexRows) {
   EXPECT_TRUE(store->FindTraces(q).value().empty());
 }
 
+// Splits a task trace's request into two requests: its first `head` spans and the rest.
+std::pair<ExportRequest, ExportRequest> SplitTrace(const ExportRequest& whole, int head) {
+  ExportRequest a = whole, b = whole;
+  auto* sa = a.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans();
+  auto* sb = b.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans();
+  sa->DeleteSubrange(head, sa->size() - head);
+  sb->DeleteSubrange(0, head);
+  return {std::move(a), std::move(b)};
+}
+
+// A trace that arrived in two batches, one older than the retention and one newer: retention
+// takes it whole (its newer part and that part's index rows too), never half of it.
+TEST(TraceStoreTest, RetentionByAgeNeverSplitsATraceThatArrivedInTwoBatches) {
+  TempDir dir;
+  SimulatedClock clock(kT0 + 10 * 86400 * kSec);
+  StoreOptions o;
+  o.clock = &clock;
+  o.retention = std::chrono::hours(24 * 7);
+  o.retention_interval = std::chrono::hours(1000);  // only when asked
+  auto store = OpenStore(dir.File("t.db"), o);
+  // Trace 1: task + dispatch 10 days ago, worker + llm spans (as if from another process that
+  // exported late) 1 day ago; trace 2 entirely recent, written between the two halves.
+  ExportRequest whole = TaskTrace(1, "split", 9, "worker-split", kT0, kSec);
+  auto late = whole.mutable_resource_spans(0)->mutable_scope_spans(0);
+  for (int i = 2; i < late->spans_size(); ++i) {
+    auto* sp = late->mutable_spans(i);
+    sp->set_start_time_unix_nano(sp->start_time_unix_nano() + 9 * 86400 * kSec);
+    sp->set_end_time_unix_nano(sp->end_time_unix_nano() + 9 * 86400 * kSec);
+  }
+  auto [old_part, new_part] = SplitTrace(whole, 2);
+  ASSERT_TRUE(store->Write(old_part).ok());
+  ASSERT_TRUE(
+      store->Write(TaskTrace(2, "new", 9, "worker-new", kT0 + 9 * 86400 * kSec, kSec)).ok());
+  ASSERT_TRUE(store->Write(new_part).ok());
+  ASSERT_EQ(SpanCount(store->GetTrace(TraceIdBytes(1)).value()), 4u);
+
+  auto deleted = store->EnforceRetention();
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 4u);  // both halves of trace 1
+  EXPECT_EQ(store->Stats().spans_deleted, 4u);
+  EXPECT_EQ(store->GetTrace(TraceIdBytes(1)).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(SpanCount(store->GetTrace(TraceIdBytes(2)).value()), 4u);
+  TraceQuery q;
+  q.attributes = ParseAttributeConditions("multiagent.worker.id=worker-split").value();
+  EXPECT_TRUE(store->FindTraces(q).value().empty());  // the newer half's index rows went too
+  q.attributes = ParseAttributeConditions("multiagent.worker.id=worker-new").value();
+  EXPECT_EQ(TraceIds(store->FindTraces(q).value()), std::set<std::string>{TraceIdBytes(2)});
+  // The batch that held the newer half is now empty; a later pass deletes nothing more.
+  EXPECT_EQ(store->EnforceRetention().value(), 0u);
+  EXPECT_EQ(SpanCount(store->GetTrace(TraceIdBytes(2)).value()), 4u);
+}
+
+// Size retention while every trace arrives in two batches, interleaved with other traces'
+// halves: afterwards (and at every point a reader looks) each trace is whole or gone.
+TEST(TraceStoreTest, RetentionBySizeLeavesEveryTraceWholeOrGone) {
+  TempDir dir;
+  StoreOptions o;
+  o.max_db_bytes = 1 << 20;
+  o.retention_interval = std::chrono::hours(1000);
+  auto store = OpenStore(dir.File("t.db"), o);
+  const std::string big(2000, 'x');
+  constexpr std::uint64_t kTraces = 300;
+  std::atomic<bool> writing{true};
+  std::atomic<int> write_failures{0};
+  std::thread writer([&] {
+    ExportRequest pending_tail;  // trace t's second half is written after trace t+1's first
+    for (std::uint64_t t = 1; t <= kTraces; ++t) {
+      ExportRequest req = TaskTrace(t, "bulk", 5, "w", kT0 + t * kSec, kSec);
+      SetString(*req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(3),
+                "payload", big);
+      auto [head, tail] = SplitTrace(req, 2);
+      if (!store->Write(std::move(head)).ok()) write_failures++;
+      if (t > 1 && !store->Write(std::move(pending_tail)).ok()) write_failures++;
+      pending_tail = std::move(tail);
+    }
+    if (!store->Write(std::move(pending_tail)).ok()) write_failures++;
+    writing = false;
+  });
+  auto whole_or_gone = [&](std::uint64_t t) {
+    auto found = store->GetTrace(TraceIdBytes(t));
+    if (!found.ok()) return found.status().code() == StatusCode::kNotFound;
+    return SpanCount(*found) == 4u;
+  };
+  std::uint64_t deleted = 0;
+  int checks = 0, split_seen = 0;
+  while (writing) {
+    auto d = store->EnforceRetention();
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    deleted += *d;
+    // The writer may be between a trace's halves; a trace older than that must be whole/gone.
+    const std::uint64_t done = store->Stats().spans_written / 4;
+    for (std::uint64_t t = 1; t + 2 < done && t <= kTraces; t += 7, ++checks)
+      if (!whole_or_gone(t)) ++split_seen;
+  }
+  writer.join();
+  deleted += store->EnforceRetention().value();
+  EXPECT_EQ(write_failures.load(), 0);
+  EXPECT_GT(deleted, 0u);
+  EXPECT_EQ(deleted % 4, 0u) << "retention deleted part of a trace";
+  EXPECT_EQ(split_seen, 0) << "of " << checks << " checks while writing";
+  EXPECT_LE(store->UsedBytes().value(), o.max_db_bytes);
+  std::uint64_t gone = 0;
+  for (std::uint64_t t = 1; t <= kTraces; ++t) {
+    EXPECT_TRUE(whole_or_gone(t)) << "trace " << t << " is split";
+    if (store->GetTrace(TraceIdBytes(t)).status().code() == StatusCode::kNotFound) ++gone;
+  }
+  EXPECT_EQ(gone * 4, deleted);
+  EXPECT_EQ(SpanCount(store->GetTrace(TraceIdBytes(kTraces)).value()), 4u);
+}
+
 TEST(TraceStoreTest, RetentionBySizeKeepsTheNewestUnderTheLimitWhileWriting) {
   TempDir dir;
   StoreOptions o;

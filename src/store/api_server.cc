@@ -302,10 +302,16 @@ void RegisterUi(http::Server& server, UiAssetLookup ui) {
       return;
     }
     if (ui) {
-      std::optional<UiAsset> asset;
-      if (path != "/") asset = ui(path);
-      if (!asset) asset = ui("/index.html");
-      if (asset) {
+      // The lookup decides what is the UI's (its files and its deep links); anything else
+      // (/favicon.ico, a probe, a typo) is a plain 404, not the app's HTML.
+      std::optional<UiAsset> asset = ui(path == "/" ? "/index.html" : path);
+      if (!asset) {
+        res.status = 404;
+        res.content_type = "text/plain; charset=utf-8";
+        res.body = "404 not found\n";
+        return;
+      }
+      {
         res.content_type = asset->content_type;
         res.headers = asset->headers;
         if (!asset->etag.empty()) {
@@ -320,6 +326,12 @@ void RegisterUi(http::Server& server, UiAssetLookup ui) {
         res.body.assign(asset->body);
         return;
       }
+    }
+    if (path != "/" && path != "/index.html") {
+      res.status = 404;
+      res.content_type = "text/plain; charset=utf-8";
+      res.body = "404 not found\n";
+      return;
     }
     res.content_type = "text/html; charset=utf-8";
     res.body = kFallbackIndex;

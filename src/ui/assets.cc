@@ -54,12 +54,28 @@ std::optional<Asset> FindUiFile(std::string_view path) {
   return std::nullopt;
 }
 
+namespace {
+
+// The routes the single-page app renders (route() in assets/app.js): /search and
+// /trace/{id}, each with an optional trailing slash. Only these get index.html, so a mistyped
+// or probed path (/favicon.ico, /admin, /trace/x/y) is a plain 404 rather than a page that
+// silently shows the search form.
+bool IsAppRoute(std::string_view path) {
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  if (path == "/search") return true;
+  constexpr std::string_view kTrace = "/trace/";
+  if (!path.starts_with(kTrace)) return false;
+  const std::string_view id = path.substr(kTrace.size());
+  return !id.empty() && id.find_first_of("/.") == std::string_view::npos;
+}
+
+}  // namespace
+
 std::optional<Asset> FindUiAsset(std::string_view path) {
   path = StripQuery(path);
   if (path.empty() || path.front() != '/' || IsApiPath(path)) return std::nullopt;
   if (auto file = FindUiFile(path)) return file;
-  std::string_view last = path.substr(path.rfind('/') + 1);
-  if (last.find('.') != std::string_view::npos) return std::nullopt;
+  if (!IsAppRoute(path)) return std::nullopt;
   return FindUiFile("/index.html");
 }
 

@@ -356,12 +356,24 @@ TEST_F(ApiServerTest, OurOtlpHttpExporterHonoursThe429AndLosesNothing) {
   (void)exporter->Shutdown(std::chrono::seconds(1));
 }
 
-TEST_F(ApiServerTest, UiRoutingServesAssetsAndIndexForEveryOtherPath) {
+TEST_F(ApiServerTest, UiRoutingServesAssetsIndexForDeepLinksAnd404ForTheRest) {
+  // A lookup following the UI's rule (include/minion/ui/assets.h): files, and index.html for
+  // the app's routes.
   Start({}, [](std::string_view path) -> std::optional<UiAsset> {
-    if (path == "/index.html") return UiAsset{"text/html; charset=utf-8", "<html>INDEX</html>"};
+    if (path == "/index.html" || path.starts_with("/trace/") || path.starts_with("/search"))
+      return UiAsset{"text/html; charset=utf-8", "<html>INDEX</html>"};
     if (path == "/app.js") return UiAsset{"application/javascript", "console.log(1)"};
     return std::nullopt;
   });
+  for (const char* path : {"/favicon.ico", "/admin", "/x.js"}) {
+    auto r = client_->Get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 404) << path;
+    EXPECT_EQ(r->body.find("INDEX"), std::string::npos) << path;
+  }
+  for (const char* path : {"/api/nonexistent", "/api/v3/nonexistent", "/api/"}) {
+    EXPECT_EQ(GetJson(path, 404)["error"]["httpCode"], 404) << path;
+  }
   for (const char* path : {"/", "/trace/4bf92f3577b34da6a3ce929d0e0e4736", "/search?service=x"}) {
     auto r = client_->Get(path);
     ASSERT_TRUE(r) << path;

@@ -58,9 +58,10 @@ TEST(UiAssetsTest, ContentTypesFollowTheExtension) {
   EXPECT_EQ(css->content_type, "text/css; charset=utf-8");
 }
 
-TEST(UiAssetsTest, DeepLinksAndOtherRoutesGetIndexHtml) {
-  for (std::string_view path : {"/trace/4bf92f3577b34da6a3ce929d0e0e4736", "/search",
-                                "/trace/4bf92f3577b34da6a3ce929d0e0e4736/agent", "/apis",
+TEST(UiAssetsTest, DeepLinksGetIndexHtml) {
+  for (std::string_view path : {"/trace/4bf92f3577b34da6a3ce929d0e0e4736", "/search", "/search/",
+                                "/trace/4bf92f3577b34da6a3ce929d0e0e4736/",
+                                "/trace/4bf92f3577b34da6a3ce929d0e0e4736?view=agent",
                                 "/search?service=minion-multiagent&tags=error%3Dtrue"}) {
     auto asset = FindUiAsset(path);
     ASSERT_TRUE(asset.has_value()) << path;
@@ -70,7 +71,9 @@ TEST(UiAssetsTest, DeepLinksAndOtherRoutesGetIndexHtml) {
 
 TEST(UiAssetsTest, ApiPathsAndMissingFilesAreNotAnswered) {
   for (std::string_view path : {"/api", "/api/", "/api/v3/services", "/api/traces/abc", "/api?x=1",
-                                "/favicon.ico", "/missing.js", "/trace/x.json", "", "app.js"}) {
+                                "/favicon.ico", "/missing.js", "/trace/x.json", "", "app.js",
+                                "/apis", "/admin", "/trace", "/trace/", "/searches",
+                                "/trace/4bf92f3577b34da6a3ce929d0e0e4736/agent", "/robots.txt"}) {
     EXPECT_FALSE(FindUiAsset(path).has_value()) << path;
   }
   EXPECT_FALSE(FindUiFile("/trace/abc").has_value());

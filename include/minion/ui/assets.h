@@ -22,11 +22,11 @@ struct Asset {
 // ignored). Rules, in order:
 //   - "/api" and everything under "/api/" belong to the query API: nullopt.
 //   - a file of the UI ("/app.js"; "/" means "/index.html"): that file.
-//   - a path whose last segment has a dot ("/favicon.ico", "/x.js") names a file we do not
-//     have: nullopt (a server may answer 404 rather than HTML where a script was expected;
-//     `minion serve` keeps Jaeger's habit and answers index.html for every unknown path).
-//   - any other path ("/trace/4bf92f...", "/search"): index.html, whose script routes on the
-//     URL; that is what makes deep links like /trace/{id} work when opened directly.
+//   - a route of the single-page app ("/search", "/trace/4bf92f...", each with an optional
+//     trailing slash): index.html, whose script routes on the URL; that is what makes deep
+//     links like /trace/{id} work when opened directly.
+//   - anything else ("/favicon.ico", "/x.js", "/admin", "/trace/x/y"): nullopt, which
+//     `minion serve` answers with 404.
 std::optional<Asset> FindUiAsset(std::string_view path);
 
 // The file named exactly `path` ("/app.js"), without the single-page-application fallback.

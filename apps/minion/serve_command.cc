@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <charconv>
 #include <fstream>
 #include <iostream>
@@ -169,6 +171,25 @@ int Serve(const ServeFlags& flags) {
   store_options.retention = *retention;
   store_options.max_db_bytes = *max_size;
   store_options.max_queued_spans = static_cast<std::size_t>(flags.max_queued_spans);
+  // Overload is worth a line (at most one a second): the exporters retry on their own, but an
+  // operator should know ingest is behind.
+  struct RefusalLog {
+    std::atomic<std::uint64_t> refused{0};
+    std::atomic<std::int64_t> last_ns{0};
+  };
+  auto refusals = std::make_shared<RefusalLog>();
+  store_options.on_refused = [refusals, max = flags.max_queued_spans] {
+    const std::uint64_t n = refusals->refused.fetch_add(1) + 1;
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+    std::int64_t last = refusals->last_ns.load();
+    if (last != 0 && now - last < 1'000'000'000) return;
+    if (!refusals->last_ns.compare_exchange_strong(last, now)) return;
+    std::cout << "minion serve: ingest queue full (--max-queued-spans " << max
+              << "): answering 429 / RESOURCE_EXHAUSTED with Retry-After; " << n
+              << " request(s) refused so far" << std::endl;
+  };
   auto store = store::TraceStore::Open(store_options);
   if (!store.ok()) {
     std::cerr << "minion serve: " << store.status().ToString() << "\n";
@@ -230,6 +251,11 @@ int Serve(const ServeFlags& flags) {
 #endif
   (*api)->Shutdown();
   (*store)->Shutdown();
+  const store::StoreStats stats = (*store)->Stats();
+  std::cout << "minion serve: stopped; stored " << stats.spans_written << " spans in "
+            << stats.requests_written << " requests, refused " << stats.requests_refused
+            << " requests (queue full), retention deleted " << stats.spans_deleted << " spans"
+            << std::endl;
   return 0;
 }
 

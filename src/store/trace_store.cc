@@ -322,18 +322,22 @@ class SqliteTraceStore final : public TraceStore {
     pending->request = &request;
     pending->spans = spans;
     std::future<Status> done = pending->done.get_future();
+    std::size_t waiting = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return UnavailableError("the trace store is shutting down");
       if (queued_spans_ > 0 && queued_spans_ + spans > options_.max_queued_spans) {
-        requests_refused_.fetch_add(1, std::memory_order_relaxed);
-        if (options_.on_refused) options_.on_refused();
-        return ResourceExhaustedError("the trace store's write queue is full (" +
-                                      std::to_string(queued_spans_) +
-                                      " spans waiting); retry later");
+        waiting = queued_spans_;
+      } else {
+        queued_spans_ += spans;
+        queue_.push_back(std::move(pending));
       }
-      queued_spans_ += spans;
-      queue_.push_back(std::move(pending));
+    }
+    if (waiting > 0) {
+      requests_refused_.fetch_add(1, std::memory_order_relaxed);
+      if (options_.on_refused) options_.on_refused();  // outside the lock: it may log
+      return ResourceExhaustedError("the trace store's write queue is full (" +
+                                    std::to_string(waiting) + " spans waiting); retry later");
     }
     cv_.notify_one();
     return done.get();

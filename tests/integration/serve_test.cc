@@ -15,10 +15,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sqlite3.h>
 #include <string>
 #include <vector>
+
+#include "cli_process.h"
+#include "transports/redis/redis_server.h"
 
 extern char** environ;
 
@@ -132,6 +137,25 @@ class Serve {
   int Stop(int sig) {
     child_->Signal(sig);
     return child_->Wait();
+  }
+  // Stops the server and returns what it printed from now on.
+  std::string StopAndReadRest(int sig) {
+    child_->Signal(sig);
+    std::string rest = child_->ReadAll();
+    child_->Wait();
+    return rest;
+  }
+  // The next stdout line containing `needle` (nullopt after `timeout` or at exit).
+  std::optional<std::string> WaitForLine(const std::string& needle, std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      auto line = child_->ReadLine(left);
+      if (!line) return std::nullopt;
+      if (line->find(needle) != std::string::npos) return line;
+    }
   }
 
   json Get(const std::string& path, int want_status = 200) {
@@ -265,8 +289,8 @@ TEST_F(ServeTest, SeedQueriesOverTracesFromRealMinionRuns) {
   EXPECT_EQ(V1TraceIds(serve.Get(svc + "&tags=" + Encode(R"({"error":"true"})"))),
             Ids({d.trace_id}));
   EXPECT_EQ(V1TraceIds(serve.Get(svc + "&tags=" + Encode("error=true"))), Ids({d.trace_id}));
-  // A worker id (the built-in workers are coder-1, researcher-1, ...; worker-789 is the seed's
-  // example name and is covered in trace_store_test).
+  // A worker id (the built-in workers are coder-1, researcher-1, ...; the seed's worker-789 is
+  // a `minion worker` process in WorkerIdAndMinDurationFindARealSlowWorkerProcess).
   EXPECT_EQ(V1TraceIds(serve.Get(svc + "&tags=" + Encode("multiagent.worker.id=coder-1"))),
             Ids({a.trace_id}));
   EXPECT_EQ(V1TraceIds(serve.Get(svc + "&tag=multiagent.worker.id:researcher-1")),
@@ -349,6 +373,110 @@ TEST_F(ServeTest, ImportLoadsTheFileExportersJsonLines) {
   json t = serve.Get("/api/traces/" + a.trace_id);
   ASSERT_EQ(t["data"].size(), 1u);
   EXPECT_EQ(t["data"][0]["spans"].size(), 7u);
+  EXPECT_EQ(serve.Stop(SIGTERM), 0);
+}
+
+// Overload with real processes: four `minion run` processes export at once (OTLP/HTTP protobuf,
+// HTTP JSON and gRPC) into a `minion serve` whose ingest queue holds one request, while this
+// test holds SQLite's write lock on the database (as a backup or a slow disk would), so the
+// writer is stalled. The server answers 429 / RESOURCE_EXHAUSTED with Retry-After (it logs the
+// refusals), the exporters retry, and once the lock is released every span of every run is
+// stored: nothing is lost without being counted.
+TEST_F(ServeTest, OverloadAnswersRetryableAndTheExportersDeliverEverySpan) {
+  Serve serve(File("t.db"), {"--max-queued-spans", "1"});
+  sqlite3* lock = nullptr;
+  ASSERT_EQ(sqlite3_open(File("t.db").c_str(), &lock), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(lock, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(lock);
+  const std::vector<std::vector<std::string>> envs = {
+      {},
+      {},
+      {"OTEL_TRACES_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_PROTOCOL=http/json",
+       "OTEL_EXPORTER_OTLP_ENDPOINT=" + serve.otlp_http()},
+      {"OTEL_TRACES_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+       "OTEL_EXPORTER_OTLP_ENDPOINT=http://" + serve.otlp_grpc()}};
+  std::vector<std::future<RunOutcome>> runs;
+  for (std::size_t i = 0; i < envs.size(); ++i) {
+    std::vector<std::string> args = {"--name", "Overload " + std::to_string(i), "--type",
+                                     "code_generation"};
+    if (envs[i].empty()) args.insert(args.end(), {"--ui", "--ui-url", serve.query()});
+    runs.push_back(std::async(std::launch::async, MinionRun, args, envs[i]));
+  }
+  // One export is admitted and waits for the stalled writer; the next ones are refused.
+  auto refused = serve.WaitForLine("ingest queue full", std::chrono::seconds(60));
+  EXPECT_TRUE(refused.has_value()) << "the server never refused a request";
+  ASSERT_EQ(sqlite3_exec(lock, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(lock);
+
+  std::set<std::string> ids;
+  for (auto& f : runs) {
+    RunOutcome r = f.get();
+    EXPECT_EQ(r.exit, 0);
+    ASSERT_EQ(r.trace_id.size(), 32u);
+    ids.insert(r.trace_id);
+    json t = serve.Get("/api/traces/" + r.trace_id);
+    ASSERT_EQ(t["data"].size(), 1u) << r.trace_id;
+    EXPECT_EQ(t["data"][0]["spans"].size(), 7u) << r.trace_id;  // every span of the run
+  }
+  EXPECT_EQ(ids.size(), 4u);
+  EXPECT_EQ(V1TraceIds(serve.Get("/api/traces?service=minion-multiagent&limit=100")), ids);
+  const std::string summary = serve.StopAndReadRest(SIGTERM);
+  EXPECT_NE(summary.find("stored 28 spans"), std::string::npos) << summary;
+  const auto at = summary.find("refused ");
+  ASSERT_NE(at, std::string::npos) << summary;
+  EXPECT_GE(std::stoi(summary.substr(at + 8)), 1) << summary;
+}
+
+// The seed's `multiagent.worker.id=worker-789` and `minDuration: 10s` over traces a real run
+// made: a `minion worker` process named worker-789, reached over a real redis-server, whose
+// subtask command takes 10 s; both processes export to `minion serve`.
+TEST_F(ServeTest, WorkerIdAndMinDurationFindARealSlowWorkerProcess) {
+  auto redis = minion::testing::RedisServer::Start();
+  ASSERT_NE(redis, nullptr) << "redis-server could not be started";
+  Serve serve(File("t.db"));
+  minion::testing::CliProcess worker(
+      {MINION_CLI, "worker", "--transport", redis->Url(), "--capability", "slow_analysis",
+       "--name", "worker-789", "--exec", "sleep 10.2; cat"},
+      {{"MINION_LLM_PROVIDER", "offline"},
+       {"OTEL_TRACES_EXPORTER", "otlp"},
+       {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"},
+       {"OTEL_EXPORTER_OTLP_ENDPOINT", serve.otlp_http()}});
+  ASSERT_TRUE(worker.WaitForErr("serving", std::chrono::seconds(30)));
+  RunOutcome fast = MinionRun({"--name", "Quick", "--type", "research", "--ui", "--ui-url",
+                               serve.query()},
+                              {});
+  RunOutcome slow = MinionRun({"--transport", redis->Url(), "--name", "Slow analysis", "--type",
+                               "slow_analysis", "--ui", "--ui-url", serve.query()},
+                              {});
+  ASSERT_EQ(fast.exit, 0);
+  ASSERT_EQ(slow.exit, 0);
+  // The worker exports its spans as it stops (SIGTERM drains and flushes).
+  worker.Signal(SIGTERM);
+  const auto w = worker.Wait();
+  EXPECT_EQ(w.exit_code, 0) << w.err;
+
+  using Ids = std::set<std::string>;
+  EXPECT_EQ(V1TraceIds(serve.Get("/api/traces?service=minion-worker&tags=" +
+                                 Encode("multiagent.worker.id=worker-789"))),
+            Ids({slow.trace_id}));
+  EXPECT_EQ(V1TraceIds(serve.Get("/api/traces?service=minion-worker&tags=" +
+                                 Encode(R"({"multiagent.worker.id":"worker-789"})"))),
+            Ids({slow.trace_id}));
+  for (const char* svc : {"minion-multiagent", "minion-worker"}) {
+    EXPECT_EQ(V1TraceIds(serve.Get(std::string("/api/traces?service=") + svc + "&minDuration=10s")),
+              Ids({slow.trace_id}))
+        << svc;
+  }
+  EXPECT_EQ(V1TraceIds(serve.Get("/api/traces?service=minion-multiagent&minDuration=1ns")),
+            Ids({fast.trace_id, slow.trace_id}));
+  // v3 with both conditions on the worker's span; the answer is the whole trace, both processes.
+  json v3 = serve.Get("/api/v3/traces?query.service_name=minion-worker&query.duration_min=10s"
+                      "&query.attributes=" + Encode("multiagent.worker.id=worker-789"));
+  std::set<std::string> services;
+  for (const auto& rs : v3["result"]["resourceSpans"])
+    for (const auto& kv : rs["resource"]["attributes"])
+      if (kv["key"] == "service.name") services.insert(kv["value"]["stringValue"].get<std::string>());
+  EXPECT_EQ(services, (std::set<std::string>{"minion-multiagent", "minion-worker"}));
   EXPECT_EQ(serve.Stop(SIGTERM), 0);
 }
 

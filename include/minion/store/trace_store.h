@@ -45,8 +45,9 @@ struct StoreOptions {
   std::chrono::milliseconds retention_interval{10'000};
   std::size_t reader_connections = 4;
   Clock* clock = nullptr;  // null = SystemClock()
-  // Fault-test hooks (null in production): called on the writer thread before each commit,
-  // and on the caller's thread when a request is refused for a full queue.
+  // Hooks: called on the writer thread before each commit (fault tests), and on the caller's
+  // thread, outside the store's locks, when a request is refused for a full queue (`minion
+  // serve` logs it; tests count it).
   std::function<void()> before_commit;
   std::function<void()> on_refused;
 };

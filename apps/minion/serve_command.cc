@@ -6,8 +6,8 @@
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <memory>

@@ -256,9 +256,9 @@ class SqliteTraceStore final : public TraceStore {
     // commits touch (index leaves, the tails of the tables) are copied into the database once
     // per checkpoint instead of once per 4 MiB. Both measured in docs/benchmarks.md.
     MINION_RETURN_IF_ERROR(db_.Exec("PRAGMA page_size=16384"));
-    MINION_RETURN_IF_ERROR(
-        db_.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4096;"
-                 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"));
+    MINION_RETURN_IF_ERROR(db_.Exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4096;"
+        "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"));
     MINION_RETURN_IF_ERROR(db_.Exec(kSchema));
     MINION_RETURN_IF_ERROR(
         insert_span_.Prepare(db_,
@@ -868,7 +868,8 @@ class SqliteTraceStore final : public TraceStore {
           last = row;
           max_start = std::max(max_start, start);
           MINION_RETURN_IF_ERROR(CollectAttributeRows(span, row));
-          if (attr_rows_.size() >= 4 * kAttrRowsPerInsert) MINION_RETURN_IF_ERROR(FlushAttributeRows());
+          if (attr_rows_.size() >= 4 * kAttrRowsPerInsert)
+            MINION_RETURN_IF_ERROR(FlushAttributeRows());
         }
       }
     }
@@ -987,10 +988,10 @@ class SqliteTraceStore final : public TraceStore {
     MINION_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
     auto result = [&]() -> Result<std::int64_t> {
       Stmt bodies;
-      MINION_RETURN_IF_ERROR(bodies.Prepare(
-          db_,
-          "SELECT id, body FROM spans WHERE trace_id IN "
-          "(SELECT DISTINCT trace_id FROM spans WHERE id BETWEEN ? AND ?)"));
+      MINION_RETURN_IF_ERROR(
+          bodies.Prepare(db_,
+                         "SELECT id, body FROM spans WHERE trace_id IN "
+                         "(SELECT DISTINCT trace_id FROM spans WHERE id BETWEEN ? AND ?)"));
       bodies.Bind(1, first);
       bodies.Bind(2, last);
       std::vector<std::int64_t> ids;

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -18,7 +19,6 @@
 #include <future>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sqlite3.h>
 #include <string>
 #include <vector>
 
@@ -149,8 +149,8 @@ class Serve {
   std::optional<std::string> WaitForLine(const std::string& needle, std::chrono::seconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return std::nullopt;
       auto line = child_->ReadLine(left);
       if (!line) return std::nullopt;
@@ -435,16 +435,15 @@ TEST_F(ServeTest, WorkerIdAndMinDurationFindARealSlowWorkerProcess) {
   ASSERT_NE(redis, nullptr) << "redis-server could not be started";
   Serve serve(File("t.db"));
   minion::testing::CliProcess worker(
-      {MINION_CLI, "worker", "--transport", redis->Url(), "--capability", "slow_analysis",
-       "--name", "worker-789", "--exec", "sleep 10.2; cat"},
+      {MINION_CLI, "worker", "--transport", redis->Url(), "--capability", "slow_analysis", "--name",
+       "worker-789", "--exec", "sleep 10.2; cat"},
       {{"MINION_LLM_PROVIDER", "offline"},
        {"OTEL_TRACES_EXPORTER", "otlp"},
        {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"},
        {"OTEL_EXPORTER_OTLP_ENDPOINT", serve.otlp_http()}});
   ASSERT_TRUE(worker.WaitForErr("serving", std::chrono::seconds(30)));
-  RunOutcome fast = MinionRun({"--name", "Quick", "--type", "research", "--ui", "--ui-url",
-                               serve.query()},
-                              {});
+  RunOutcome fast =
+      MinionRun({"--name", "Quick", "--type", "research", "--ui", "--ui-url", serve.query()}, {});
   RunOutcome slow = MinionRun({"--transport", redis->Url(), "--name", "Slow analysis", "--type",
                                "slow_analysis", "--ui", "--ui-url", serve.query()},
                               {});
@@ -470,12 +469,15 @@ TEST_F(ServeTest, WorkerIdAndMinDurationFindARealSlowWorkerProcess) {
   EXPECT_EQ(V1TraceIds(serve.Get("/api/traces?service=minion-multiagent&minDuration=1ns")),
             Ids({fast.trace_id, slow.trace_id}));
   // v3 with both conditions on the worker's span; the answer is the whole trace, both processes.
-  json v3 = serve.Get("/api/v3/traces?query.service_name=minion-worker&query.duration_min=10s"
-                      "&query.attributes=" + Encode("multiagent.worker.id=worker-789"));
+  json v3 = serve.Get(
+      "/api/v3/traces?query.service_name=minion-worker&query.duration_min=10s"
+      "&query.attributes=" +
+      Encode("multiagent.worker.id=worker-789"));
   std::set<std::string> services;
   for (const auto& rs : v3["result"]["resourceSpans"])
     for (const auto& kv : rs["resource"]["attributes"])
-      if (kv["key"] == "service.name") services.insert(kv["value"]["stringValue"].get<std::string>());
+      if (kv["key"] == "service.name")
+        services.insert(kv["value"]["stringValue"].get<std::string>());
   EXPECT_EQ(services, (std::set<std::string>{"minion-multiagent", "minion-worker"}));
   EXPECT_EQ(serve.Stop(SIGTERM), 0);
 }

@@ -334,8 +334,8 @@ TEST(TraceStoreTest, RetentionBySizeLeavesEveryTraceWholeOrGone) {
     ExportRequest pending_tail;  // trace t's second half is written after trace t+1's first
     for (std::uint64_t t = 1; t <= kTraces; ++t) {
       ExportRequest req = TaskTrace(t, "bulk", 5, "w", kT0 + t * kSec, kSec);
-      SetString(*req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(3),
-                "payload", big);
+      SetString(*req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(3), "payload",
+                big);
       auto [head, tail] = SplitTrace(req, 2);
       if (!store->Write(std::move(head)).ok()) write_failures++;
       if (t > 1 && !store->Write(std::move(pending_tail)).ok()) write_failures++;

@@ -70,10 +70,10 @@ TEST(UiAssetsTest, DeepLinksGetIndexHtml) {
 }
 
 TEST(UiAssetsTest, ApiPathsAndMissingFilesAreNotAnswered) {
-  for (std::string_view path : {"/api", "/api/", "/api/v3/services", "/api/traces/abc", "/api?x=1",
-                                "/favicon.ico", "/missing.js", "/trace/x.json", "", "app.js",
-                                "/apis", "/admin", "/trace", "/trace/", "/searches",
-                                "/trace/4bf92f3577b34da6a3ce929d0e0e4736/agent", "/robots.txt"}) {
+  for (std::string_view path :
+       {"/api", "/api/", "/api/v3/services", "/api/traces/abc", "/api?x=1", "/favicon.ico",
+        "/missing.js", "/trace/x.json", "", "app.js", "/apis", "/admin", "/trace", "/trace/",
+        "/searches", "/trace/4bf92f3577b34da6a3ce929d0e0e4736/agent", "/robots.txt"}) {
     EXPECT_FALSE(FindUiAsset(path).has_value()) << path;
   }
   EXPECT_FALSE(FindUiFile("/trace/abc").has_value());

@@ -15,6 +15,7 @@
 #include "minion/store/trace_store.h"
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -40,6 +41,7 @@ namespace trace_pb = opentelemetry::proto::trace::v1;
 constexpr std::size_t kMaxIndexedValueBytes = 256;
 constexpr std::size_t kMaxSpansPerTransaction = 20'000;
 constexpr std::size_t kAttrRowsPerInsert = 64;  // 192 parameters, well under SQLite's limit
+constexpr std::size_t kSpanRowsPerInsert = 32;  // 288 parameters
 constexpr const char* kErrorKey = "error";
 // The partial index spans_by_long_duration holds spans at least this long (same literal below).
 constexpr std::int64_t kLongDurationNs = 1'000'000'000;
@@ -262,9 +264,17 @@ class SqliteTraceStore final : public TraceStore {
     MINION_RETURN_IF_ERROR(db_.Exec(kSchema));
     MINION_RETURN_IF_ERROR(
         insert_span_.Prepare(db_,
-                             "INSERT INTO spans(trace_id, operation_id, resource_id, scope_id, "
+                             "INSERT INTO spans(id, trace_id, operation_id, resource_id, scope_id, "
                              "start_ns, duration_ns, status, body)"
-                             " VALUES(?,?,?,?,?,?,?,?)"));
+                             " VALUES(?,?,?,?,?,?,?,?,?)"));
+    {
+      std::string sql =
+          "INSERT INTO spans(id, trace_id, operation_id, resource_id, scope_id, start_ns, "
+          "duration_ns, status, body) VALUES(?,?,?,?,?,?,?,?,?)";
+      for (std::size_t i = 1; i < kSpanRowsPerInsert; ++i) sql += ",(?,?,?,?,?,?,?,?,?)";
+      MINION_RETURN_IF_ERROR(insert_spans_.Prepare(db_, sql));
+    }
+    MINION_RETURN_IF_ERROR(ReadNextSpanId());
     {
       std::string sql = "INSERT OR IGNORE INTO span_attrs(key_id, value, span) VALUES(?,?,?)";
       for (std::size_t i = 1; i < kAttrRowsPerInsert; ++i) sql += ",(?,?,?)";
@@ -754,7 +764,17 @@ class SqliteTraceStore final : public TraceStore {
     for (auto& p : group) p->done.set_value(s);
   }
 
+  Status ReadNextSpanId() {
+    Stmt st;
+    MINION_RETURN_IF_ERROR(st.Prepare(db_, "SELECT coalesce(max(id), 0) + 1 FROM spans"));
+    Status s;
+    if (!st.Step(s)) return s.ok() ? InternalError("max(id) returned no row") : s;
+    next_span_id_ = std::max(next_span_id_, st.Int(0));
+    return Status::Ok();
+  }
+
   void ClearCaches() {
+    span_rows_used_ = 0;
     attr_rows_.clear();  // they point into requests of the failed transaction
     resource_ids_.clear();
     scope_ids_.clear();
@@ -788,7 +808,6 @@ class SqliteTraceStore final : public TraceStore {
 
   Status InsertRequest(ExportRequest& request, std::int64_t& first, std::int64_t& last,
                        std::int64_t& max_start) {
-    std::string body;
     for (auto& rs : *request.mutable_resource_spans()) {
       const std::string service = ServiceOf(rs.resource());
       std::string resource_body;
@@ -831,11 +850,15 @@ class SqliteTraceStore final : public TraceStore {
           scope_ids_.emplace(scope_body, scope_id);
         }
         for (auto& span : *ss.mutable_spans()) {
-          std::string op_key = service;
+          std::string& op_key = op_key_;  // reused: no allocation per span once warm
+          op_key.assign(service);
           op_key += '\0';
           op_key += span.name();
           op_key += '\0';
-          op_key += std::to_string(static_cast<int>(span.kind()));
+          char kind[16];
+          const auto kind_end =
+              std::to_chars(kind, kind + sizeof kind, static_cast<int>(span.kind())).ptr;
+          op_key.append(kind, kind_end);
           std::int64_t op_id;
           if (auto it = operation_ids_.find(op_key); it != operation_ids_.end()) {
             op_id = it->second;
@@ -846,34 +869,65 @@ class SqliteTraceStore final : public TraceStore {
                                       st.BindText(2, span.name());
                                       st.Bind(3, static_cast<std::int64_t>(span.kind()));
                                     }));
-            operation_ids_.emplace(std::move(op_key), op_id);
+            operation_ids_.emplace(op_key, op_id);
           }
-          const std::string trace_id = std::move(*span.mutable_trace_id());
+          if (span_rows_used_ == span_rows_.size()) span_rows_.emplace_back();
+          SpanRow& sr = span_rows_[span_rows_used_++];
+          sr.trace_id.assign(span.trace_id());
           span.clear_trace_id();  // the trace_id column holds it
-          body.clear();
-          span.SerializeToString(&body);
+          sr.body.clear();
+          span.SerializeToString(&sr.body);
           const auto start = static_cast<std::int64_t>(span.start_time_unix_nano());
           const auto end = static_cast<std::int64_t>(span.end_time_unix_nano());
-          insert_span_.BindBlob(1, trace_id);
-          insert_span_.Bind(2, op_id);
-          insert_span_.Bind(3, resource_id);
-          insert_span_.Bind(4, scope_id);
-          insert_span_.Bind(5, start);
-          insert_span_.Bind(6, end > start ? end - start : std::int64_t{0});
-          insert_span_.Bind(7, static_cast<std::int64_t>(span.status().code()));
-          insert_span_.BindBlob(8, body);
-          MINION_RETURN_IF_ERROR(insert_span_.Run());
-          const std::int64_t row = sqlite3_last_insert_rowid(db_.get());
+          sr.id = next_span_id_++;
+          sr.operation_id = op_id;
+          sr.resource_id = resource_id;
+          sr.scope_id = scope_id;
+          sr.start = start;
+          sr.duration = end > start ? end - start : std::int64_t{0};
+          sr.status = static_cast<std::int64_t>(span.status().code());
+          const std::int64_t row = sr.id;
           if (first == 0) first = row;
           last = row;
           max_start = std::max(max_start, start);
           MINION_RETURN_IF_ERROR(CollectAttributeRows(span, row));
+          if (span_rows_used_ >= 4 * kSpanRowsPerInsert) MINION_RETURN_IF_ERROR(FlushSpanRows());
           if (attr_rows_.size() >= 4 * kAttrRowsPerInsert)
             MINION_RETURN_IF_ERROR(FlushAttributeRows());
         }
       }
     }
+    MINION_RETURN_IF_ERROR(FlushSpanRows());
     return FlushAttributeRows();
+  }
+
+  // Inserts the queued span rows, kSpanRowsPerInsert per statement (ids were assigned by
+  // InsertRequest, so the index rows could be queued before the spans are in the table).
+  Status FlushSpanRows() {
+    auto bind = [](Stmt& st, int base, const SpanRow& r) {
+      st.Bind(base + 1, r.id);
+      st.BindBlob(base + 2, r.trace_id);
+      st.Bind(base + 3, r.operation_id);
+      st.Bind(base + 4, r.resource_id);
+      st.Bind(base + 5, r.scope_id);
+      st.Bind(base + 6, r.start);
+      st.Bind(base + 7, r.duration);
+      st.Bind(base + 8, r.status);
+      st.BindBlob(base + 9, r.body);
+    };
+    std::size_t i = 0;
+    Status s;
+    for (; s.ok() && i + kSpanRowsPerInsert <= span_rows_used_; i += kSpanRowsPerInsert) {
+      for (std::size_t k = 0; k < kSpanRowsPerInsert; ++k)
+        bind(insert_spans_, static_cast<int>(9 * k), span_rows_[i + k]);
+      s = insert_spans_.Run();
+    }
+    for (; s.ok() && i < span_rows_used_; ++i) {
+      bind(insert_span_, 0, span_rows_[i]);
+      s = insert_span_.Run();
+    }
+    span_rows_used_ = 0;  // the rows keep their strings' capacity for the next batch
+    return s;
   }
 
   // The index rows of one span, queued for FlushAttributeRows (which runs before `span` can go).
@@ -1037,6 +1091,17 @@ class SqliteTraceStore final : public TraceStore {
   };
   std::vector<AttrRow> attr_rows_;
   Stmt insert_attrs_;  // kAttrRowsPerInsert rows
+  struct SpanRow {
+    std::int64_t id, operation_id, resource_id, scope_id, start, duration, status;
+    std::string trace_id, body;
+  };
+  std::vector<SpanRow> span_rows_;  // the first span_rows_used_ are queued
+  std::size_t span_rows_used_ = 0;
+  Stmt insert_spans_;  // kSpanRowsPerInsert rows
+  // Span ids are assigned here, not by SQLite, so a span's index rows can be queued with it;
+  // they only grow (an id freed by retention is never reused).
+  std::int64_t next_span_id_ = 1;
+  std::string op_key_;
   Stmt insert_span_, insert_attr_, delete_attr_, insert_resource_attr_, upsert_resource_,
       find_resource_, upsert_scope_, find_scope_, upsert_operation_, find_operation_, upsert_key_,
       find_key_, insert_batch_;

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "minion/agents/coordinator.h"
+#include "minion/agents/runtime_builder.h"
 #include "minion/observability/tracing.h"
 
 using namespace minion;
@@ -16,14 +17,13 @@ int main() {
   }
 
   agents::CoordinatorOptions options;
-  options.builtin_workers = false;  // only our own workers
   auto workflow = agents::DeclarativePlanner::FromYaml(
       "subtasks:\n"
       "  - {name: count, capability: word_count}\n"
       "  - {name: report, capability: report, dependencies: [count]}\n");
   if (!workflow.ok()) return 2;
   options.workflow = std::shared_ptr<agents::Planner>(std::move(workflow).value());
-  auto coordinator = agents::Coordinator::Create(std::move(options)).value();
+  auto coordinator = agents::BuildCoordinator(std::move(options), {.builtin_workers = false}).value();
 
   (void)coordinator->CreateWorker(
       {"counter-1", "custom", {"word_count"}, "", 5, {}},

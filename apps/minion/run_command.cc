@@ -23,6 +23,7 @@
 #include "minion/logging/logging.h"
 #include "observe.h"
 #include "minion/agents/coordinator.h"
+#include "minion/agents/runtime_builder.h"
 #include "minion/agents/planner.h"
 #include "minion/exporters/in_memory_exporter.h"
 #include "minion/exporters/stdout_exporter.h"
@@ -235,7 +236,6 @@ int Run(const RunFlags& flags) {
   }
   options.provider = GuardProvider(std::shared_ptr<llm::Provider>(std::move(provider).value()), *resilience_config);
   options.tracer = std::make_shared<observability::Tracer>(observability::GetTracer());
-  options.ledger_path = flags.ledger;
   options.orchestrator.subtask_timeout = std::chrono::milliseconds(flags.timeout_ms);
   options.orchestrator.retry.max_attempts = flags.max_attempts;
   if (flags.planner == "auto") options.planner_mode = agents::PlannerMode::kAuto;
@@ -248,7 +248,9 @@ int Run(const RunFlags& flags) {
     }
     options.workflow = std::shared_ptr<agents::Planner>(std::move(workflow).value());
   }
-  auto coordinator = agents::Coordinator::Create(std::move(options));
+  agents::RuntimeDefaults defaults;
+  defaults.ledger_path = flags.ledger;
+  auto coordinator = agents::BuildCoordinator(std::move(options), std::move(defaults));
   if (!coordinator.ok()) {
     std::cerr << "minion: " << coordinator.status().ToString() << "\n";
     return 2;

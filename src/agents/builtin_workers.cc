@@ -31,6 +31,7 @@ class LlmTaskHandler final : public TaskHandler {
     }
     request.messages.push_back({"user", std::move(user)});
     request.stop = subtask.stop_token;  // a cancelled subtask stops waiting on the model
+    request.timeout = subtask.timeout;  // and never waits longer than the orchestrator does
     auto response = provider_->Chat(context, request);
     if (!response.ok()) return response.status().WithContext(std::string(BuiltinRole(kind_)) + " LLM call");
     return nlohmann::json{{"text", response->content},

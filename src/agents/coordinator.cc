@@ -49,38 +49,33 @@ Coordinator::Coordinator(CoordinatorOptions options)
       clock_(options_.clock ? options_.clock : &SystemClock()) {}
 
 Result<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions options) {
+  if (!options.protocol) {
+    return InvalidArgumentError("coordinator '" + options.id +
+                                "' needs a protocol (CoordinatorOptions::protocol)");
+  }
+  if (options.planner_mode != PlannerMode::kDirect && !options.provider && !options.workflow) {
+    return InvalidArgumentError(
+        "the LLM planner needs an llm::Provider (CoordinatorOptions::provider)");
+  }
+  if (options.ledger && options.orchestrator.ledger && options.ledger != options.orchestrator.ledger) {
+    return InvalidArgumentError(
+        "two different ledgers given (CoordinatorOptions::ledger and orchestrator.ledger)");
+  }
   std::unique_ptr<Coordinator> c(new Coordinator(std::move(options)));
   auto& o = c->options_;
-  if (o.protocol) {
-    c->protocol_ = o.protocol;
-  } else {
-    if (!o.protocol_options.tracer) o.protocol_options.tracer = c->tracer_;
-    if (!o.protocol_options.clock) o.protocol_options.clock = c->clock_;
-    c->protocol_ = std::make_shared<InMemoryProtocol>(o.protocol_options);
-    c->owns_protocol_ = true;
-  }
+  c->protocol_ = o.protocol;
+  c->owns_protocol_ = o.owns_protocol;
   OrchestratorOptions orch = o.orchestrator;
   if (orch.id == "orchestrator") orch.id = o.id + ".orchestrator";
   if (!orch.tracer) orch.tracer = c->tracer_;
   if (!orch.clock) orch.clock = c->clock_;
-  if (!orch.ledger && !o.ledger_path.empty()) {
-    MINION_ASSIGN_OR_RETURN(auto ledger, OpenSqliteLedger(o.ledger_path));
-    orch.ledger = std::shared_ptr<Ledger>(std::move(ledger));
-  }
+  if (o.ledger) orch.ledger = o.ledger;
   c->orchestrator_ = std::make_unique<Orchestrator>(*c->protocol_, c->registry_, std::move(orch));
   MINION_RETURN_IF_ERROR(c->orchestrator_->Start());
   if (o.provider) c->llm_planner_ = std::make_unique<LlmPlanner>(o.provider);
-  if (o.planner_mode != PlannerMode::kDirect && !o.provider && !o.workflow) {
-    return InvalidArgumentError("the LLM planner needs an llm::Provider (CoordinatorOptions::provider)");
-  }
-  if (o.builtin_workers) {
-    if (!o.provider) return InvalidArgumentError("built-in workers need an llm::Provider (CoordinatorOptions::provider)");
-    for (BuiltinKind kind : kAllBuiltinKinds) {
-      WorkerOptions wo = o.worker_options;
-      if (!wo.tracer) wo.tracer = c->tracer_;
-      MINION_RETURN_IF_ERROR(c->RegisterWorker(MakeBuiltinWorker(kind, o.provider, {}, std::move(wo))));
-    }
-  }
+  std::vector<std::shared_ptr<Worker>> workers = std::move(o.workers);
+  o.workers.clear();
+  for (auto& worker : workers) MINION_RETURN_IF_ERROR(c->RegisterWorker(std::move(worker)));
   return c;
 }
 
@@ -116,6 +111,7 @@ Result<std::shared_ptr<Worker>> Coordinator::CreateWorker(WorkerMetadata metadat
                                                           std::unique_ptr<TaskHandler> handler) {
   WorkerOptions wo = options_.worker_options;
   if (!wo.tracer) wo.tracer = tracer_;
+  if (!wo.clock) wo.clock = clock_;
   auto worker = std::make_shared<Worker>(std::move(metadata), std::move(handler), std::move(wo));
   MINION_RETURN_IF_ERROR(RegisterWorker(worker));
   return worker;

@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cstdint>
+
 namespace minion::agents {
 
 InMemoryLedger::Entry& InMemoryLedger::EntryLocked(const std::string& task_id) {
@@ -24,14 +27,14 @@ Status InMemoryLedger::RecordTask(const TaskRecord& task) {
 
 Status InMemoryLedger::RecordSubtask(const SubtaskRecord& subtask) {
   std::lock_guard lock(mu_);
-  auto& subtasks = EntryLocked(subtask.task_id).subtasks;
-  for (auto& s : subtasks) {
-    if (s.subtask_id == subtask.subtask_id) {
-      s = subtask;
-      return Status::Ok();
-    }
+  auto& entry = EntryLocked(subtask.task_id);
+  // Indexed: a plan of 10,000 subtasks writes each several times.
+  auto [it, inserted] = entry.subtask_index.try_emplace(subtask.subtask_id, entry.subtasks.size());
+  if (inserted) {
+    entry.subtasks.push_back(subtask);
+  } else {
+    entry.subtasks[it->second] = subtask;
   }
-  subtasks.push_back(subtask);
   return Status::Ok();
 }
 
@@ -144,8 +147,12 @@ class SqliteLedger final : public Ledger {
     auto* p = sqlite3_column_text(st, col);
     return p ? reinterpret_cast<const char*>(p) : "";
   }
-  Status Error(const char* what) const {
-    return InternalError(std::string("sqlite ledger: ") + what + ": " + sqlite3_errmsg(db_));
+  Status Error(const char* what, int rc) const {
+    std::string message = std::string("sqlite ledger: ") + what + ": " + sqlite3_errmsg(db_);
+    // Locked by another process for longer than the busy timeout: worth retrying later.
+    const int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return UnavailableError(std::move(message));
+    return InternalError(std::move(message));
   }
   Status Exec(const char* sql) {
     std::lock_guard lock(mu_);
@@ -161,14 +168,15 @@ class SqliteLedger final : public Ledger {
   Status Query(const char* sql, const std::vector<std::string>& args, RowFn&& on_row) const {
     std::lock_guard lock(mu_);
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) return Error("prepare");
+    if (int rc = sqlite3_prepare_v2(db_, sql, -1, &st, nullptr); rc != SQLITE_OK) return Error("prepare", rc);
     for (std::size_t i = 0; i < args.size(); ++i) {
       sqlite3_bind_text(st, static_cast<int>(i + 1), args[i].c_str(), -1, SQLITE_TRANSIENT);
     }
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) on_row(st);
+    Status status = rc == SQLITE_DONE ? Status::Ok() : Error("step", rc);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? Status::Ok() : Error("step");
+    return status;
   }
   Status Run(const char* sql, const std::vector<std::string>& args) {
     return Query(sql, args, [](sqlite3_stmt*) {});
@@ -180,7 +188,7 @@ class SqliteLedger final : public Ledger {
 
 }  // namespace
 
-Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& path) {
+Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& path, SqliteLedgerOptions options) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
@@ -188,6 +196,10 @@ Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& path) {
     sqlite3_close(db);
     return UnavailableError("cannot open ledger database '" + path + "': " + msg);
   }
+  // Several processes may share one ledger file (`minion run --ledger` in parallel): a writer
+  // that finds the database locked waits for its turn instead of failing at once, and one that
+  // still cannot write returns the error, which fails its task (orchestrator.h).
+  sqlite3_busy_timeout(db, static_cast<int>(std::min<std::int64_t>(options.busy_timeout.count(), INT32_MAX)));
   auto ledger = std::make_unique<SqliteLedger>(db);
   MINION_RETURN_IF_ERROR(ledger->Init().WithContext("initialising ledger '" + path + "'"));
   return std::unique_ptr<Ledger>(std::move(ledger));

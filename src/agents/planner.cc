@@ -5,6 +5,8 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
 
 #include <yaml-cpp/yaml.h>
 
@@ -153,72 +155,149 @@ std::string Join(const std::set<std::string>& items) {
 
 }  // namespace
 
-Status ValidatePlan(const Plan& plan) {
+namespace {
+
+// A name as it appears in an error message: user or model text, so bounded.
+std::string Shown(const std::string& name) {
+  constexpr std::size_t kMax = 64;
+  return name.size() <= kMax ? name : name.substr(0, kMax) + "...";
+}
+
+// Kahn's algorithm over dependency edges: O(subtasks + dependencies), no recursion. `deps[i]`
+// holds subtask i's dependencies as indices. Returns the order; a shorter one means a cycle.
+std::vector<std::size_t> KahnOrder(const std::vector<std::vector<std::size_t>>& deps) {
+  const std::size_t n = deps.size();
+  std::vector<std::size_t> unmet(n), dependents_start(n + 1, 0), dependents;
+  for (std::size_t i = 0; i < n; ++i) {
+    unmet[i] = deps[i].size();
+    for (std::size_t d : deps[i]) ++dependents_start[d + 1];
+  }
+  for (std::size_t i = 0; i < n; ++i) dependents_start[i + 1] += dependents_start[i];
+  dependents.resize(dependents_start[n]);
+  std::vector<std::size_t> fill(dependents_start.begin(), dependents_start.end() - 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t d : deps[i]) dependents[fill[d]++] = i;
+  }
+  std::vector<std::size_t> order;
+  order.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (unmet[i] == 0) order.push_back(i);
+  }
+  for (std::size_t head = 0; head < order.size(); ++head) {
+    const std::size_t done = order[head];
+    for (std::size_t k = dependents_start[done]; k < dependents_start[done + 1]; ++k) {
+      if (--unmet[dependents[k]] == 0) order.push_back(dependents[k]);
+    }
+  }
+  return order;
+}
+
+// Names a cycle among the subtasks Kahn's algorithm could not order: each of them still waits
+// on a dependency that is itself unordered, so following such dependencies must revisit one.
+std::string DescribeCycle(const Plan& plan, const std::vector<std::vector<std::size_t>>& deps,
+                          const std::vector<bool>& ordered) {
+  std::size_t start = 0;
+  while (ordered[start]) ++start;
+  std::vector<std::size_t> seen_at(deps.size(), SIZE_MAX);
+  std::vector<std::size_t> path;
+  std::size_t v = start;
+  while (seen_at[v] == SIZE_MAX) {
+    seen_at[v] = path.size();
+    path.push_back(v);
+    for (std::size_t d : deps[v]) {
+      if (!ordered[d]) {
+        v = d;
+        break;
+      }
+    }
+  }
+  const std::size_t first = seen_at[v];
+  const std::size_t length = path.size() - first;
+  constexpr std::size_t kShown = 8;  // a 50,000-step cycle must not make a 500 KB message
+  std::string out = "plan has a dependency cycle";
+  if (length > kShown) out += " of " + std::to_string(length) + " subtasks";
+  out += ": ";
+  for (std::size_t k = 0; k < std::min(length, kShown); ++k) out += Shown(plan.subtasks[path[first + k]].name) + " -> ";
+  if (length > kShown) out += "... (" + std::to_string(length - kShown) + " more) -> ";
+  out += Shown(plan.subtasks[v].name);
+  return out;
+}
+
+// Validates everything but acyclicity and returns dependency indices.
+Result<std::vector<std::vector<std::size_t>>> ResolveDependencies(const Plan& plan, const PlanLimits& limits) {
   if (plan.subtasks.empty()) return InvalidArgumentError("plan has no subtasks");
-  std::map<std::string, std::size_t> index;
+  if (plan.subtasks.size() > limits.max_subtasks) {
+    return InvalidArgumentError("plan has " + std::to_string(plan.subtasks.size()) +
+                                " subtasks, over the limit of " + std::to_string(limits.max_subtasks));
+  }
+  std::unordered_map<std::string_view, std::size_t> index;
+  index.reserve(plan.subtasks.size());
+  std::size_t edges = 0;
   for (std::size_t i = 0; i < plan.subtasks.size(); ++i) {
     const auto& s = plan.subtasks[i];
     if (s.name.empty()) return InvalidArgumentError("subtask " + std::to_string(i) + " has no name");
-    if (s.capability.empty()) return InvalidArgumentError("subtask '" + s.name + "' has no capability");
-    if (!index.emplace(s.name, i).second) return InvalidArgumentError("subtask name '" + s.name + "' is used twice");
-  }
-  for (const auto& s : plan.subtasks) {
-    for (const auto& d : s.dependencies) {
-      if (!index.count(d)) {
-        return InvalidArgumentError("subtask '" + s.name + "' depends on unknown subtask '" + d + "'");
-      }
-      if (d == s.name) return InvalidArgumentError("subtask '" + s.name + "' depends on itself");
+    if (s.name.size() > limits.max_name_bytes) {
+      return InvalidArgumentError("subtask " + std::to_string(i) + " has a name of " + std::to_string(s.name.size()) +
+                                  " bytes, over the limit of " + std::to_string(limits.max_name_bytes));
+    }
+    if (s.capability.empty()) return InvalidArgumentError("subtask '" + Shown(s.name) + "' has no capability");
+    if (s.capability.size() > limits.max_name_bytes) {
+      return InvalidArgumentError("subtask '" + Shown(s.name) + "' has a capability of " +
+                                  std::to_string(s.capability.size()) + " bytes, over the limit of " +
+                                  std::to_string(limits.max_name_bytes));
+    }
+    if (s.dependencies.size() > limits.max_dependencies_per_subtask) {
+      return InvalidArgumentError("subtask '" + Shown(s.name) + "' has " + std::to_string(s.dependencies.size()) +
+                                  " dependencies, over the limit of " +
+                                  std::to_string(limits.max_dependencies_per_subtask));
+    }
+    edges += s.dependencies.size();
+    if (!index.emplace(s.name, i).second) {
+      return InvalidArgumentError("subtask name '" + Shown(s.name) + "' is used twice");
     }
   }
-  // Depth-first search with colours; a grey node reached again closes a cycle.
-  std::vector<int> colour(plan.subtasks.size(), 0);
-  std::vector<std::size_t> stack;
-  std::string cycle;
-  std::function<bool(std::size_t)> visit = [&](std::size_t i) {
-    colour[i] = 1;
-    stack.push_back(i);
-    for (const auto& d : plan.subtasks[i].dependencies) {
-      std::size_t j = index[d];
-      if (colour[j] == 1) {
-        auto from = std::find(stack.begin(), stack.end(), j);
-        for (auto it = from; it != stack.end(); ++it) cycle += plan.subtasks[*it].name + " -> ";
-        cycle += plan.subtasks[j].name;
-        return true;
-      }
-      if (colour[j] == 0 && visit(j)) return true;
-    }
-    stack.pop_back();
-    colour[i] = 2;
-    return false;
-  };
+  if (edges > limits.max_dependencies) {
+    return InvalidArgumentError("plan has " + std::to_string(edges) + " dependencies in all, over the limit of " +
+                                std::to_string(limits.max_dependencies));
+  }
+  std::vector<std::vector<std::size_t>> deps(plan.subtasks.size());
   for (std::size_t i = 0; i < plan.subtasks.size(); ++i) {
-    if (colour[i] == 0 && visit(i)) {
-      return InvalidArgumentError("plan has a dependency cycle: " + cycle);
+    const auto& s = plan.subtasks[i];
+    deps[i].reserve(s.dependencies.size());
+    for (const auto& d : s.dependencies) {
+      auto it = index.find(d);
+      if (it == index.end()) {
+        return InvalidArgumentError("subtask '" + Shown(s.name) + "' depends on unknown subtask '" + Shown(d) + "'");
+      }
+      if (it->second == i) return InvalidArgumentError("subtask '" + Shown(s.name) + "' depends on itself");
+      deps[i].push_back(it->second);
     }
   }
-  return Status::Ok();
+  return deps;
+}
+
+}  // namespace
+
+Status ValidatePlan(const Plan& plan, const PlanLimits& limits) {
+  MINION_ASSIGN_OR_RETURN(auto deps, ResolveDependencies(plan, limits));
+  std::vector<std::size_t> order = KahnOrder(deps);
+  if (order.size() == deps.size()) return Status::Ok();
+  std::vector<bool> ordered(deps.size(), false);
+  for (std::size_t i : order) ordered[i] = true;
+  return InvalidArgumentError(DescribeCycle(plan, deps, ordered));
 }
 
 std::vector<std::size_t> TopologicalOrder(const Plan& plan) {
-  std::map<std::string, std::size_t> index;
-  for (std::size_t i = 0; i < plan.subtasks.size(); ++i) index[plan.subtasks[i].name] = i;
-  std::vector<std::size_t> order;
-  std::vector<bool> done(plan.subtasks.size(), false);
-  while (order.size() < plan.subtasks.size()) {
-    bool progressed = false;
-    for (std::size_t i = 0; i < plan.subtasks.size(); ++i) {
-      if (done[i]) continue;
-      bool ready = std::all_of(plan.subtasks[i].dependencies.begin(), plan.subtasks[i].dependencies.end(),
-                               [&](const std::string& d) { return done[index[d]]; });
-      if (ready) {
-        done[i] = true;
-        order.push_back(i);
-        progressed = true;
-      }
+  // Unknown names are skipped rather than trusted: a valid plan has none.
+  std::unordered_map<std::string_view, std::size_t> index;
+  for (std::size_t i = 0; i < plan.subtasks.size(); ++i) index.emplace(plan.subtasks[i].name, i);
+  std::vector<std::vector<std::size_t>> deps(plan.subtasks.size());
+  for (std::size_t i = 0; i < plan.subtasks.size(); ++i) {
+    for (const auto& d : plan.subtasks[i].dependencies) {
+      if (auto it = index.find(d); it != index.end() && it->second != i) deps[i].push_back(it->second);
     }
-    if (!progressed) break;  // a cycle: ValidatePlan reports it
   }
-  return order;
+  return KahnOrder(deps);  // shorter than the plan on a cycle: ValidatePlan reports it
 }
 
 Result<Plan> ParsePlanJson(const json& value) {
@@ -230,6 +309,10 @@ Result<Plan> ParsePlanJson(const json& value) {
     list = &*it;
   }
   if (!list->is_array()) return InvalidArgumentError("plan 'subtasks' must be a list");
+  if (list->size() > PlanLimits().max_subtasks) {
+    return InvalidArgumentError("plan has " + std::to_string(list->size()) + " subtasks, over the limit of " +
+                                std::to_string(PlanLimits().max_subtasks));
+  }
   Plan plan;
   for (std::size_t i = 0; i < list->size(); ++i) {
     SubtaskSpec spec;

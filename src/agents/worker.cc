@@ -21,19 +21,6 @@ class FunctionHandler final : public TaskHandler {
   TaskFunction fn_;
 };
 
-Status ReadField(const nlohmann::json& j, const char* key, std::string* out, bool required) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    return required ? InvalidArgumentError(std::string("subtask field '") + key + "' is missing")
-                    : Status::Ok();
-  }
-  if (!it->is_string()) {
-    return InvalidArgumentError(std::string("subtask field '") + key + "' must be a string");
-  }
-  *out = it->get<std::string>();
-  return Status::Ok();
-}
-
 }  // namespace
 
 std::string_view WorkerStatusName(WorkerStatus status) {
@@ -50,54 +37,6 @@ bool WorkerMetadata::HasCapability(std::string_view capability) const {
   return std::find(capabilities.begin(), capabilities.end(), capability) != capabilities.end();
 }
 
-nlohmann::json SubtaskToJson(const Subtask& s) {
-  return nlohmann::json{{"task_id", s.task_id},       {"subtask_id", s.subtask_id},
-                        {"name", s.name},             {"capability", s.capability},
-                        {"description", s.description}, {"priority", s.priority},
-                        {"attempt", s.attempt},       {"input", s.input},
-                        {"dependency_outputs", s.dependency_outputs}};
-}
-
-Result<Subtask> SubtaskFromJson(const nlohmann::json& j) {
-  if (!j.is_object()) return InvalidArgumentError("subtask must be a JSON object");
-  Subtask s;
-  MINION_RETURN_IF_ERROR(ReadField(j, "task_id", &s.task_id, false));
-  MINION_RETURN_IF_ERROR(ReadField(j, "subtask_id", &s.subtask_id, true));
-  MINION_RETURN_IF_ERROR(ReadField(j, "name", &s.name, false));
-  MINION_RETURN_IF_ERROR(ReadField(j, "capability", &s.capability, true));
-  MINION_RETURN_IF_ERROR(ReadField(j, "description", &s.description, false));
-  if (auto it = j.find("priority"); it != j.end() && it->is_number_integer()) s.priority = it->get<int>();
-  if (auto it = j.find("attempt"); it != j.end() && it->is_number_integer()) s.attempt = it->get<int>();
-  if (auto it = j.find("input"); it != j.end()) s.input = *it;
-  if (auto it = j.find("dependency_outputs"); it != j.end() && it->is_object()) s.dependency_outputs = *it;
-  return s;
-}
-
-nlohmann::json CancelRequestToJson(const CancelRequest& c) {
-  return nlohmann::json{{"cancel",
-                         {{"message_id", c.message_id},
-                          {"task_id", c.task_id},
-                          {"subtask_id", c.subtask_id},
-                          {"attempt", c.attempt},
-                          {"reason", c.reason}}}};
-}
-
-Result<CancelRequest> CancelRequestFromJson(const nlohmann::json& content) {
-  if (!content.is_object()) return InvalidArgumentError("cancel message content must be a JSON object");
-  auto it = content.find("cancel");
-  if (it == content.end() || !it->is_object()) {
-    return InvalidArgumentError("cancel message content has no 'cancel' object");
-  }
-  CancelRequest c;
-  MINION_RETURN_IF_ERROR(ReadField(*it, "message_id", &c.message_id, true));
-  if (c.message_id.empty()) return InvalidArgumentError("cancel field 'message_id' is empty");
-  MINION_RETURN_IF_ERROR(ReadField(*it, "task_id", &c.task_id, false));
-  MINION_RETURN_IF_ERROR(ReadField(*it, "subtask_id", &c.subtask_id, false));
-  MINION_RETURN_IF_ERROR(ReadField(*it, "reason", &c.reason, false));
-  if (auto a = it->find("attempt"); a != it->end() && a->is_number_integer()) c.attempt = a->get<int>();
-  return c;
-}
-
 std::string WorkerControlId(std::string_view agent_id) { return std::string(agent_id) + "/control"; }
 
 std::unique_ptr<TaskHandler> MakeFunctionHandler(TaskFunction function) {
@@ -108,6 +47,7 @@ Worker::Worker(WorkerMetadata metadata, std::unique_ptr<TaskHandler> handler, Wo
     : metadata_(std::move(metadata)),
       handler_(std::move(handler)),
       options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : &SystemClock()),
       tracer_(options_.tracer ? options_.tracer
                               : std::make_shared<observability::Tracer>(observability::GetTracer())) {}
 
@@ -276,28 +216,26 @@ Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const 
 }
 
 void Worker::OnMessage(const trace::Context& context, Message message) {
-  nlohmann::json reply = {{"worker_id", metadata_.agent_id}};
-  Message out;
-  out.from = metadata_.agent_id;
-  out.to = message.from;
-  out.in_reply_to = message.id;
+  TaskReply reply;
+  reply.worker_id = metadata_.agent_id;
   trace::Context reply_parent = context;
-  auto subtask = SubtaskFromJson(message.content);
+  auto subtask = DecodeSubtask(message.content);
   if (!subtask.ok()) {
-    out.type = MessageType::kError;
-    reply["error"] = subtask.status().message();
-    reply["code"] = std::string(StatusCodeName(subtask.status().code()));
-    if (message.content.is_object() && message.content.contains("subtask_id")) {
-      reply["subtask_id"] = message.content["subtask_id"];
+    reply.status = subtask.status();
+    if (message.content.is_object()) {
+      if (auto it = message.content.find("subtask_id"); it != message.content.end() && it->is_string() &&
+                                                       it->get_ref<const std::string&>().size() <= kMaxWireIdBytes) {
+        reply.subtask_id = *it;
+      }
     }
   } else {
-    reply["subtask_id"] = subtask->subtask_id;
-    reply["task_id"] = subtask->task_id;
+    reply.subtask_id = subtask->subtask_id;
+    reply.task_id = subtask->task_id;
     // A transport that redelivers (Redis: the first holder died) says how often; the reply
     // carries it so the dispatching side can show the redelivery on its own span.
     for (const auto& [key, value] : message.metadata) {
       if (key.size() > 15 && key.compare(key.size() - 15, 15, ".delivery_count") == 0) {
-        reply["delivery_count"] = std::strtoll(value.c_str(), nullptr, 10);
+        reply.delivery_count = std::max<std::int64_t>(0, std::strtoll(value.c_str(), nullptr, 10));
       }
     }
     auto running = std::make_shared<Running>();
@@ -309,7 +247,7 @@ void Worker::OnMessage(const trace::Context& context, Message message) {
         if (it->second.message_id == message.id && it->first == message.from) {
           running->cancelled = true;
           running->reason = it->second.reason;
-          running->cancelled_at = SystemClock().Now();
+          running->cancelled_at = clock_->Now();
           early_cancels_.erase(it);
           cancelled_early = true;
           break;
@@ -330,15 +268,17 @@ void Worker::OnMessage(const trace::Context& context, Message message) {
       running_.erase(message.id);
     }
     if (result.ok()) {
-      out.type = MessageType::kResult;
-      reply["output"] = std::move(result).value();
+      reply.output = std::move(result).value();
     } else {
-      out.type = MessageType::kError;
-      reply["error"] = result.status().message();
-      reply["code"] = std::string(StatusCodeName(result.status().code()));
+      reply.status = result.status();
     }
   }
-  out.content = std::move(reply);
+  Message out;
+  out.from = metadata_.agent_id;
+  out.to = message.from;
+  out.in_reply_to = message.id;
+  out.type = ReplyType(reply);
+  out.content = EncodeReply(reply);
   Protocol* protocol;
   {
     std::lock_guard lock(mu_);
@@ -348,7 +288,7 @@ void Worker::OnMessage(const trace::Context& context, Message message) {
 }
 
 void Worker::OnControl(const trace::Context& context, Message message) {
-  auto cancel = CancelRequestFromJson(message.content);
+  auto cancel = DecodeCancel(message.content);
   if (!cancel.ok()) return;  // not a control message this worker understands
   std::shared_ptr<Running> running;
   {
@@ -367,7 +307,7 @@ void Worker::OnControl(const trace::Context& context, Message message) {
     running->reason = cancel->reason;
     running->cancel_message_id = message.id;
     running->cancel_send = context.span_context();
-    running->cancelled_at = SystemClock().Now();
+    running->cancelled_at = clock_->Now();
   }
   cancelled_.fetch_add(1, std::memory_order_relaxed);
   running->source.request_stop();  // runs the handler's stop callbacks on this thread

@@ -134,6 +134,13 @@ class RealClock final : public Clock {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
   }
+  // CLOCK_MONOTONIC is steady_clock on Linux: wait for the deadline itself, not a duration.
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                 std::uint64_t deadline) override {
+    static_assert(std::chrono::steady_clock::is_steady);
+    cv.wait_until(lock, std::chrono::steady_clock::time_point(std::chrono::duration_cast<
+                            std::chrono::steady_clock::duration>(std::chrono::nanoseconds(deadline))));
+  }
 
  private:
 #ifdef MINION_HAVE_RDTSC
@@ -142,6 +149,53 @@ class RealClock final : public Clock {
 };
 
 }  // namespace
+
+void Clock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                      std::uint64_t deadline) {
+  const std::uint64_t now = MonotonicNanos();
+  if (now >= deadline) return;
+  cv.wait_for(lock, std::chrono::nanoseconds(deadline - now));
+}
+
+void SimulatedClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                               std::uint64_t deadline) {
+  if (MonotonicNanos() >= deadline) return;
+  Waiter waiter{lock.mutex(), &cv};
+  // Registered without the caller's mutex held (lock order above), then the time is checked
+  // again under it: an Advance after registration must take that mutex to notify, so it cannot
+  // slip between the check and the wait.
+  lock.unlock();
+  {
+    std::lock_guard guard(waiters_mu_);
+    waiters_.insert(&waiter);
+  }
+  lock.lock();
+  if (MonotonicNanos() < deadline) cv.wait(lock);
+  lock.unlock();
+  {
+    std::lock_guard guard(waiters_mu_);
+    waiters_.erase(&waiter);
+  }
+  lock.lock();
+}
+
+void SimulatedClock::Advance(std::chrono::nanoseconds d) {
+  now_.fetch_add(static_cast<UnixNanos>(d.count()));
+  WakeWaiters();
+}
+
+void SimulatedClock::Set(UnixNanos t) {
+  now_.store(t);
+  WakeWaiters();
+}
+
+void SimulatedClock::WakeWaiters() {
+  std::lock_guard guard(waiters_mu_);
+  for (Waiter* w : waiters_) {
+    std::lock_guard waiter_lock(*w->mu);
+    w->cv->notify_all();
+  }
+}
 
 Clock& SystemClock() {
   // Leaked on purpose: spans may end during static destruction.

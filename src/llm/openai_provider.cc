@@ -196,9 +196,30 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
   auto cancelled = [&] {
     return fail(CancelledError("chat completions request to " + url + " was cancelled"), "cancelled");
   };
+  // The caller's deadline (request.timeout) bounds every attempt and every wait between them:
+  // nested retries below an orchestrator that itself retries must not multiply its timeout.
+  using Steady = std::chrono::steady_clock;
+  const bool has_deadline = request.timeout.count() > 0;
+  const Steady::time_point deadline = Steady::now() + request.timeout;
+  auto time_left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+  };
+  auto deadline_reached = [&](int attempts) {
+    std::string message = "chat completions request to " + url + ": the caller's deadline of " +
+                          std::to_string(request.timeout.count()) + " ms was reached after " +
+                          std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
+    if (!last_error.ok()) message += " (last error: " + last_error.message() + ")";
+    return fail(DeadlineExceededError(message), "timeout");
+  };
   for (int attempt_no = 0;; ++attempt_no) {
     if (stop.stop_requested()) return cancelled();
-    Attempt attempt = PostOnce(request_url, options_.api_key, trace_headers, body, options_.timeout, stop);
+    std::chrono::milliseconds attempt_timeout = options_.timeout;
+    if (has_deadline) {
+      auto left = time_left();
+      if (left.count() <= 0) return deadline_reached(attempt_no);
+      attempt_timeout = std::min(attempt_timeout, left);
+    }
+    Attempt attempt = PostOnce(request_url, options_.api_key, trace_headers, body, attempt_timeout, stop);
     if (attempt.curl_code == CURLE_ABORTED_BY_CALLBACK && stop.stop_requested()) return cancelled();
     std::optional<std::chrono::milliseconds> retry_after;
     bool retryable = false;
@@ -211,7 +232,7 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
       }
       if (attempt.curl_code == CURLE_OPERATION_TIMEDOUT) {
         last_error = DeadlineExceededError("chat completions request to " + url + " timed out after " +
-                                           std::to_string(options_.timeout.count()) + " ms");
+                                           std::to_string(attempt_timeout.count()) + " ms");
         last_error_type = "timeout";
       } else {
         last_error = UnavailableError("chat completions request to " + url + " failed: " +
@@ -256,6 +277,7 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
       }
       delay = *retry_after;
     }
+    if (has_deadline && time_left() <= delay) return deadline_reached(attempt_no + 1);
     span.AddEvent("gen_ai.client.retry", {{"retry.attempt", attempt_no + 1},
                                           {"retry.delay_ms", static_cast<std::int64_t>(delay.count())},
                                           {"error.type", last_error_type}});

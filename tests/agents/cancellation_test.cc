@@ -28,8 +28,10 @@
 #include "agents/trace_fixture.h"
 #include "minion/agents/builtin_workers.h"
 #include "minion/agents/coordinator.h"
+#include "minion/agents/runtime_builder.h"
 #include "minion/agents/external_worker.h"
 #include "minion/llm/openai_provider.h"
+#include "llm/test_http_server.h"
 
 namespace minion::agents {
 namespace {
@@ -269,15 +271,17 @@ TaskFunction WaitForStop(std::shared_ptr<std::promise<Release>> released,
 
 class CancellationTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Coordinator> Make(std::chrono::milliseconds timeout, std::shared_ptr<Planner> workflow = nullptr) {
+  // With `clock`, timeouts pass only when the test advances it.
+  std::unique_ptr<Coordinator> Make(std::chrono::milliseconds timeout, std::shared_ptr<Planner> workflow = nullptr,
+                                    Clock* clock = nullptr) {
     CoordinatorOptions o;
     o.tracer = tracing_.tracer();
-    o.builtin_workers = false;
+    o.clock = clock;
     o.orchestrator.subtask_timeout = timeout;
     o.orchestrator.retry.max_attempts = 1;
     o.orchestrator.replan_on_failure = false;
     o.workflow = std::move(workflow);
-    auto c = Coordinator::Create(std::move(o));
+    auto c = BuildCoordinator(std::move(o), {.builtin_workers = false});
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return std::move(c).value();
   }
@@ -347,14 +351,30 @@ class CancellationTest : public ::testing::Test {
   TraceFixture tracing_;
 };
 
+// Runs `handler` after fulfilling `started`: the test then knows the attempt is in flight.
+TaskFunction SignalStart(std::shared_ptr<std::promise<void>> started, TaskFunction handler) {
+  return [started, handler](const trace::Context& c, const Subtask& s) {
+    started->set_value();
+    return handler(c, s);
+  };
+}
+
 TEST_F(CancellationTest, TimeoutReleasesAHandlerWaitingOnItsStopToken) {
-  auto coordinator = Make(std::chrono::milliseconds(200));
+  SimulatedClock clock;
+  auto coordinator = Make(std::chrono::milliseconds(200), nullptr, &clock);
   auto released = std::make_shared<std::promise<Release>>();
   auto release = released->get_future();
-  auto worker = coordinator->CreateWorker(Meta("waiter-1", "wait"), WaitForStop(released));
+  auto started = std::make_shared<std::promise<void>>();
+  auto running = started->get_future();
+  auto worker = coordinator->CreateWorker(Meta("waiter-1", "wait"), SignalStart(started, WaitForStop(released)));
   ASSERT_TRUE(worker.ok()) << worker.status().ToString();
 
-  TaskResult r = coordinator->ExecuteTask({"wait for stop", "", "wait", 5, {}});
+  auto task = std::async(std::launch::async, [&] { return coordinator->ExecuteTask({"wait for stop", "", "wait", 5, {}}); });
+  ASSERT_EQ(running.wait_for(kGuard), std::future_status::ready) << "the subtask never started";
+  // The 200 ms pass on the simulated clock, not in real time.
+  clock.Advance(std::chrono::milliseconds(200));
+  ASSERT_EQ(task.wait_for(kGuard), std::future_status::ready) << "the timeout did not end the task";
+  TaskResult r = task.get();
   EXPECT_EQ(r.status.code(), StatusCode::kDeadlineExceeded) << r.status.ToString();
 
   ASSERT_EQ(release.wait_for(kGuard), std::future_status::ready) << "the handler was never released";
@@ -392,14 +412,20 @@ TEST_F(CancellationTest, TimeoutAbortsABuiltinWorkersModelCall) {
   options.max_retries = 3;
   options.tracer = *tracing_.tracer();
   auto provider = std::make_shared<llm::OpenAIProvider>(options);
-  auto coordinator = Make(std::chrono::milliseconds(300));
+  // Simulated: the subtask's 120 s pass when the test says. (The worker also hands the model
+  // call a 120 s real-time limit, far beyond this test.)
+  SimulatedClock clock;
+  auto coordinator = Make(std::chrono::seconds(120), nullptr, &clock);
   auto worker = MakeBuiltinWorker(BuiltinKind::kCoder, provider, "coder-1",
                                   WorkerOptions{.tracer = tracing_.tracer()});
   ASSERT_TRUE(coordinator->RegisterWorker(worker).ok());
 
-  TaskResult r = coordinator->ExecuteTask({"write code", "", "code_generation", 5, {}});
-  EXPECT_EQ(r.status.code(), StatusCode::kDeadlineExceeded) << r.status.ToString();
+  auto task = std::async(std::launch::async, [&] { return coordinator->ExecuteTask({"write code", "", "code_generation", 5, {}}); });
   ASSERT_EQ(accepted.wait_for(kGuard), std::future_status::ready) << "the model call never reached the server";
+  clock.Advance(std::chrono::seconds(120));
+  ASSERT_EQ(task.wait_for(kGuard), std::future_status::ready);
+  TaskResult r = task.get();
+  EXPECT_EQ(r.status.code(), StatusCode::kDeadlineExceeded) << r.status.ToString();
   ASSERT_TRUE(coordinator->Shutdown().ok());  // waits for the handler: it must have returned
   server.Join();
   EXPECT_TRUE(server.client_closed()) << "the model request was not aborted";
@@ -411,7 +437,51 @@ TEST_F(CancellationTest, TimeoutAbortsABuiltinWorkersModelCall) {
   ASSERT_EQ(llm_spans.size(), 1u);
   EXPECT_EQ(llm_spans[0]->status, trace::SpanStatusCode::kError);
   EXPECT_EQ(TraceFixture::Str(*llm_spans[0], "error.type"), "cancelled");
-  ExpectCancelInTrace("coder-1", "code_generation", "timeout after 300 ms");
+  ExpectCancelInTrace("coder-1", "code_generation", "timeout after 120000 ms");
+}
+
+// Nested retries do not multiply: with a model that never answers, a per-attempt HTTP timeout
+// of 60 s and 2 HTTP retries under 3 orchestrator attempts (9 HTTP attempts, 9 minutes), the
+// task fails within about subtask timeout x attempts, because every layer stops at the
+// subtask's limit.
+TEST_F(CancellationTest, HangingModelFailsWithinTheSubtaskTimeoutTimesAttempts) {
+  minion::testing::TestHttpServer server([](const minion::testing::HttpRequest&) {
+    minion::testing::HttpResponse hang;
+    hang.hang = true;
+    return hang;
+  });
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  llm::OpenAIProviderOptions options;
+  options.base_url = server.url("/v1");
+  options.timeout = std::chrono::seconds(60);
+  options.max_retries = 2;
+  options.tracer = *tracing_.tracer();
+  auto provider = std::make_shared<llm::OpenAIProvider>(options);
+  CoordinatorOptions o;
+  o.tracer = tracing_.tracer();
+  o.orchestrator.subtask_timeout = std::chrono::milliseconds(1000);
+  o.orchestrator.retry.max_attempts = 3;
+  o.orchestrator.retry.initial_backoff = std::chrono::milliseconds(10);
+  o.orchestrator.replan_on_failure = false;
+  auto created = BuildCoordinator(std::move(o), {.builtin_workers = false});
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  auto coordinator = std::move(created).value();
+  auto worker = MakeBuiltinWorker(BuiltinKind::kCoder, provider, "coder-1", WorkerOptions{.tracer = tracing_.tracer()});
+  ASSERT_TRUE(coordinator->RegisterWorker(worker).ok());
+
+  const auto start = std::chrono::steady_clock::now();
+  TaskResult r = coordinator->ExecuteTask({"write code", "", "code_generation", 5, {}});
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status.code(), StatusCode::kDeadlineExceeded) << r.status.ToString();
+  EXPECT_EQ(r.subtasks.at(0).attempts, 3);
+  // 3 attempts x 1 s, plus generous room for a loaded CI machine; without the limits this is
+  // minutes.
+  EXPECT_LT(elapsed, std::chrono::seconds(20));
+  ASSERT_TRUE(coordinator->Shutdown().ok());
+  server.Stop();
+  // Each attempt's model call carried the subtask's limit: no HTTP retry started inside it.
+  EXPECT_LE(server.requests().size(), 3u);
 }
 
 TEST_F(CancellationTest, FailingSiblingCancelsTheSubtaskStillRunning) {
@@ -445,14 +515,16 @@ TEST_F(CancellationTest, FailingSiblingCancelsTheSubtaskStillRunning) {
 
 TEST_F(CancellationTest, TimeoutKillsTheExternalCommandsChild) {
   PidFifo fifo;
-  // Long enough that the helper is running before the orchestrator gives up even on a loaded
-  // 2-core CI machine under TSan (the test reads its pid from the FIFO first; a cancel that
-  // came first would, correctly, spawn nothing); short enough to keep the test quick.
-  auto coordinator = Make(std::chrono::milliseconds(4000));
+  // Simulated: the 4 s pass only once the helper is running (the test reads its pid from the
+  // FIFO first; a cancel that came first would, correctly, spawn nothing), however loaded the
+  // machine.
+  SimulatedClock clock;
+  auto coordinator = Make(std::chrono::milliseconds(4000), nullptr, &clock);
   std::shared_ptr<Worker> worker;
   auto task = StartExternalTask(*coordinator, fifo, &worker);
   pid_t pid = fifo.ReadPid();
   ASSERT_GT(pid, 0) << "the helper never reported its pid";
+  clock.Advance(std::chrono::milliseconds(4000));
   ASSERT_EQ(task.wait_for(kGuard), std::future_status::ready);
   TaskResult r = task.get();
   EXPECT_EQ(r.status.code(), StatusCode::kDeadlineExceeded) << r.status.ToString();

@@ -1,10 +1,18 @@
 // The `minion` binary and replanning, end to end: real child processes for the CLI, a real
 // Coordinator with a scripted model reply for the replan.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
 
 #include "agents/trace_fixture.h"
 #include "minion/agents/coordinator.h"
+#include "minion/agents/runtime_builder.h"
 #include "minion/agents/external_worker.h"
+#include "minion/agents/ledger.h"
 
 namespace minion::agents {
 namespace {
@@ -54,6 +62,62 @@ TEST(MinionCliTest, BadFlagsExitNonZero) {
   EXPECT_NE(out.status().message().find("--priority"), std::string::npos);
 }
 
+// Several `minion run` processes sharing one --ledger: every task, subtask and step must land
+// (before, writers that found the database locked lost their rows and still exited 0).
+TEST(MinionCliTest, ConcurrentRunsSharingOneLedgerLoseNoRows) {
+  const auto dir = std::filesystem::temp_directory_path() / ("minion-ledger-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto db = (dir / "shared.db").string();
+  const auto workflow = (dir / "wide.json").string();
+  constexpr int kSubtasks = 12;
+  constexpr int kProcesses = 4;
+  {
+    json plan = json::array();
+    for (int i = 0; i < kSubtasks; ++i) {
+      json s = {{"name", "s" + std::to_string(i)}, {"capability", "code_generation"}};
+      if (i >= 4) s["dependencies"] = {"s" + std::to_string(i - 4)};
+      plan.push_back(s);
+    }
+    std::ofstream(workflow) << json{{"subtasks", plan}}.dump();
+  }
+  std::vector<std::future<Result<json>>> runs;
+  for (int p = 0; p < kProcesses; ++p) {
+    runs.push_back(std::async(std::launch::async, [&, p] {
+      return RunExternalCommand({}, Cli({"run", "--name", "ledger " + std::to_string(p), "--type", "workflow",
+                                         "--workflow", workflow, "--ledger", db, "--json", "--no-trace-tree"}),
+                                json::object());
+    }));
+  }
+  std::set<std::string> task_ids;
+  for (auto& run : runs) {
+    auto out = run.get();
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ((*out)["status"], "succeeded") << out->dump();
+    task_ids.insert((*out)["task_id"].get<std::string>());
+  }
+  ASSERT_EQ(task_ids.size(), static_cast<std::size_t>(kProcesses));
+
+  auto ledger = OpenSqliteLedger(db);
+  ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+  auto tasks = (*ledger)->Tasks();
+  ASSERT_TRUE(tasks.ok()) << tasks.status().ToString();
+  ASSERT_EQ(tasks->size(), static_cast<std::size_t>(kProcesses));
+  for (const auto& t : *tasks) {
+    EXPECT_TRUE(task_ids.count(t.task_id)) << t.task_id;
+    EXPECT_EQ(t.status, "succeeded");
+    auto subtasks = (*ledger)->Subtasks(t.task_id);
+    ASSERT_TRUE(subtasks.ok());
+    EXPECT_EQ(subtasks->size(), static_cast<std::size_t>(kSubtasks));
+    for (const auto& s : *subtasks) EXPECT_EQ(s.status, "succeeded") << t.task_id << " " << s.subtask_id;
+    auto steps = (*ledger)->Steps(t.task_id);
+    ASSERT_TRUE(steps.ok());
+    // plan, a dispatch and a result per subtask, done.
+    EXPECT_EQ(steps->size(), static_cast<std::size_t>(2 + 2 * kSubtasks)) << t.task_id;
+  }
+  ledger->reset();
+  std::filesystem::remove_all(dir);
+}
+
 // Replies with the first plan, then with the second for the replan request.
 class TwoPlans final : public llm::Provider {
  public:
@@ -72,11 +136,10 @@ TEST(ReplanTest, LlmPlannerReplansOnceAfterAFailure) {
   TraceFixture tracing;
   CoordinatorOptions o;
   o.tracer = tracing.tracer();
-  o.builtin_workers = false;
   o.provider = std::make_shared<TwoPlans>();
   o.planner_mode = PlannerMode::kLlm;
   o.orchestrator.retry.max_attempts = 1;
-  auto coordinator = Coordinator::Create(std::move(o)).value();
+  auto coordinator = BuildCoordinator(std::move(o), {.builtin_workers = false}).value();
   ASSERT_TRUE(coordinator->CreateWorker({"bad", "", {"bad_cap"}, "", 5, {}},
                                         [](const trace::Context&, const Subtask&) -> Result<json> {
                                           return InternalError("bad worker");
@@ -108,9 +171,8 @@ TEST(ReplanTest, DirectPlannerDoesNotReplan) {
   TraceFixture tracing;
   CoordinatorOptions o;
   o.tracer = tracing.tracer();
-  o.builtin_workers = false;
   o.orchestrator.retry.max_attempts = 1;
-  auto coordinator = Coordinator::Create(std::move(o)).value();
+  auto coordinator = BuildCoordinator(std::move(o), {.builtin_workers = false}).value();
   ASSERT_TRUE(coordinator->CreateWorker({"bad", "", {"bad_cap"}, "", 5, {}},
                                         [](const trace::Context&, const Subtask&) -> Result<json> {
                                           return InternalError("bad worker");

@@ -12,6 +12,7 @@
 
 #include "agents/trace_fixture.h"
 #include "minion/agents/coordinator.h"
+#include "minion/agents/runtime_builder.h"
 #include "minion/agents/external_worker.h"
 #include "minion/llm/offline_provider.h"
 
@@ -62,7 +63,6 @@ class AgentsTraceTest : public ::testing::Test {
   CoordinatorOptions Options(bool builtin = false) {
     CoordinatorOptions o;
     o.tracer = tracing_.tracer();
-    o.builtin_workers = builtin;
     if (builtin) {
       o.provider = std::make_shared<llm::OfflineProvider>(
           llm::OfflineProviderOptions{.model = "offline-echo-1", .tracer = *tracing_.tracer()});
@@ -70,8 +70,12 @@ class AgentsTraceTest : public ::testing::Test {
     o.orchestrator.retry.initial_backoff = std::chrono::milliseconds(0);
     return o;
   }
-  std::unique_ptr<Coordinator> Make(CoordinatorOptions o) {
-    auto c = Coordinator::Create(std::move(o));
+  std::unique_ptr<Coordinator> Make(CoordinatorOptions o, InMemoryProtocolOptions protocol = {}) {
+    // The built-in workers exactly when Options(true) gave a provider.
+    RuntimeDefaults defaults;
+    defaults.builtin_workers = o.provider != nullptr;
+    defaults.protocol = std::move(protocol);
+    auto c = BuildCoordinator(std::move(o), std::move(defaults));
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return std::move(c).value();
   }
@@ -384,9 +388,9 @@ TEST_F(AgentsTraceTest, ShutdownCancelsTasksStillRunningAfterGrace) {
 }
 
 TEST_F(AgentsTraceTest, ThousandConcurrentTasksLoseNoResult) {
-  auto o = Options();
-  o.protocol_options.threads = 4;
-  auto coordinator = Make(std::move(o));
+  InMemoryProtocolOptions protocol;
+  protocol.threads = 4;
+  auto coordinator = Make(Options(), std::move(protocol));
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(coordinator->CreateWorker({"echo-" + std::to_string(i), "", {"echo"}, "", 5, {}},
                                           [](const trace::Context&, const Subtask& s) -> Result<json> {

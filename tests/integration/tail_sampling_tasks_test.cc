@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "minion/agents/coordinator.h"
+#include "minion/agents/runtime_builder.h"
 #include "minion/exporters/in_memory_exporter.h"
 #include "minion/observability/tracing.h"
 #include "minion/sampling/tail_sampling_processor.h"
@@ -109,10 +110,9 @@ TEST(TailSamplingTasksTest, ThousandTasksKeepEveryFailureWholeAndTheRatioOfTheRe
   // ---- the runtime ----
   CoordinatorOptions options;
   options.tracer = std::make_shared<observability::Tracer>(provider->GetTracer("minion.tail.test"));
-  options.builtin_workers = false;
   options.orchestrator.retry.max_attempts = 1;  // one worker span per task
   options.orchestrator.replan_on_failure = false;
-  auto created = Coordinator::Create(std::move(options));
+  auto created = BuildCoordinator(std::move(options), {.builtin_workers = false});
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   auto coordinator = std::move(created).value();
   auto worker = coordinator->CreateWorker(

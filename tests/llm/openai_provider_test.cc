@@ -323,6 +323,44 @@ TEST_F(OpenAIProviderTest, SlowServerTimesOut) {
   EXPECT_EQ(StrAttr(span, "error.type"), "timeout");
 }
 
+// The caller's limit (a worker passes its subtask's) bounds every attempt and every retry: a
+// hanging model with a 60 s per-attempt timeout and 2 retries would otherwise hold the call for
+// 3 minutes.
+TEST_F(OpenAIProviderTest, CallerTimeoutBoundsAttemptsAndRetries) {
+  server_.PushForever({200, {}, "", /*hang=*/true});
+  auto options = Options();
+  options.timeout = std::chrono::seconds(60);
+  options.max_retries = 2;
+  OpenAIProvider provider(options);
+  ChatRequest request = Hello();
+  request.timeout = std::chrono::milliseconds(400);
+  const auto start = std::chrono::steady_clock::now();
+  auto result = provider.Chat(trace::Context(), request);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(result.status().message(), HasSubstr("deadline of 400 ms was reached after 1 attempt"));
+  EXPECT_THAT(result.status().message(), HasSubstr("timed out after 400 ms"));
+  EXPECT_GE(elapsed, std::chrono::milliseconds(400));
+  EXPECT_LT(elapsed, std::chrono::seconds(30)) << "the caller's limit did not bound the call";  // generous
+  EXPECT_EQ(server_.server().requests().size(), 1u);  // no retry was started past the limit
+  EXPECT_TRUE(sleeps().empty());
+  EXPECT_EQ(StrAttr(OnlySpan(), "error.type"), "timeout");
+}
+
+// Retries still happen while the limit leaves room for them.
+TEST_F(OpenAIProviderTest, CallerTimeoutLeavesRoomForQuickRetries) {
+  server_.Push(Error(500, "try again"));
+  auto options = Options();
+  OpenAIProvider provider(options);
+  ChatRequest request = Hello();
+  request.timeout = std::chrono::seconds(30);
+  auto result = provider.Chat(trace::Context(), request);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(server_.server().requests().size(), 2u);
+  EXPECT_EQ(sleeps().size(), 1u);
+}
+
 TEST_F(OpenAIProviderTest, RetryAfterBeyondTheCapFailsWithoutWaiting) {
   server_.Push(Error(429, "slow down", {{"Retry-After", "3600"}}));
   auto options = Options();

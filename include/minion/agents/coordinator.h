@@ -1,11 +1,16 @@
 #pragma once
-// Coordinator: the front door of the multi-agent runtime. It owns (or is given) the protocol,
-// keeps the worker registry, chooses a planner per task and hands the task to the
-// Orchestrator. Each ExecuteTask opens the root span `multiagent.task.<type>` (or a child of
+// Coordinator: the front door of the multi-agent runtime. It is given its pieces (a protocol,
+// optionally a ledger, workers and an LLM provider for the LLM planner), keeps the worker
+// registry, chooses a planner per task and hands the task to the Orchestrator. It builds no
+// concrete transport, ledger or worker itself: BuildCoordinator (runtime_builder.h) assembles
+// the defaults `minion run` uses. Each ExecuteTask opens the root span `multiagent.task.<type>` (or a child of
 // the caller's context) with multiagent.task.id/name/type/priority and
 // multiagent.subtask.count; a failed task ends it with ERROR and an exception event.
 //
-//   auto coordinator = Coordinator::Create({.provider = provider}).value();
+//   CoordinatorOptions options;
+//   options.protocol = std::make_shared<InMemoryProtocol>();
+//   options.owns_protocol = true;
+//   auto coordinator = Coordinator::Create(std::move(options)).value();
 //   TaskResult r = coordinator->ExecuteTask({.name = "Generate REST API",
 //                                            .type = "code_generation", .priority = 8});
 //
@@ -17,8 +22,6 @@
 #include <string>
 #include <vector>
 
-#include "minion/agents/builtin_workers.h"
-#include "minion/agents/in_memory_protocol.h"
 #include "minion/agents/ledger.h"
 #include "minion/agents/orchestrator.h"
 #include "minion/agents/planner.h"
@@ -36,19 +39,22 @@ enum class PlannerMode {
 
 struct CoordinatorOptions {
   std::string id = "coordinator";
-  // Null: an InMemoryProtocol built from protocol_options, owned and shut down by the coordinator.
+  // Required: the transport between the orchestrator and the workers (in-process, Redis, ...).
   std::shared_ptr<Protocol> protocol;
-  InMemoryProtocolOptions protocol_options;
+  // Shut the protocol down in Coordinator::Shutdown (when the coordinator is its only user).
+  bool owns_protocol = false;
+  // Where tasks, subtasks and steps are recorded; null: orchestrator.ledger, else in memory.
+  std::shared_ptr<Ledger> ledger;
+  // Started and registered by Create (ids must be unique). More can be added later with
+  // RegisterWorker / CreateWorker.
+  std::vector<std::shared_ptr<Worker>> workers;
   OrchestratorOptions orchestrator;
-  // For the built-in workers and the LLM planner.
+  // Optional: only the LLM planner needs one (planner_mode kAuto / kLlm without a workflow).
   std::shared_ptr<llm::Provider> provider;
-  bool builtin_workers = true;  // one worker of each built-in kind (needs a provider)
-  WorkerOptions worker_options;
+  WorkerOptions worker_options;  // for workers made by CreateWorker
   PlannerMode planner_mode = PlannerMode::kDirect;
   // When set, every task uses this plan (a workflow file) instead of the modes above.
   std::shared_ptr<Planner> workflow;
-  // Non-empty: the ledger is an SQLite database at this path (unless orchestrator.ledger is set).
-  std::string ledger_path;
   std::shared_ptr<observability::Tracer> tracer;  // null: observability::GetTracer()
   Clock* clock = nullptr;                         // null: SystemClock()
 };
@@ -93,7 +99,8 @@ struct CoordinatorStats {
 
 class Coordinator {
  public:
-  // Initialises everything (protocol, ledger, orchestrator, built-in workers).
+  // Starts the orchestrator on options.protocol and registers options.workers. InvalidArgument
+  // without a protocol, or when the chosen planner mode needs a provider and has none.
   static Result<std::unique_ptr<Coordinator>> Create(CoordinatorOptions options);
   ~Coordinator();  // Shutdown() if the owner did not
   Coordinator(const Coordinator&) = delete;

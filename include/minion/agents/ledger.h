@@ -4,12 +4,14 @@
 // orchestrator writes both; operators read them. In memory by default, SQLite when a path is
 // given. Implementations are thread-safe.
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "minion/common/clock.h"
@@ -79,6 +81,7 @@ class InMemoryLedger final : public Ledger {
   struct Entry {
     TaskRecord task;
     std::vector<SubtaskRecord> subtasks;
+    std::unordered_map<std::string, std::size_t> subtask_index;  // subtask_id -> position
     std::vector<StepRecord> steps;
   };
   Entry& EntryLocked(const std::string& task_id);
@@ -89,7 +92,15 @@ class InMemoryLedger final : public Ledger {
   std::deque<std::string> order_;         // guarded by mu_; insertion order for eviction
 };
 
+struct SqliteLedgerOptions {
+  // How long a write waits for another connection (another process) holding the database
+  // lock before it fails with the lock error.
+  std::chrono::milliseconds busy_timeout{30000};
+};
+
 // Opens (creating when needed) an SQLite database at `path` with tables tasks, subtasks, steps.
-Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& path);
+// Safe to share between processes: writes wait up to busy_timeout for each other, and a write
+// that still fails returns its error (never dropped silently).
+Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& path, SqliteLedgerOptions options = {});
 
 }  // namespace minion::agents

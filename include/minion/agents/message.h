@@ -47,8 +47,9 @@ nlohmann::json MessageToJsonValue(const Message& message);
 // Compact JSON. Fails with ResourceExhausted when the result exceeds `max_bytes`.
 Result<std::string> SerializeMessage(const Message& message,
                                      std::size_t max_bytes = kDefaultMaxMessageBytes);
-// Parses what SerializeMessage wrote. Rejects oversize input, malformed JSON, unknown types and
-// fields of the wrong type with InvalidArgument naming the field.
+// Parses what SerializeMessage wrote. Rejects oversize input (ResourceExhausted), nesting
+// deeper than kMaxJsonDepth (common/json.h), malformed JSON, unknown types and fields of the wrong type
+// (InvalidArgument naming the field). Safe on any bytes: a peer may send anything.
 Result<Message> ParseMessage(std::string_view json, std::size_t max_bytes = kDefaultMaxMessageBytes);
 Result<Message> MessageFromJsonValue(const nlohmann::json& value);
 

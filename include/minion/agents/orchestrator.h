@@ -10,8 +10,15 @@
 // An attempt the orchestrator gives up on — timed out, made useless because another subtask
 // failed for good (running siblings are not awaited), or cancelled by Shutdown — is cancelled
 // at the worker: a `cancel` step, a `cancel_sent` event on the dispatch span, and a cancel
-// message (worker.h, CancelRequest) sent under the dispatch span to WorkerControlId(worker).
-// The attempt's late reply, if any, is dropped.
+// message (wire.h, CancelRequest) sent under the dispatch span to WorkerControlId(worker).
+// The attempt's late reply, if any, is dropped, and so is a second reply to any attempt (a
+// transport may redeliver): only the first reply counts, so no dependent step runs twice.
+//
+// Time comes from the injected Clock: attempt timeouts and backoff waits, so tests can drive
+// them with a SimulatedClock. Each task message carries its attempt's time limit
+// (Subtask::timeout), which the worker passes on to what it calls. Ledger
+// write failures are not swallowed: a task whose work succeeded but whose record could not be
+// written fails with the ledger's error.
 
 #include <atomic>
 #include <chrono>
@@ -33,6 +40,11 @@
 #include "minion/common/clock.h"
 
 namespace minion::agents {
+namespace internal {
+struct Execution;
+class LedgerWriter;
+class ReplyTable;
+}  // namespace internal
 
 struct RetryPolicy {
   int max_attempts = 3;  // including the first
@@ -56,8 +68,18 @@ struct OrchestratorOptions {
   bool replan_on_failure = true;  // once, when the planner supports it
   std::shared_ptr<observability::Tracer> tracer;  // null: observability::GetTracer()
   std::shared_ptr<Ledger> ledger;                 // null: an InMemoryLedger
-  Clock* clock = nullptr;                         // timestamps; null: SystemClock()
+  // Timestamps, attempt deadlines, timeouts and backoff waits; null: SystemClock().
+  Clock* clock = nullptr;
   std::size_t reply_mailbox_capacity = 65536;
+  // Replies handled at once (handling only queues them for the task's thread).
+  std::size_t reply_concurrency = 8;
+};
+
+// Replies the orchestrator dropped, since it started.
+struct OrchestratorStats {
+  std::uint64_t duplicate_replies = 0;  // a second reply to an attempt already answered
+  std::uint64_t unmatched_replies = 0;  // to an attempt given up (timed out, cancelled) or unknown
+  std::uint64_t malformed_replies = 0;  // content that did not decode (counted as a failed attempt)
 };
 
 struct SubtaskOutcome {
@@ -100,20 +122,12 @@ class Orchestrator {
   const std::string& id() const { return options_.id; }
   Ledger& ledger() { return *ledger_; }
   std::size_t running() const;
+  OrchestratorStats stats() const;
 
  private:
-  struct Execution;
-  struct Pending {
-    std::shared_ptr<Execution> execution;
-    std::size_t index;
-    std::string worker_id;
-  };
-
-  Status RunPlan(const trace::Context& context, const std::string& task_id, const Plan& plan,
-                 std::vector<SubtaskOutcome>* outcomes, const std::shared_ptr<Execution>& execution);
-  void OnReply(Message message);
-  void Step(const std::string& task_id, const std::string& subtask_id, std::string kind,
-            std::string detail);
+  Status RunPlan(const trace::Context& context, const std::string& run_id, const Plan& plan,
+                 const std::shared_ptr<internal::Execution>& execution, internal::LedgerWriter& ledger,
+                 std::vector<SubtaskOutcome>* outcomes, bool* cancelled);
 
   Protocol& protocol_;
   WorkerRegistry& registry_;
@@ -121,11 +135,11 @@ class Orchestrator {
   std::shared_ptr<observability::Tracer> tracer_;
   std::shared_ptr<Ledger> ledger_;
   Clock* clock_;
+  std::unique_ptr<internal::ReplyTable> replies_;
 
   mutable std::mutex mu_;
   std::condition_variable idle_cv_;
-  std::unordered_map<std::string, Pending> pending_;  // guarded by mu_; by task message id
-  std::set<std::shared_ptr<Execution>> executions_;   // guarded by mu_
+  std::set<std::shared_ptr<internal::Execution>> executions_;  // guarded by mu_
   bool started_ = false;                              // guarded by mu_
   bool stopping_ = false;                             // guarded by mu_
 };

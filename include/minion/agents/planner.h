@@ -42,10 +42,21 @@ struct Plan {
   std::string planner;  // which planner made it ("direct", "workflow", "llm")
 };
 
-// Checks names are present and unique, capabilities present, every dependency names another
-// subtask, and the graph has no cycle (the error names one cycle: "a -> b -> a").
-Status ValidatePlan(const Plan& plan);
-// Subtask indices in an order where every subtask follows its dependencies (plan must be valid).
+// Bounds on a plan, which may come from a model or a file: every size is limited, and the
+// checks are iterative, so no plan can exhaust the stack or make an unbounded error message.
+struct PlanLimits {
+  std::size_t max_subtasks = 100000;
+  std::size_t max_dependencies_per_subtask = 10000;
+  std::size_t max_dependencies = 1000000;  // over the whole plan
+  std::size_t max_name_bytes = 1024;       // subtask names and capabilities
+};
+
+// Checks the limits, that names are present and unique, capabilities present, every dependency
+// names another subtask, and that the graph has no cycle. The error names one cycle
+// ("a -> b -> a"; a long one shows its first steps and how many more). O(subtasks + edges).
+Status ValidatePlan(const Plan& plan, const PlanLimits& limits = {});
+// Subtask indices in an order where every subtask follows its dependencies (plan must be valid;
+// on a cycle the order leaves out the subtasks it could not place). O(subtasks + edges).
 std::vector<std::size_t> TopologicalOrder(const Plan& plan);
 
 // Parses {"subtasks": [...]} or a bare [...] of subtask objects (fields: name, capability,

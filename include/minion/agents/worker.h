@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "minion/agents/protocol.h"
+#include "minion/agents/wire.h"
 #include "minion/common/status.h"
 #include "minion/observability/tracing.h"
 #include "minion/trace/context.h"
@@ -45,38 +46,7 @@ struct WorkerMetadata {
   bool HasCapability(std::string_view capability) const;
 };
 
-// One unit of work as a worker sees it (also the JSON an external command reads on stdin).
-struct Subtask {
-  std::string task_id;     // the parent task (multiagent.task.id)
-  std::string subtask_id;  // unique within the task
-  std::string name;
-  std::string capability;  // the capability this subtask needs
-  std::string description;
-  int priority = 5;
-  int attempt = 1;
-  nlohmann::json input;
-  nlohmann::json dependency_outputs = nlohmann::json::object();  // name -> output
-  // Not serialised. Stop is requested when the orchestrator cancels this attempt (timeout, the
-  // task failed or is shutting down). Handlers that block should watch it (std::stop_callback,
-  // or stop_requested() between steps) and return promptly; ignoring it is allowed, the late
-  // result is then dropped. Empty (never stops) for Worker::Handle unless the caller sets it.
-  std::stop_token stop_token;
-};
-nlohmann::json SubtaskToJson(const Subtask& subtask);
-Result<Subtask> SubtaskFromJson(const nlohmann::json& value);
-
-// What a cancel message asks (content {"cancel": {...}} of an `event` message sent to
-// WorkerControlId(worker)). `message_id` names the attempt: the id of the `task` message.
-struct CancelRequest {
-  std::string message_id;
-  std::string task_id;
-  std::string subtask_id;
-  int attempt = 0;
-  std::string reason;  // "timeout after 200 ms", "task failed: ...", "orchestrator shutting down"
-};
-nlohmann::json CancelRequestToJson(const CancelRequest& cancel);  // {"cancel": {...}}
-// InvalidArgument unless `content` is {"cancel": {"message_id": "<non-empty>", ...}}.
-Result<CancelRequest> CancelRequestFromJson(const nlohmann::json& content);
+// Subtask, CancelRequest and the reply content are defined with their encoding in wire.h.
 // The agent id a worker listens on for control (cancel) messages: "<agent_id>/control".
 std::string WorkerControlId(std::string_view agent_id);
 
@@ -98,6 +68,9 @@ struct WorkerOptions {
   std::size_t mailbox_capacity = 0;               // 0: the protocol's default
   // After this many failures in a row the worker reports status failed (a success resets it).
   int failure_threshold = 3;
+  // Timestamps (when a cancel arrived); not owned,
+  // null: SystemClock().
+  Clock* clock = nullptr;
 };
 
 // Thread-safe. Stop() (or the destructor) unsubscribes and waits for running subtasks.
@@ -153,6 +126,7 @@ class Worker {
   const WorkerMetadata metadata_;
   std::unique_ptr<TaskHandler> handler_;
   WorkerOptions options_;
+  Clock* clock_;
   std::shared_ptr<observability::Tracer> tracer_;
 
   std::mutex stop_mu_;  // serialises Stop(); taken before mu_
@@ -173,8 +147,6 @@ class Worker {
   std::deque<std::pair<std::string, CancelRequest>> early_cancels_;    // guarded by cancel_mu_
 };
 
-// Content of the reply messages a worker sends (and the orchestrator reads).
-//   result: {"subtask_id": ..., "task_id": ..., "worker_id": ..., "output": <json>}
-//   error:  {"subtask_id": ..., "task_id": ..., "worker_id": ..., "error": "...", "code": "..."}
+// The reply messages a worker sends (and the orchestrator reads): TaskReply in wire.h.
 
 }  // namespace minion::agents

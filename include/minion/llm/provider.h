@@ -3,6 +3,7 @@
 // Implementations are thread-safe. Each call opens an `llm.<provider>.<model>` span (CLIENT)
 // under `parent` with token counts and the OpenTelemetry GenAI attributes.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <stop_token>
@@ -28,6 +29,11 @@ struct ChatRequest {
   // Not sent: when stop is requested the provider abandons the call and returns Cancelled
   // (workers pass Subtask::stop_token, so a timed-out subtask stops waiting on the model).
   std::stop_token stop;
+  // Not sent: when positive, the whole call — every HTTP attempt and the waits between them —
+  // ends within this time and then fails with DeadlineExceeded (workers pass
+  // Subtask::time_left, so the provider's own retries stop at the subtask's deadline). Zero:
+  // only the provider's per-attempt timeout and retry limits apply.
+  std::chrono::milliseconds timeout{0};
 };
 
 struct ChatResponse {

@@ -47,6 +47,12 @@ class ExternalCommandHandler final : public TaskHandler {
  public:
   explicit ExternalCommandHandler(ExternalCommandOptions options) : options_(std::move(options)) {}
   Result<nlohmann::json> HandleTask(const trace::Context& context, const Subtask& subtask) override {
+    if (subtask.timeout.count() > 0 && subtask.timeout < options_.timeout) {
+      // The orchestrator gives up on this attempt sooner than our own limit: so do we.
+      ExternalCommandOptions bounded = options_;
+      bounded.timeout = subtask.timeout;
+      return RunExternalCommand(context, bounded, SubtaskToJson(subtask), subtask.stop_token);
+    }
     return RunExternalCommand(context, options_, SubtaskToJson(subtask), subtask.stop_token);
   }
 

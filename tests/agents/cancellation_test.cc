@@ -515,16 +515,16 @@ TEST_F(CancellationTest, FailingSiblingCancelsTheSubtaskStillRunning) {
 
 TEST_F(CancellationTest, TimeoutKillsTheExternalCommandsChild) {
   PidFifo fifo;
-  // Simulated: the 4 s pass only once the helper is running (the test reads its pid from the
+  // Simulated: the 120 s pass only once the helper is running (the test reads its pid from the
   // FIFO first; a cancel that came first would, correctly, spawn nothing), however loaded the
-  // machine.
+  // machine. (The command's own limit, the same 120 s in real time, is far away.)
   SimulatedClock clock;
-  auto coordinator = Make(std::chrono::milliseconds(4000), nullptr, &clock);
+  auto coordinator = Make(std::chrono::seconds(120), nullptr, &clock);
   std::shared_ptr<Worker> worker;
   auto task = StartExternalTask(*coordinator, fifo, &worker);
   pid_t pid = fifo.ReadPid();
   ASSERT_GT(pid, 0) << "the helper never reported its pid";
-  clock.Advance(std::chrono::milliseconds(4000));
+  clock.Advance(std::chrono::seconds(120));
   ASSERT_EQ(task.wait_for(kGuard), std::future_status::ready);
   TaskResult r = task.get();
   EXPECT_EQ(r.status.code(), StatusCode::kDeadlineExceeded) << r.status.ToString();
@@ -532,7 +532,7 @@ TEST_F(CancellationTest, TimeoutKillsTheExternalCommandsChild) {
   ASSERT_TRUE(coordinator->Shutdown().ok());  // waits for the worker to finish the subtask
   EXPECT_TRUE(ProcessGone(pid)) << "pid " << pid << " survived the cancel";
   EXPECT_EQ(worker->cancelled(), 1u);
-  ExpectCancelInTrace("ext-1", "shell_task", "timeout after 4000 ms");
+  ExpectCancelInTrace("ext-1", "shell_task", "timeout after 120000 ms");
   const auto spans = tracing_.Spans();  // Named() points into it
   auto workers = TraceFixture::Named(spans, "worker.shell_task");
   ASSERT_EQ(workers.size(), 1u);

@@ -340,7 +340,7 @@ TEST_F(OpenAIProviderTest, CallerTimeoutBoundsAttemptsAndRetries) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_THAT(result.status().message(), HasSubstr("deadline of 400 ms was reached after 1 attempt"));
-  EXPECT_THAT(result.status().message(), HasSubstr("timed out after 400 ms"));
+  EXPECT_THAT(result.status().message(), HasSubstr("timed out after"));  // the time left, ~400 ms
   EXPECT_GE(elapsed, std::chrono::milliseconds(400));
   EXPECT_LT(elapsed, std::chrono::seconds(30)) << "the caller's limit did not bound the call";  // generous
   EXPECT_EQ(server_.server().requests().size(), 1u);  // no retry was started past the limit

@@ -2,7 +2,8 @@
 // A TaskHandler that runs an external program per subtask: the subtask as JSON on its stdin,
 // the result as JSON on its stdout, the worker span's context in its environment
 // (TRACEPARENT / TRACESTATE / BAGGAGE) so the child's own spans join the trace. The program is
-// started directly (posix_spawn, no shell); it is killed when it overruns the timeout. When the
+// started directly (posix_spawn, no shell); it is killed when it overruns the timeout (or the
+// subtask's own limit, Subtask::timeout, when that is shorter). When the
 // subtask is cancelled (Subtask::stop_token) the child gets SIGTERM, then SIGKILL if it has not
 // exited after `cancel_grace`, and the call fails with Cancelled.
 // Thread-safe: each call runs its own child.

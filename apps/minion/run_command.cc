@@ -227,8 +227,7 @@ int Run(const RunFlags& flags) {
       return 2;
     }
     remote = std::move(connected).value();
-    options.protocol = remote;
-    options.builtin_workers = false;
+    options.protocol = remote;  // the workers are other processes: no built-in ones here
     // Replies come back to this process's own stream: its id must differ from other runs'.
     char host[256] = {};
     gethostname(host, sizeof host - 1);
@@ -250,6 +249,7 @@ int Run(const RunFlags& flags) {
   }
   agents::RuntimeDefaults defaults;
   defaults.ledger_path = flags.ledger;
+  defaults.builtin_workers = remote == nullptr;
   auto coordinator = agents::BuildCoordinator(std::move(options), std::move(defaults));
   if (!coordinator.ok()) {
     std::cerr << "minion: " << coordinator.status().ToString() << "\n";

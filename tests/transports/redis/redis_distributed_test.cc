@@ -186,7 +186,6 @@ class DistributedTest : public ::testing::Test {
     agents::CoordinatorOptions o;
     o.id = "coord-" + std::to_string(getpid());
     o.protocol = std::move(protocol);
-    o.builtin_workers = false;
     o.tracer = std::move(tracer);
     o.orchestrator.subtask_timeout = subtask_timeout;
     o.orchestrator.retry.max_attempts = max_attempts;

@@ -45,7 +45,7 @@ class NullExporter final : public sdk::SpanExporter {
 struct Tracing {
   explicit Tracing(int mode) {
     if (mode == 0) {
-      tracer = std::make_shared<observability::Tracer>(std::make_shared<trace::NoopTracer>());
+      tracer = std::make_shared<trace::NoopTracer>();
       return;
     }
     sdk::TracerProviderOptions options;
@@ -56,13 +56,13 @@ struct Tracing {
     batch.max_queue_size = 65536;
     options.processors.push_back(std::make_unique<sdk::BatchSpanProcessor>(std::make_unique<NullExporter>(), batch));
     provider = sdk::TracerProvider::Create(std::move(options));
-    tracer = std::make_shared<observability::Tracer>(provider->GetTracer("bench"));
+    tracer = provider->GetTracer("bench");
   }
   ~Tracing() {
     if (provider) provider->Shutdown();
   }
   std::shared_ptr<sdk::TracerProvider> provider;
-  std::shared_ptr<observability::Tracer> tracer;
+  std::shared_ptr<trace::Tracer> tracer;
 };
 
 const char* ModeName(int mode) { return mode == 0 ? "off" : mode == 1 ? "100%" : "10%"; }
@@ -307,7 +307,7 @@ BENCHMARK(BM_CoordinatorTasks)
 // before, 11 s of CPU for 10,000 steps).
 void BM_ChainPlan(benchmark::State& state) {
   const auto steps = static_cast<std::size_t>(state.range(0));
-  auto tracer = std::make_shared<observability::Tracer>(std::make_shared<trace::NoopTracer>());
+  auto tracer = std::make_shared<trace::NoopTracer>();
   agents::InMemoryProtocolOptions protocol_options;
   protocol_options.tracer = tracer;
   agents::InMemoryProtocol protocol(protocol_options);

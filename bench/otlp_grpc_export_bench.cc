@@ -52,7 +52,7 @@ void RunExport(benchmark::State& state, const std::string& endpoint, bool gzip) 
   o.endpoint = endpoint;
   o.retry.max_attempts = 1;
   if (gzip) o.compression = OtlpCompression::kGzip;
-  auto exporter = OtlpGrpcExporter::CreateGrpc(o);
+  auto exporter = OtlpGrpcExporter::Create(o);
   if (!exporter.ok()) {
     state.SkipWithError(exporter.status().ToString().c_str());
     return;

@@ -104,7 +104,7 @@ void BM_OtlpHttpExport(benchmark::State& state, OtlpProtocol protocol, OtlpCompr
   o.endpoint = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/v1/traces";
   o.protocol = protocol;
   o.compression = compression;
-  auto exporter = OtlpHttpExporter::CreateHttp(o);
+  auto exporter = OtlpHttpExporter::Create(o);
   if (!exporter.ok()) {
     state.SkipWithError(exporter.status().ToString().c_str());
     return;

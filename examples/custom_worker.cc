@@ -4,7 +4,7 @@
 
 #include "minion/agents/coordinator.h"
 #include "minion/agents/runtime_builder.h"
-#include "minion/observability/tracing.h"
+#include "minion/observability/setup.h"
 
 using namespace minion;
 

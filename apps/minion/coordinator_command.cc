@@ -11,10 +11,12 @@
 
 #include "commands.h"
 #include "minion/agents/coordinator.h"
+#include "minion/agents/runtime_builder.h"
 #include "minion/common/env.h"
 #include "minion/http/server.h"
 #include "minion/llm/factory.h"
 #include "minion/logging/logging.h"
+#include "minion/observability/setup.h"
 #include "minion/observability/tracing.h"
 #include "minion/service/task_api.h"
 #include "observe.h"
@@ -96,10 +98,10 @@ int Serve(const CoordinatorFlags& flags) {
   agents::CoordinatorOptions options;
   options.provider = GuardProvider(std::shared_ptr<llm::Provider>(std::move(provider).value()),
                                    *resilience_config);
-  options.tracer = std::make_shared<observability::Tracer>(observability::GetTracer());
   options.orchestrator.subtask_timeout = std::chrono::milliseconds(flags.timeout_ms);
   options.orchestrator.retry.max_attempts = flags.max_attempts;
-  auto coordinator = agents::Coordinator::Create(std::move(options));
+  // One in-process worker of each built-in kind, answering through the provider above.
+  auto coordinator = agents::BuildCoordinator(std::move(options));
   if (!coordinator.ok()) {
     std::cerr << "minion: " << coordinator.status().ToString() << "\n";
     return 2;
@@ -113,7 +115,6 @@ int Serve(const CoordinatorFlags& flags) {
   api_options.max_queued = static_cast<std::size_t>(flags.max_queued);
   api_options.max_body_bytes = static_cast<std::size_t>(flags.max_body_kib) * 1024;
   api_options.metrics = metrics;
-  api_options.tracer = std::make_shared<observability::Tracer>(observability::GetTracer());
   service::TaskApi api(**coordinator, api_options);
 
   http::ServerOptions server_options;

@@ -28,7 +28,7 @@
 #include "minion/exporters/in_memory_exporter.h"
 #include "minion/exporters/stdout_exporter.h"
 #include "minion/llm/factory.h"
-#include "minion/observability/tracing.h"
+#include "minion/observability/setup.h"
 #include "minion/propagation/carriers.h"
 #include "minion/propagation/from_env.h"
 #include "minion/sdk/simple_span_processor.h"
@@ -103,7 +103,6 @@ struct RunFlags {
 Result<std::shared_ptr<transports::RedisStreamsProtocol>> ConnectTransport(const RunFlags& flags,
                                                                            std::vector<std::string>* live) {
   MINION_ASSIGN_OR_RETURN(auto options, RedisOptions(flags.transport));
-  options.tracer = std::make_shared<observability::Tracer>(observability::GetTracer());
   MINION_ASSIGN_OR_RETURN(auto protocol, transports::RedisStreamsProtocol::Connect(options));
   MINION_ASSIGN_OR_RETURN(auto workers, protocol->ListWorkers());
   std::set<std::string> caps;
@@ -234,7 +233,6 @@ int Run(const RunFlags& flags) {
     options.id = std::string("coordinator-") + host + "-" + std::to_string(getpid());
   }
   options.provider = GuardProvider(std::shared_ptr<llm::Provider>(std::move(provider).value()), *resilience_config);
-  options.tracer = std::make_shared<observability::Tracer>(observability::GetTracer());
   options.orchestrator.subtask_timeout = std::chrono::milliseconds(flags.timeout_ms);
   options.orchestrator.retry.max_attempts = flags.max_attempts;
   if (flags.planner == "auto") options.planner_mode = agents::PlannerMode::kAuto;

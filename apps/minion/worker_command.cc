@@ -18,6 +18,7 @@
 #include "minion/agents/builtin_workers.h"
 #include "minion/agents/external_worker.h"
 #include "minion/llm/factory.h"
+#include "minion/observability/setup.h"
 #include "minion/observability/tracing.h"
 #include "transport.h"
 
@@ -112,7 +113,7 @@ int RunWorker(const WorkerFlags& flags) {
     std::cerr << "minion worker: tracing: " << s.ToString() << "\n";
     return 2;
   }
-  auto tracer = std::make_shared<observability::Tracer>(observability::GetTracer());
+  std::shared_ptr<trace::Tracer> tracer;  // null: the global tracer just installed
 
   std::unique_ptr<agents::TaskHandler> handler;
   if (!flags.exec.empty()) {

@@ -44,8 +44,7 @@ nlohmann::json TaskResult::ToJson() const {
 
 Coordinator::Coordinator(CoordinatorOptions options)
     : options_(std::move(options)),
-      tracer_(options_.tracer ? options_.tracer
-                              : std::make_shared<observability::Tracer>(observability::GetTracer())),
+      tracer_(options_.tracer),
       clock_(options_.clock ? options_.clock : &SystemClock()) {}
 
 Result<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions options) {
@@ -156,7 +155,7 @@ TaskResult Coordinator::ExecuteTask(const TaskRequest& request, const trace::Con
   metrics::GlobalRecorder().TaskStarted();
 
   const trace::Context current = parent ? trace::Context() : trace::Context::Current();
-  auto [context, span] = tracer_->StartMultiAgentTaskSpan(parent ? *parent : current, result.task_id,
+  auto [context, span] = observability::StartMultiAgentTaskSpan(observability::TracerOrGlobal(tracer_), parent ? *parent : current, result.task_id,
                                                           request.name, request.type, request.priority);
   if (context.span_context().IsValid()) result.trace_id = context.span_context().trace_id().ToHex();
   Planner& planner = ChoosePlanner(request);

@@ -127,8 +127,7 @@ struct InMemoryProtocol::Mailbox {
 
 InMemoryProtocol::InMemoryProtocol(InMemoryProtocolOptions options)
     : options_(std::move(options)),
-      tracer_(options_.tracer ? options_.tracer
-                              : std::make_shared<observability::Tracer>(observability::GetTracer())),
+      tracer_(options_.tracer),
       propagator_(options_.propagator),
       clock_(options_.clock ? options_.clock : &SystemClock()),
       spin_budget_ns_(ToNanos(options_.idle_spin_max)) {
@@ -216,7 +215,7 @@ Status InMemoryProtocol::Send(const trace::Context& parent, Message message) {
 
   if (message.id.empty()) message.id = NewMessageId();
   if (message.created_at == 0) message.created_at = clock_->Now();
-  auto [context, span] = StartSendSpan(*tracer_, parent, &message, propagator_);
+  auto [context, span] = StartSendSpan(observability::TracerOrGlobal(tracer_), parent, &message, propagator_);
   std::shared_ptr<Mailbox> box;
   Status status = Reserve(message, &box);
   if (!status.ok()) {

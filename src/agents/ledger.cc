@@ -1,6 +1,6 @@
 #include "minion/agents/ledger.h"
 
-#include <sqlite3.h>
+#include "minion/sqlite/database.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -70,12 +70,11 @@ namespace {
 // One connection guarded by a mutex: ledger writes are a few per subtask, far from contended.
 class SqliteLedger final : public Ledger {
  public:
-  explicit SqliteLedger(sqlite3* db) : db_(db) {}
-  ~SqliteLedger() override { sqlite3_close(db_); }
+  explicit SqliteLedger(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
 
   Status Init() {
-    return Exec(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    std::lock_guard lock(mu_);
+    return db_->Exec(
         "CREATE TABLE IF NOT EXISTS tasks(task_id TEXT PRIMARY KEY, name TEXT, type TEXT,"
         " priority INTEGER, status TEXT, error TEXT, planner TEXT, started_at INTEGER,"
         " finished_at INTEGER);"
@@ -105,13 +104,13 @@ class SqliteLedger final : public Ledger {
 
   Result<std::vector<TaskRecord>> Tasks() const override {
     std::vector<TaskRecord> out;
-    MINION_RETURN_IF_ERROR(Query("SELECT * FROM tasks ORDER BY started_at", {}, [&](sqlite3_stmt* st) {
+    MINION_RETURN_IF_ERROR(Query("SELECT * FROM tasks ORDER BY started_at", {}, [&](const sqlite::Statement& st) {
       TaskRecord t;
-      t.task_id = Text(st, 0); t.name = Text(st, 1); t.type = Text(st, 2);
-      t.priority = sqlite3_column_int(st, 3); t.status = Text(st, 4); t.error = Text(st, 5);
-      t.planner = Text(st, 6);
-      t.started_at = static_cast<UnixNanos>(sqlite3_column_int64(st, 7));
-      t.finished_at = static_cast<UnixNanos>(sqlite3_column_int64(st, 8));
+      t.task_id = st.ColumnText(0); t.name = st.ColumnText(1); t.type = st.ColumnText(2);
+      t.priority = static_cast<int>(st.ColumnInt64(3)); t.status = st.ColumnText(4);
+      t.error = st.ColumnText(5); t.planner = st.ColumnText(6);
+      t.started_at = static_cast<UnixNanos>(st.ColumnInt64(7));
+      t.finished_at = static_cast<UnixNanos>(st.ColumnInt64(8));
       out.push_back(std::move(t));
     }));
     return out;
@@ -119,13 +118,13 @@ class SqliteLedger final : public Ledger {
   Result<std::vector<SubtaskRecord>> Subtasks(const std::string& task_id) const override {
     std::vector<SubtaskRecord> out;
     MINION_RETURN_IF_ERROR(Query("SELECT * FROM subtasks WHERE task_id=? ORDER BY started_at", {task_id},
-                                 [&](sqlite3_stmt* st) {
+                                 [&](const sqlite::Statement& st) {
       SubtaskRecord s;
-      s.task_id = Text(st, 0); s.subtask_id = Text(st, 1); s.name = Text(st, 2);
-      s.capability = Text(st, 3); s.worker_id = Text(st, 4); s.status = Text(st, 5);
-      s.attempts = sqlite3_column_int(st, 6); s.error = Text(st, 7);
-      s.started_at = static_cast<UnixNanos>(sqlite3_column_int64(st, 8));
-      s.finished_at = static_cast<UnixNanos>(sqlite3_column_int64(st, 9));
+      s.task_id = st.ColumnText(0); s.subtask_id = st.ColumnText(1); s.name = st.ColumnText(2);
+      s.capability = st.ColumnText(3); s.worker_id = st.ColumnText(4); s.status = st.ColumnText(5);
+      s.attempts = static_cast<int>(st.ColumnInt64(6)); s.error = st.ColumnText(7);
+      s.started_at = static_cast<UnixNanos>(st.ColumnInt64(8));
+      s.finished_at = static_cast<UnixNanos>(st.ColumnInt64(9));
       out.push_back(std::move(s));
     }));
     return out;
@@ -133,74 +132,46 @@ class SqliteLedger final : public Ledger {
   Result<std::vector<StepRecord>> Steps(const std::string& task_id) const override {
     std::vector<StepRecord> out;
     MINION_RETURN_IF_ERROR(Query("SELECT task_id, subtask_id, kind, detail, time FROM steps WHERE task_id=? ORDER BY seq",
-                                 {task_id}, [&](sqlite3_stmt* st) {
+                                 {task_id}, [&](const sqlite::Statement& st) {
       StepRecord s;
-      s.task_id = Text(st, 0); s.subtask_id = Text(st, 1); s.kind = Text(st, 2);
-      s.detail = Text(st, 3); s.time = static_cast<UnixNanos>(sqlite3_column_int64(st, 4));
+      s.task_id = st.ColumnText(0); s.subtask_id = st.ColumnText(1); s.kind = st.ColumnText(2);
+      s.detail = st.ColumnText(3); s.time = static_cast<UnixNanos>(st.ColumnInt64(4));
       out.push_back(std::move(s));
     }));
     return out;
   }
 
  private:
-  static std::string Text(sqlite3_stmt* st, int col) {
-    auto* p = sqlite3_column_text(st, col);
-    return p ? reinterpret_cast<const char*>(p) : "";
-  }
-  Status Error(const char* what, int rc) const {
-    std::string message = std::string("sqlite ledger: ") + what + ": " + sqlite3_errmsg(db_);
-    // Locked by another process for longer than the busy timeout: worth retrying later.
-    const int primary = rc & 0xff;
-    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return UnavailableError(std::move(message));
-    return InternalError(std::move(message));
-  }
-  Status Exec(const char* sql) {
-    std::lock_guard lock(mu_);
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown error";
-      sqlite3_free(err);
-      return InternalError("sqlite ledger: " + msg);
-    }
-    return Status::Ok();
-  }
   template <typename RowFn>
   Status Query(const char* sql, const std::vector<std::string>& args, RowFn&& on_row) const {
     std::lock_guard lock(mu_);
-    sqlite3_stmt* st = nullptr;
-    if (int rc = sqlite3_prepare_v2(db_, sql, -1, &st, nullptr); rc != SQLITE_OK) return Error("prepare", rc);
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      sqlite3_bind_text(st, static_cast<int>(i + 1), args[i].c_str(), -1, SQLITE_TRANSIENT);
+    MINION_ASSIGN_OR_RETURN(sqlite::Statement st, db_->Prepare(sql));
+    for (std::size_t i = 0; i < args.size(); ++i) st.BindText(static_cast<int>(i + 1), args[i]);
+    for (;;) {
+      MINION_ASSIGN_OR_RETURN(bool row, st.Step("ledger"));
+      if (!row) return Status::Ok();
+      on_row(st);
     }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) on_row(st);
-    Status status = rc == SQLITE_DONE ? Status::Ok() : Error("step", rc);
-    sqlite3_finalize(st);
-    return status;
   }
   Status Run(const char* sql, const std::vector<std::string>& args) {
-    return Query(sql, args, [](sqlite3_stmt*) {});
+    return Query(sql, args, [](const sqlite::Statement&) {});
   }
 
   mutable std::mutex mu_;
-  sqlite3* db_;  // guarded by mu_
+  std::unique_ptr<sqlite::Database> db_;  // guarded by mu_
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& path, SqliteLedgerOptions options) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return UnavailableError("cannot open ledger database '" + path + "': " + msg);
-  }
   // Several processes may share one ledger file (`minion run --ledger` in parallel): a writer
   // that finds the database locked waits for its turn instead of failing at once, and one that
-  // still cannot write returns the error, which fails its task (orchestrator.h).
-  sqlite3_busy_timeout(db, static_cast<int>(std::min<std::int64_t>(options.busy_timeout.count(), INT32_MAX)));
-  auto ledger = std::make_unique<SqliteLedger>(db);
+  // still cannot write returns the error (Unavailable), which fails its task (orchestrator.h).
+  sqlite::OpenOptions open;
+  open.busy_timeout = options.busy_timeout;
+  auto db = sqlite::Database::Open(path, open);
+  if (!db.ok()) return db.status().WithContext("cannot open ledger database '" + path + "'");
+  auto ledger = std::make_unique<SqliteLedger>(std::move(*db));
   MINION_RETURN_IF_ERROR(ledger->Init().WithContext("initialising ledger '" + path + "'"));
   return std::unique_ptr<Ledger>(std::move(ledger));
 }

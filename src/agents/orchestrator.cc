@@ -2,35 +2,27 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "agents/plan_run.h"
+#include "minion/common/retry.h"
 
 namespace minion::agents {
-namespace {
-
-double DefaultRandom() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
-
-}  // namespace
 
 std::chrono::nanoseconds RetryPolicy::Backoff(int next_attempt) const {
-  double base = static_cast<double>(std::chrono::nanoseconds(initial_backoff).count()) *
-                std::pow(multiplier, std::max(0, next_attempt - 2));
-  base = std::min(base, static_cast<double>(std::chrono::nanoseconds(max_backoff).count()));
-  double r = random ? random() : DefaultRandom();
-  double factor = 1.0 + jitter * (2.0 * r - 1.0);
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(std::max(0.0, base * factor)));
+  retry::Backoff backoff;
+  backoff.initial = initial_backoff;
+  backoff.max = max_backoff;
+  backoff.multiplier = multiplier;
+  backoff.jitter_low = 1.0 - jitter;
+  backoff.jitter_high = 1.0 + jitter;
+  return backoff.Delay(next_attempt - 1, random);
 }
 
 Orchestrator::Orchestrator(Protocol& protocol, WorkerRegistry& registry, OrchestratorOptions options)
     : protocol_(protocol),
       registry_(registry),
       options_(std::move(options)),
-      tracer_(options_.tracer ? options_.tracer
-                              : std::make_shared<observability::Tracer>(observability::GetTracer())),
+      tracer_(options_.tracer),
       ledger_(options_.ledger ? options_.ledger : std::make_shared<InMemoryLedger>()),
       clock_(options_.clock ? options_.clock : &SystemClock()),
       replies_(std::make_unique<internal::ReplyTable>()) {}
@@ -117,7 +109,7 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
 
   Plan plan;
   {
-    auto [plan_ctx, span] = tracer_->StartOrchestratorSpan(context, options_.id, "plan");
+    auto [plan_ctx, span] = observability::StartOrchestratorSpan(observability::TracerOrGlobal(tracer_), context, options_.id, "plan");
     span.SetAttribute("minion.planner", planner.Name());
     auto made = planner.MakePlan(plan_ctx, request, capabilities);
     Status s = made.ok() ? check_capabilities(*made) : made.status();
@@ -133,7 +125,7 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
     bool cancelled = false;
     result.status = RunPlan(context, task_id, plan, execution, ledger, &result.subtasks, &cancelled);
     if (!result.status.ok() && options_.replan_on_failure && !cancelled) {
-      auto [replan_ctx, span] = tracer_->StartOrchestratorSpan(context, options_.id, "replan");
+      auto [replan_ctx, span] = observability::StartOrchestratorSpan(observability::TracerOrGlobal(tracer_), context, options_.id, "replan");
       auto replanned = planner.Replan(replan_ctx, request, capabilities, plan, result.status);
       if (replanned.status().code() == StatusCode::kUnimplemented) {
         span.SetAttribute("minion.replan.supported", false);
@@ -180,7 +172,7 @@ Status Orchestrator::RunPlan(const trace::Context& context, const std::string& r
                              const std::shared_ptr<internal::Execution>& execution,
                              internal::LedgerWriter& ledger, std::vector<SubtaskOutcome>* outcomes,
                              bool* cancelled) {
-  internal::PlanRun run(internal::PlanRunEnv{protocol_, registry_, options_, *tracer_, *clock_, *replies_, ledger},
+  internal::PlanRun run(internal::PlanRunEnv{protocol_, registry_, options_, observability::TracerOrGlobal(tracer_), *clock_, *replies_, ledger},
                         context, run_id, plan, execution);
   Status status = run.Run();
   *outcomes = std::move(run.outcomes());

@@ -173,7 +173,7 @@ void PlanRun::Dispatch(std::size_t i) {
   auto& o = outcomes_[i];
   ++o.attempts;
   if (!slot.span) {
-    slot.span = env_.tracer.StartOrchestratorSpan(context_, env_.options.id, "dispatch");
+    slot.span = observability::StartOrchestratorSpan(env_.tracer, context_, env_.options.id, "dispatch");
     slot.span->span.SetAttribute("multiagent.subtask.name", spec.name);
     slot.span->span.SetAttribute("multiagent.subtask.capability", spec.capability);
     slot.span->span.SetAttribute(observability::kAttrTaskID, task_id_);

@@ -99,7 +99,7 @@ struct PlanRunEnv {
   Protocol& protocol;
   WorkerRegistry& registry;
   const OrchestratorOptions& options;
-  observability::Tracer& tracer;
+  trace::Tracer& tracer;
   Clock& clock;
   ReplyTable& replies;
   LedgerWriter& ledger;

@@ -57,10 +57,10 @@ Status AccessPolicy::Check(std::string_view from, std::string_view to) const {
   return Status::Ok();
 }
 
-observability::StartedSpan StartSendSpan(const observability::Tracer& tracer,
+observability::StartedSpan StartSendSpan(trace::Tracer& tracer,
                                          const trace::Context& parent, Message* message,
                                          const trace::TextMapPropagator* propagator) {
-  auto started = tracer.StartProtocolSpan(parent, "send", MessageTypeName(message->type), message->id);
+  auto started = observability::StartProtocolSpan(tracer, parent, "send", MessageTypeName(message->type), message->id);
   metrics::GlobalRecorder().Message(MessageTypeName(message->type), "sent");
   propagation::MapCarrier carrier(message->headers);
   Resolve(propagator).Inject(started.context, carrier);

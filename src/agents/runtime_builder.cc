@@ -6,9 +6,6 @@ namespace minion::agents {
 
 Result<std::unique_ptr<Coordinator>> BuildCoordinator(CoordinatorOptions options,
                                                       RuntimeDefaults defaults) {
-  if (!options.tracer) {
-    options.tracer = std::make_shared<observability::Tracer>(observability::GetTracer());
-  }
   if (defaults.builtin_workers) {
     if (!options.provider) {
       return InvalidArgumentError(

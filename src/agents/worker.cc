@@ -48,8 +48,7 @@ Worker::Worker(WorkerMetadata metadata, std::unique_ptr<TaskHandler> handler, Wo
       handler_(std::move(handler)),
       options_(std::move(options)),
       clock_(options_.clock ? options_.clock : &SystemClock()),
-      tracer_(options_.tracer ? options_.tracer
-                              : std::make_shared<observability::Tracer>(observability::GetTracer())) {}
+      tracer_(options_.tracer) {}
 
 Worker::~Worker() { (void)Stop(); }
 
@@ -129,7 +128,8 @@ Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const 
                                             const Message* message) {
   // The span names the capability actually serving this subtask, not the worker's first one.
   auto [context, span] =
-      tracer_->StartWorkerSpan(parent, metadata_.agent_id, subtask.capability, subtask.task_id);
+      observability::StartWorkerSpan(observability::TracerOrGlobal(tracer_), parent,
+                                     metadata_.agent_id, subtask.capability, subtask.task_id);
   if (message) {
     // A networked transport describes the delivery (OpenTelemetry messaging attributes) in the
     // message metadata; the worker span is the "process" span, so they belong on it.

@@ -52,8 +52,8 @@ void Warn(std::string_view message) {
   std::fprintf(stderr, "minion: warning: %.*s\n", static_cast<int>(shown.size()), shown.data());
 }
 
-std::int64_t IntOr(std::string_view name, std::int64_t fallback) {
-  auto v = Get(name);
+std::int64_t IntOr(std::string_view name, std::int64_t fallback, const Lookup& lookup) {
+  auto v = lookup(name);
   if (!v) return fallback;
   auto parsed = ParseInt(*v);
   if (parsed.ok()) return *parsed;
@@ -61,8 +61,8 @@ std::int64_t IntOr(std::string_view name, std::int64_t fallback) {
   return fallback;
 }
 
-bool BoolOr(std::string_view name, bool fallback) {
-  auto v = Get(name);
+bool BoolOr(std::string_view name, bool fallback, const Lookup& lookup) {
+  auto v = lookup(name);
   if (!v) return fallback;
   auto parsed = ParseBool(*v);
   if (parsed.ok()) return *parsed;
@@ -70,8 +70,8 @@ bool BoolOr(std::string_view name, bool fallback) {
   return fallback;
 }
 
-double DoubleOr(std::string_view name, double fallback) {
-  auto v = Get(name);
+double DoubleOr(std::string_view name, double fallback, const Lookup& lookup) {
+  auto v = lookup(name);
   if (!v) return fallback;
   auto parsed = ParseDouble(*v);
   if (parsed.ok()) return *parsed;

@@ -93,27 +93,6 @@ std::string ExtractErrorMessage(std::string_view body) {
   return Trimmed(body, 200);
 }
 
-std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
-                                                         long long now_unix_seconds) {
-  std::string v = Trimmed(value, 100);
-  if (v.empty()) return std::nullopt;
-  if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    long long seconds = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
-    if (ec != std::errc() || ptr != v.data() + v.size()) return std::nullopt;
-    // Anything beyond a day is nonsense; the caller caps it further.
-    seconds = std::min<long long>(seconds, 86400);
-    return std::chrono::milliseconds(seconds * 1000);
-  }
-  // An HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT"); curl parses the three RFC 9110 forms.
-  time_t when = curl_getdate(v.c_str(), nullptr);
-  if (when < 0) return std::nullopt;
-  long long delta = static_cast<long long>(when) - now_unix_seconds;
-  if (delta < 0) delta = 0;
-  delta = std::min<long long>(delta, 86400);
-  return std::chrono::milliseconds(delta * 1000);
-}
-
 StatusCode StatusCodeForHttp(long http_status) {
   switch (http_status) {
     case 400: case 422: return StatusCode::kInvalidArgument;

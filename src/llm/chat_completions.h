@@ -22,10 +22,6 @@ Result<ChatResponse> ParseChatResponse(std::string_view body);
 // trimmed prefix of the raw body when it is not JSON.
 std::string ExtractErrorMessage(std::string_view body);
 
-// Retry-After as delta-seconds or an HTTP-date (relative to `now_unix_seconds`).
-std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
-                                                         long long now_unix_seconds);
-
 // The status code an HTTP error maps to (401 -> UNAUTHENTICATED, 429 -> RESOURCE_EXHAUSTED...).
 StatusCode StatusCodeForHttp(long http_status);
 // 408, 409, 429 and 5xx are worth another attempt.

@@ -77,11 +77,7 @@ Result<std::unique_ptr<Provider>> MakeProviderFromEnv(const EnvLookup& getenv) {
 }
 
 Result<std::unique_ptr<Provider>> MakeProviderFromEnv() {
-  return MakeProviderFromEnv([](const std::string& name) -> std::optional<std::string> {
-    const char* v = std::getenv(name.c_str());
-    if (v == nullptr) return std::nullopt;
-    return std::string(v);
-  });
+  return MakeProviderFromEnv(env::Get);
 }
 
 }  // namespace minion::llm

@@ -47,9 +47,8 @@ GuardedProvider::GuardedProvider(std::shared_ptr<Provider> inner, GuardOptions o
 
 Result<ChatResponse> GuardedProvider::Reject(const trace::Context& parent, const std::string& model,
                                              std::string_view policy, const Status& why) {
-  const observability::Tracer tracer =
-      options_.tracer ? *options_.tracer : observability::GetTracer();
-  auto [ctx, span] = tracer.StartLlmSpan(parent, inner_->Name(), model);
+  auto [ctx, span] = observability::StartLlmSpan(observability::TracerOrGlobal(options_.tracer),
+                                                 parent, inner_->Name(), model);
   span.SetAttribute("error.type", std::string(policy) + "_rejected");
   span.AddEvent("resilience.rejected",
                 {{"resilience.policy", std::string(policy)}, {"resilience.reason", why.message()}});
@@ -110,10 +109,9 @@ Result<ChatResponse> GuardedProvider::Chat(const trace::Context& parent,
   tls_transitions = nullptr;
 
   if (!transitions.empty()) {
-    const observability::Tracer tracer =
-        options_.tracer ? *options_.tracer : observability::GetTracer();
-    auto [ctx, span] = tracer.StartSpan(parent, "circuit_breaker." + options_.breaker->name(),
-                                        observability::Component::kLlm);
+    auto [ctx, span] = observability::StartSpan(observability::TracerOrGlobal(options_.tracer), parent,
+                                                "circuit_breaker." + options_.breaker->name(),
+                                                observability::Component::kLlm);
     for (const auto& t : transitions) {
       span.AddEvent("circuit_breaker.state_change",
                     {{"circuit_breaker.name", options_.breaker->name()},

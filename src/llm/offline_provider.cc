@@ -250,8 +250,7 @@ std::int64_t CountOfflineTokens(std::string_view text) {
 
 Result<ChatResponse> OfflineProvider::Chat(const trace::Context& parent, const ChatRequest& request) {
   const std::string model = request.model.empty() ? options_.model : request.model;
-  observability::Tracer tracer = options_.tracer ? *options_.tracer : observability::GetTracer();
-  auto started = tracer.StartLlmSpan(parent, "offline", model, "chat");
+  auto started = observability::StartLlmSpan(observability::TracerOrGlobal(options_.tracer), parent, "offline", model, "chat");
   trace::Span& span = started.span;
   internal::SetRequestAttributes(span, "offline", model, request);
   if (request.messages.empty()) {

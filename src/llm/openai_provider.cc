@@ -14,6 +14,8 @@
 
 #include "llm/chat_completions.h"
 #include "llm/genai_span.h"
+#include "minion/common/clock.h"
+#include "minion/common/retry.h"
 #include "minion/propagation/carriers.h"
 #include "minion/propagation/trace_context.h"
 
@@ -166,8 +168,7 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
 Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const ChatRequest& request,
                                           std::stop_token stop) {
   const std::string model = request.model.empty() ? options_.model : request.model;
-  observability::Tracer tracer = options_.tracer ? *options_.tracer : observability::GetTracer();
-  auto started = tracer.StartLlmSpan(parent, options_.provider_name, model, "chat");
+  auto started = observability::StartLlmSpan(observability::TracerOrGlobal(options_.tracer), parent, options_.provider_name, model, "chat");
   trace::Span& span = started.span;
   internal::SetRequestAttributes(span, options_.provider_name, model, request);
   const std::string request_url = JoinUrl(options_.base_url, "/chat/completions");
@@ -258,14 +259,21 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
       last_error_type = std::to_string(attempt.http_status);
       retryable = internal::IsRetryableHttp(attempt.http_status);
       if (!attempt.retry_after.empty()) {
-        retry_after = internal::ParseRetryAfter(attempt.retry_after,
-                                                static_cast<long long>(std::time(nullptr)));
+        if (auto wait = retry::ParseRetryAfter(attempt.retry_after, SystemClock().Now())) {
+          retry_after = std::chrono::duration_cast<std::chrono::milliseconds>(*wait);
+        }
       }
     }
     if (!retryable || attempt_no >= options_.max_retries) break;
 
-    std::chrono::milliseconds delay = options_.initial_backoff * (1LL << std::min(attempt_no, 20));
-    delay = std::min(delay, options_.max_backoff);
+    // Retry number attempt_no + 1, without jitter (one client's retries against its own
+    // endpoint; the server's Retry-After is what spreads load).
+    retry::Backoff backoff;
+    backoff.initial = options_.initial_backoff;
+    backoff.max = options_.max_backoff;
+    backoff.jitter_low = backoff.jitter_high = 1.0;
+    std::chrono::milliseconds delay =
+        std::chrono::duration_cast<std::chrono::milliseconds>(backoff.Ceiling(attempt_no + 1));
     if (retry_after) {
       if (*retry_after > options_.max_retry_after) {
         last_error = last_error.WithContext("server asked to retry after " +

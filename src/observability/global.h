@@ -1,10 +1,16 @@
 #pragma once
+// Between the two halves of observability: setup.cc installs a provider, tracing.cc serves the
+// global tracer from it without a lock.
 #include <memory>
 
-#include "minion/common/status.h"
-#include "minion/sdk/tracer_provider.h"
+#include "minion/trace/tracer.h"
 
-namespace minion::observability {
-// Makes `provider` the global one (shutting down the previous); null restores the no-op.
-Status InstallProvider(std::shared_ptr<sdk::TracerProvider> provider);
-}  // namespace minion::observability
+namespace minion::observability::internal {
+
+// Makes `tracer` what GetTracer() returns; null: the global trace::TracerProvider's tracer.
+void SetGlobalTracer(std::shared_ptr<trace::Tracer> tracer);
+
+// The instrumentation scope of the global tracer.
+inline constexpr std::string_view kInstrumentationName = "minion.multiagent";
+
+}  // namespace minion::observability::internal

@@ -74,9 +74,9 @@ Result<std::unique_ptr<trace::TextMapPropagator>> MakePropagator(
 }
 
 Result<std::unique_ptr<trace::TextMapPropagator>> MakePropagatorFromEnv(
-    std::vector<std::string>* warnings) {
-  const char* value = std::getenv("OTEL_PROPAGATORS");
-  return MakePropagator(value == nullptr ? std::string_view() : std::string_view(value), warnings);
+    std::vector<std::string>* warnings, const env::Lookup& lookup) {
+  const std::optional<std::string> value = lookup("OTEL_PROPAGATORS");
+  return MakePropagator(value ? std::string_view(*value) : std::string_view(), warnings);
 }
 
 const trace::TextMapPropagator& DefaultPropagator() {

@@ -9,24 +9,25 @@
 #include <utility>
 
 #include "minion/common/env.h"
+#include "minion/sdk/sampler.h"
 
 namespace minion::sampling {
 
 using trace::SpanDataPtr;
 using trace::TraceId;
 
-TailSamplingOptions TailSamplingOptions::FromEnv() {
+TailSamplingOptions TailSamplingOptions::FromEnv(const env::Lookup& lookup) {
   TailSamplingOptions o;
-  const double ratio = env::DoubleOr("MINION_TAIL_SAMPLING_RATIO", o.ratio);
+  const double ratio = env::DoubleOr("MINION_TAIL_SAMPLING_RATIO", o.ratio, lookup);
   if (ratio < 0.0 || ratio > 1.0 || std::isnan(ratio)) {
     env::Warn("MINION_TAIL_SAMPLING_RATIO must be in [0, 1]; using " + std::to_string(o.ratio));
   } else {
     o.ratio = ratio;
   }
   o.latency_threshold = std::chrono::milliseconds(
-      env::IntOr("MINION_TAIL_SAMPLING_LATENCY_MS", o.latency_threshold.count()));
+      env::IntOr("MINION_TAIL_SAMPLING_LATENCY_MS", o.latency_threshold.count(), lookup));
   const std::int64_t max_traces =
-      env::IntOr("MINION_TAIL_SAMPLING_MAX_TRACES", static_cast<std::int64_t>(o.max_traces));
+      env::IntOr("MINION_TAIL_SAMPLING_MAX_TRACES", static_cast<std::int64_t>(o.max_traces), lookup);
   if (max_traces <= 0) {
     env::Warn("MINION_TAIL_SAMPLING_MAX_TRACES must be positive; using " +
               std::to_string(o.max_traces));
@@ -34,7 +35,7 @@ TailSamplingOptions TailSamplingOptions::FromEnv() {
     o.max_traces = static_cast<std::size_t>(max_traces);
   }
   o.decision_wait = std::chrono::milliseconds(
-      env::IntOr("MINION_TAIL_SAMPLING_DECISION_WAIT_MS", o.decision_wait.count()));
+      env::IntOr("MINION_TAIL_SAMPLING_DECISION_WAIT_MS", o.decision_wait.count(), lookup));
   return o;
 }
 
@@ -150,12 +151,7 @@ struct TailSamplingProcessor::Shard {
 };
 
 bool TailSamplingProcessor::RatioKeeps(const TraceId& trace_id, double ratio) noexcept {
-  if (!(ratio > 0.0)) return false;
-  if (ratio >= 1.0) return true;
-  std::uint64_t low = 0;
-  for (int i = 8; i < 16; ++i) low = (low << 8) | trace_id.data()[i];
-  const auto threshold = static_cast<std::uint64_t>(std::ldexp(ratio, 63));
-  return (low >> 1) < threshold;
+  return sdk::TraceIdRatioKeeps(trace_id, ratio);
 }
 
 TailSamplingProcessor::TailSamplingProcessor(std::unique_ptr<sdk::SpanProcessor> downstream,

@@ -8,13 +8,13 @@
 
 namespace minion::sdk {
 
-BatchSpanProcessorOptions BatchSpanProcessorOptions::FromEnv() {
+BatchSpanProcessorOptions BatchSpanProcessorOptions::FromEnv(const env::Lookup& lookup) {
   BatchSpanProcessorOptions o;
-  o.schedule_delay = std::chrono::milliseconds(env::IntOr("OTEL_BSP_SCHEDULE_DELAY", o.schedule_delay.count()));
-  o.export_timeout = std::chrono::milliseconds(env::IntOr("OTEL_BSP_EXPORT_TIMEOUT", o.export_timeout.count()));
-  o.max_queue_size = static_cast<std::size_t>(env::IntOr("OTEL_BSP_MAX_QUEUE_SIZE", static_cast<std::int64_t>(o.max_queue_size)));
+  o.schedule_delay = std::chrono::milliseconds(env::IntOr("OTEL_BSP_SCHEDULE_DELAY", o.schedule_delay.count(), lookup));
+  o.export_timeout = std::chrono::milliseconds(env::IntOr("OTEL_BSP_EXPORT_TIMEOUT", o.export_timeout.count(), lookup));
+  o.max_queue_size = static_cast<std::size_t>(env::IntOr("OTEL_BSP_MAX_QUEUE_SIZE", static_cast<std::int64_t>(o.max_queue_size), lookup));
   o.max_export_batch_size = static_cast<std::size_t>(
-      env::IntOr("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", static_cast<std::int64_t>(o.max_export_batch_size)));
+      env::IntOr("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", static_cast<std::int64_t>(o.max_export_batch_size), lookup));
   if (o.max_queue_size == 0) {
     env::Warn("OTEL_BSP_MAX_QUEUE_SIZE=\"0\": must be positive; using 2048");
     o.max_queue_size = 2048;

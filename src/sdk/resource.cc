@@ -59,14 +59,14 @@ trace::Resource DefaultResource() {
   return r;
 }
 
-Result<trace::Resource> ResourceFromEnv() {
+Result<trace::Resource> ResourceFromEnv(const env::Lookup& lookup) {
   trace::Resource r;
-  if (auto attrs = env::Get("OTEL_RESOURCE_ATTRIBUTES")) {
+  if (auto attrs = lookup("OTEL_RESOURCE_ATTRIBUTES")) {
     auto parsed = text::ParseKeyValueList(*attrs);
     if (!parsed.ok()) return parsed.status().WithContext("OTEL_RESOURCE_ATTRIBUTES");
     for (const auto& [key, value] : *parsed) r.attributes.Set(key, value);
   }
-  if (auto name = env::Get("OTEL_SERVICE_NAME")) r.attributes.Set("service.name", *name);
+  if (auto name = lookup("OTEL_SERVICE_NAME")) r.attributes.Set("service.name", *name);
   return r;
 }
 

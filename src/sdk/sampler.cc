@@ -25,21 +25,37 @@ class AlwaysOffSampler final : public Sampler {
   std::string Description() const override { return "AlwaysOffSampler"; }
 };
 
+}  // namespace
+
+std::uint64_t TraceIdRatioBound(double ratio) noexcept {
+  if (!(ratio > 0)) return 0;  // also catches NaN
+  if (ratio >= 1.0) return std::uint64_t{1} << 63;  // every id passes
+  // ratio * 2^63 in long double: exact, so the bound is the same on every platform.
+  return static_cast<std::uint64_t>(static_cast<long double>(ratio) * 9223372036854775808.0L);
+}
+
+bool TraceIdBelowBound(const trace::TraceId& trace_id, std::uint64_t bound) noexcept {
+  std::uint64_t low = 0;
+  for (int i = 8; i < 16; ++i) low = (low << 8) | trace_id.data()[i];  // big-endian
+  return (low >> 1) < bound;
+}
+
+namespace {
+
 class TraceIdRatioBasedSampler final : public Sampler {
  public:
   explicit TraceIdRatioBasedSampler(double ratio) {
     if (!(ratio > 0)) ratio = 0;  // also catches NaN
     ratio_ = std::min(ratio, 1.0);
-    // ratio * 2^63, computed in long double so that 1.0 maps to 2^63 exactly (sample all).
-    bound_ = ratio_ >= 1.0 ? (std::uint64_t{1} << 63)
-                           : static_cast<std::uint64_t>(static_cast<long double>(ratio_) * 9223372036854775808.0L);
+    bound_ = TraceIdRatioBound(ratio_);
   }
   SamplingResult ShouldSample(const trace::Context&, const trace::TraceId& trace_id, std::string_view,
                               trace::SpanKind, std::span<const trace::KeyValueView>,
                               std::span<const trace::SpanContext>) noexcept override {
-    std::uint64_t low = 0;
-    for (int i = 8; i < 16; ++i) low = (low << 8) | trace_id.data()[i];  // big-endian
-    return {(low >> 1) < bound_ ? SamplingDecision::kRecordAndSample : SamplingDecision::kDrop, nullptr, {}};
+    return {TraceIdBelowBound(trace_id, bound_) ? SamplingDecision::kRecordAndSample
+                                                : SamplingDecision::kDrop,
+            nullptr,
+            {}};
   }
   std::string Description() const override {
     char buf[64];

@@ -5,17 +5,17 @@
 
 namespace minion::sdk {
 
-trace::SpanLimits SpanLimitsFromEnv() {
+trace::SpanLimits SpanLimitsFromEnv(const env::Lookup& lookup) {
   trace::SpanLimits l;
-  const auto general_count = env::IntOr("OTEL_ATTRIBUTE_COUNT_LIMIT", l.attribute_count);
-  const auto general_length = env::IntOr("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", -1);
-  l.attribute_count = static_cast<std::uint32_t>(env::IntOr("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", general_count));
-  const auto length = env::IntOr("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", general_length);
+  const auto general_count = env::IntOr("OTEL_ATTRIBUTE_COUNT_LIMIT", l.attribute_count, lookup);
+  const auto general_length = env::IntOr("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", -1, lookup);
+  l.attribute_count = static_cast<std::uint32_t>(env::IntOr("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", general_count, lookup));
+  const auto length = env::IntOr("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", general_length, lookup);
   if (length >= 0) l.attribute_value_length = static_cast<std::size_t>(length);
-  l.event_count = static_cast<std::uint32_t>(env::IntOr("OTEL_SPAN_EVENT_COUNT_LIMIT", l.event_count));
-  l.link_count = static_cast<std::uint32_t>(env::IntOr("OTEL_SPAN_LINK_COUNT_LIMIT", l.link_count));
-  l.attributes_per_event = static_cast<std::uint32_t>(env::IntOr("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", l.attributes_per_event));
-  l.attributes_per_link = static_cast<std::uint32_t>(env::IntOr("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", l.attributes_per_link));
+  l.event_count = static_cast<std::uint32_t>(env::IntOr("OTEL_SPAN_EVENT_COUNT_LIMIT", l.event_count, lookup));
+  l.link_count = static_cast<std::uint32_t>(env::IntOr("OTEL_SPAN_LINK_COUNT_LIMIT", l.link_count, lookup));
+  l.attributes_per_event = static_cast<std::uint32_t>(env::IntOr("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", l.attributes_per_event, lookup));
+  l.attributes_per_link = static_cast<std::uint32_t>(env::IntOr("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", l.attributes_per_link, lookup));
   return l;
 }
 

@@ -123,7 +123,7 @@ struct TaskApi::Record {
 TaskApi::TaskApi(agents::Coordinator& coordinator, TaskApiOptions options)
     : coordinator_(coordinator),
       options_(std::move(options)),
-      tracer_(options_.tracer ? *options_.tracer : observability::GetTracer()) {
+      tracer_(options_.tracer) {
   const std::size_t n = std::max<std::size_t>(1, options_.workers);
   for (std::size_t i = 0; i < n; ++i) pool_.emplace_back([this] { WorkerLoop(); });
 }
@@ -187,8 +187,8 @@ void TaskApi::HandlePost(const http::Request& req, http::Response& res) {
   const trace::Context caller = W3CPropagator().Extract(carrier, trace::Context());
 
   auto [context, span] =
-      tracer_.StartSpan(caller, "POST /v1/tasks", observability::Component::kMultiAgent, {},
-                        trace::SpanKind::kServer);
+      observability::StartSpan(observability::TracerOrGlobal(tracer_), caller, "POST /v1/tasks",
+                               observability::Component::kMultiAgent, {}, trace::SpanKind::kServer);
   span.SetAttribute("http.request.method", "POST");
   span.SetAttribute("http.route", "/v1/tasks");
   span.SetAttribute("url.path", req.Path());

@@ -1,7 +1,5 @@
 #include "minion/storage/sqlite_storage.h"
 
-#include <sqlite3.h>
-
 #include "minion/common/clock.h"
 #include "storage/storage_span.h"
 
@@ -31,20 +29,6 @@ constexpr const char* kList =
     "SELECT key, value FROM minion_kv WHERE collection = ?1 AND key >= ?2"
     " AND (?3 IS NULL OR key < ?3) ORDER BY key LIMIT ?4";
 
-Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg = "sqlite " + std::string(what) + ": " +
-                    (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  switch (rc & 0xff) {
-    case SQLITE_BUSY: case SQLITE_LOCKED: return UnavailableError(msg);
-    case SQLITE_FULL: return ResourceExhaustedError(msg);
-    case SQLITE_CORRUPT: case SQLITE_NOTADB: return DataLossError(msg);
-    case SQLITE_READONLY: case SQLITE_PERM: case SQLITE_AUTH:
-      return Status(StatusCode::kPermissionDenied, msg);
-    case SQLITE_CANTOPEN: return UnavailableError(msg);
-    default: return InternalError(msg);
-  }
-}
-
 // The smallest byte string greater than every string with this prefix, if there is one.
 std::optional<std::string> PrefixUpperBound(std::string prefix) {
   while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xFF) prefix.pop_back();
@@ -53,37 +37,12 @@ std::optional<std::string> PrefixUpperBound(std::string prefix) {
   return prefix;
 }
 
-int BindBlob(sqlite3_stmt* stmt, int index, std::string_view bytes) {
-  // A zero-length blob must still be a blob, not NULL: give sqlite a non-null pointer.
-  static const char kEmpty = 0;
-  return sqlite3_bind_blob64(stmt, index, bytes.empty() ? &kEmpty : bytes.data(), bytes.size(),
-                             SQLITE_TRANSIENT);
-}
-
-std::string ColumnBytes(sqlite3_stmt* stmt, int col) {
-  const void* p = sqlite3_column_blob(stmt, col);
-  int n = sqlite3_column_bytes(stmt, col);
-  return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
-}
-
-// Resets and clears bindings on scope exit, so a statement never holds a read transaction
-// open between calls.
-struct StmtReset {
-  sqlite3_stmt* stmt;
-  ~StmtReset() {
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-  }
-};
-
 }  // namespace
 
 SqliteStorage::SqliteStorage(SqliteStorageOptions options) : options_(std::move(options)) {}
 
-SqliteStorage::~SqliteStorage() {
-  for (sqlite3_stmt* s : {put_stmt_, get_stmt_, delete_stmt_, list_stmt_}) sqlite3_finalize(s);
-  sqlite3_close_v2(db_);
-}
+// Statements are finalized before the connection closes (members go in reverse order).
+SqliteStorage::~SqliteStorage() = default;
 
 Result<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(SqliteStorageOptions options) {
   if (options.path.empty()) return InvalidArgumentError("sqlite storage path is empty");
@@ -93,40 +52,24 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(SqliteStorageOptions 
 }
 
 Status SqliteStorage::Init() {
-  // NOMUTEX: our own mutex serialises every use of the connection.
-  int rc = sqlite3_open_v2(options_.path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(db_, rc, "open");
-  sqlite3_extended_result_codes(db_, 1);
-  sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
-  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", kSchema}) {
-    char* err = nullptr;
-    rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-    if (rc != SQLITE_OK) {
-      std::string msg = err ? err : sqlite3_errstr(rc);
-      sqlite3_free(err);
-      return SqliteError(db_, rc, std::string(sql) + " (" + msg + ")");
-    }
-  }
-  struct { const char* sql; sqlite3_stmt** stmt; } prepared[] = {
+  sqlite::OpenOptions open;
+  open.busy_timeout = options_.busy_timeout;
+  MINION_ASSIGN_OR_RETURN(db_, sqlite::Database::Open(options_.path, open));
+  MINION_RETURN_IF_ERROR(db_->Exec(kSchema));
+  struct { const char* sql; sqlite::Statement* stmt; } prepared[] = {
       {kPut, &put_stmt_}, {kGet, &get_stmt_}, {kDelete, &delete_stmt_}, {kList, &list_stmt_}};
   for (auto& p : prepared) {
-    rc = sqlite3_prepare_v3(db_, p.sql, -1, SQLITE_PREPARE_PERSISTENT, p.stmt, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare");
+    MINION_ASSIGN_OR_RETURN(*p.stmt, db_->Prepare(p.sql, /*persistent=*/true));
   }
   return Status::Ok();
 }
 
 std::string SqliteStorage::JournalMode() {
   std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* stmt = nullptr;
-  std::string mode;
-  if (sqlite3_prepare_v2(db_, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW) {
-    mode = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  }
-  sqlite3_finalize(stmt);
-  return mode;
+  auto stmt = db_->Prepare("PRAGMA journal_mode");
+  if (!stmt.ok()) return "";
+  auto row = stmt->Step();
+  return row.ok() && *row ? stmt->ColumnText(0) : "";
 }
 
 Status SqliteStorage::Put(const trace::Context& ctx, std::string_view collection,
@@ -136,13 +79,11 @@ Status SqliteStorage::Put(const trace::Context& ctx, std::string_view collection
   Status status = CheckNames(collection, key);
   if (status.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
-    StmtReset reset{put_stmt_};
-    BindBlob(put_stmt_, 1, collection);
-    BindBlob(put_stmt_, 2, key);
-    BindBlob(put_stmt_, 3, value);
-    sqlite3_bind_int64(put_stmt_, 4, static_cast<sqlite3_int64>(SystemClock().Now()));
-    int rc = sqlite3_step(put_stmt_);
-    if (rc != SQLITE_DONE) status = SqliteError(db_, rc, "insert");
+    put_stmt_.BindBlob(1, collection);
+    put_stmt_.BindBlob(2, key);
+    put_stmt_.BindBlob(3, value);
+    put_stmt_.BindInt64(4, static_cast<std::int64_t>(SystemClock().Now()));
+    status = put_stmt_.Run("insert");
   }
   EndStorageSpan(span, status);
   return status;
@@ -156,17 +97,17 @@ Result<std::string> SqliteStorage::Get(const trace::Context& ctx, std::string_vi
   std::string value;
   if (status.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
-    StmtReset reset{get_stmt_};
-    BindBlob(get_stmt_, 1, collection);
-    BindBlob(get_stmt_, 2, key);
-    int rc = sqlite3_step(get_stmt_);
-    if (rc == SQLITE_ROW) {
-      value = ColumnBytes(get_stmt_, 0);
-    } else if (rc == SQLITE_DONE) {
+    get_stmt_.BindBlob(1, collection);
+    get_stmt_.BindBlob(2, key);
+    Result<bool> row = get_stmt_.Step("get");
+    if (!row.ok()) {
+      status = row.status();
+    } else if (*row) {
+      value = get_stmt_.ColumnBytes(0);
+      get_stmt_.Reset();
+    } else {
       status = NotFoundError("no key \"" + std::string(key) + "\" in collection \"" +
                              std::string(collection) + "\"");
-    } else {
-      status = SqliteError(db_, rc, "get");
     }
   }
   EndStorageSpan(span, status);
@@ -181,13 +122,10 @@ Status SqliteStorage::Delete(const trace::Context& ctx, std::string_view collect
   Status status = CheckNames(collection, key);
   if (status.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
-    StmtReset reset{delete_stmt_};
-    BindBlob(delete_stmt_, 1, collection);
-    BindBlob(delete_stmt_, 2, key);
-    int rc = sqlite3_step(delete_stmt_);
-    if (rc != SQLITE_DONE) {
-      status = SqliteError(db_, rc, "delete");
-    } else if (sqlite3_changes(db_) == 0) {
+    delete_stmt_.BindBlob(1, collection);
+    delete_stmt_.BindBlob(2, key);
+    status = delete_stmt_.Run("delete");
+    if (status.ok() && delete_stmt_.Changes() == 0) {
       status = NotFoundError("no key \"" + std::string(key) + "\" in collection \"" +
                              std::string(collection) + "\"");
     }
@@ -205,23 +143,23 @@ Result<std::vector<Entry>> SqliteStorage::List(const trace::Context& ctx, std::s
   if (status.ok()) {
     std::optional<std::string> upper = PrefixUpperBound(options.prefix);
     std::lock_guard<std::mutex> lock(mu_);
-    StmtReset reset{list_stmt_};
-    BindBlob(list_stmt_, 1, collection);
-    BindBlob(list_stmt_, 2, options.prefix);
+    list_stmt_.BindBlob(1, collection);
+    list_stmt_.BindBlob(2, options.prefix);
     if (upper) {
-      BindBlob(list_stmt_, 3, *upper);
+      list_stmt_.BindBlob(3, *upper);
     } else {
-      sqlite3_bind_null(list_stmt_, 3);
+      list_stmt_.BindNull(3);
     }
-    sqlite3_bind_int64(list_stmt_, 4,
-                       options.limit == 0 ? -1 : static_cast<sqlite3_int64>(options.limit));
-    int rc;
-    while ((rc = sqlite3_step(list_stmt_)) == SQLITE_ROW) {
-      out.push_back({ColumnBytes(list_stmt_, 0), ColumnBytes(list_stmt_, 1)});
-    }
-    if (rc != SQLITE_DONE) {
-      status = SqliteError(db_, rc, "list");
-      out.clear();
+    list_stmt_.BindInt64(4, options.limit == 0 ? -1 : static_cast<std::int64_t>(options.limit));
+    for (;;) {
+      Result<bool> row = list_stmt_.Step("list");
+      if (!row.ok()) {
+        status = row.status();
+        out.clear();
+        break;
+      }
+      if (!*row) break;
+      out.push_back({list_stmt_.ColumnBytes(0), list_stmt_.ColumnBytes(1)});
     }
   }
   span.SetAttribute("db.response.returned_rows", static_cast<std::int64_t>(out.size()));

@@ -2,13 +2,12 @@
 
 namespace minion::storage::internal {
 
-observability::StartedSpan StartStorageOp(const std::optional<observability::Tracer>& tracer,
+observability::StartedSpan StartStorageOp(const std::shared_ptr<trace::Tracer>& tracer,
                                           const trace::Context& parent, std::string_view op,
                                           std::string_view system, std::string_view collection) {
-  observability::Tracer t = tracer ? *tracer : observability::GetTracer();
-  auto started = t.StartStorageSpan(parent, op, system);
-  started.span.SetAttribute("db.system.name", system);
-  started.span.SetAttribute("db.operation.name", op);
+  auto started = observability::StartStorageSpan(observability::TracerOrGlobal(tracer), parent, op, system);
+  started.span.SetAttribute(observability::kAttrDbSystemName, system);
+  started.span.SetAttribute(observability::kAttrDbOperationName, op);
   started.span.SetAttribute("db.collection.name", collection);
   return started;
 }

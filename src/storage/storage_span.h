@@ -1,7 +1,7 @@
 #pragma once
 // The `storage.<op>` span both backends open, and the argument checks they share.
 
-#include <optional>
+#include <memory>
 #include <string_view>
 
 #include "minion/observability/tracing.h"
@@ -9,7 +9,7 @@
 
 namespace minion::storage::internal {
 
-observability::StartedSpan StartStorageOp(const std::optional<observability::Tracer>& tracer,
+observability::StartedSpan StartStorageOp(const std::shared_ptr<trace::Tracer>& tracer,
                                           const trace::Context& parent, std::string_view op,
                                           std::string_view system, std::string_view collection);
 

@@ -84,8 +84,7 @@ std::shared_ptr<Tool> ToolRegistry::Find(const std::string& name) const {
 
 Result<json> ToolRegistry::Invoke(const trace::Context& parent, const std::string& name,
                                   const json& input) const {
-  observability::Tracer tracer = tracer_ ? *tracer_ : observability::GetTracer();
-  auto [ctx, span] = tracer.StartToolSpan(parent, name);
+  auto [ctx, span] = observability::StartToolSpan(observability::TracerOrGlobal(tracer_), parent, name);
   span.SetAttribute("gen_ai.operation.name", "execute_tool");
   span.SetAttribute("gen_ai.tool.name", name);
   span.SetAttribute("tool.name", name);

@@ -25,7 +25,7 @@
 #include <string>
 #include <thread>
 
-#include "agents/trace_fixture.h"
+#include "support/tracing_rig.h"
 #include "minion/agents/builtin_workers.h"
 #include "minion/agents/coordinator.h"
 #include "minion/agents/runtime_builder.h"
@@ -37,7 +37,7 @@ namespace minion::agents {
 namespace {
 
 using nlohmann::json;
-using testing::TraceFixture;
+using minion::testing::TracingRig;
 
 // Failure bound only: how long a test waits for something that should happen promptly.
 constexpr auto kGuard = std::chrono::seconds(60);
@@ -202,12 +202,12 @@ class SilentServer {
 TEST(OpenAIProviderCancelTest, StopRequestAbortsTheHttpRequestInFlight) {
   SilentServer server;
   auto accepted = server.accepted();
-  TraceFixture tracing;
+  TracingRig tracing;
   llm::OpenAIProviderOptions options;
   options.base_url = "http://127.0.0.1:" + std::to_string(server.port()) + "/v1";
   options.timeout = std::chrono::seconds(120);  // the cancel, not this, must end the call
   options.max_retries = 3;                      // a cancelled call must not be retried
-  options.tracer = *tracing.tracer();
+  options.tracer = tracing.tracer;
   llm::OpenAIProvider provider(options);
   std::stop_source stop;
   llm::ChatRequest request;
@@ -223,7 +223,7 @@ TEST(OpenAIProviderCancelTest, StopRequestAbortsTheHttpRequestInFlight) {
   auto spans = tracing.Spans();
   ASSERT_EQ(spans.size(), 1u);
   EXPECT_EQ(spans[0].status, trace::SpanStatusCode::kError);
-  EXPECT_EQ(TraceFixture::Str(spans[0], "error.type"), "cancelled");
+  EXPECT_EQ(minion::testing::Str(spans[0], "error.type"), "cancelled");
   for (const auto& e : spans[0].events) EXPECT_NE(e.name, "gen_ai.client.retry");
 }
 
@@ -275,7 +275,7 @@ class CancellationTest : public ::testing::Test {
   std::unique_ptr<Coordinator> Make(std::chrono::milliseconds timeout, std::shared_ptr<Planner> workflow = nullptr,
                                     Clock* clock = nullptr) {
     CoordinatorOptions o;
-    o.tracer = tracing_.tracer();
+    o.tracer = tracing_.tracer;
     o.clock = clock;
     o.orchestrator.subtask_timeout = timeout;
     o.orchestrator.retry.max_attempts = 1;
@@ -294,7 +294,7 @@ class CancellationTest : public ::testing::Test {
   void ExpectCancelInTrace(const std::string& worker_id, const std::string& capability,
                            const std::string& reason_part) {
     auto spans = tracing_.Spans();
-    auto workers = TraceFixture::Named(spans, "worker." + capability);
+    auto workers = minion::testing::Named(spans, "worker." + capability);
     ASSERT_EQ(workers.size(), 1u);
     const auto& worker = *workers[0];
     EXPECT_EQ(worker.status, trace::SpanStatusCode::kError);
@@ -310,18 +310,18 @@ class CancellationTest : public ::testing::Test {
     }
     EXPECT_NE(reason.find(reason_part), std::string::npos) << reason;
 
-    const trace::SpanData* task_send = TraceFixture::ById(spans, worker.parent_span_id);
+    const trace::SpanData* task_send = minion::testing::ById(spans, worker.parent_span_id);
     ASSERT_NE(task_send, nullptr);
-    EXPECT_EQ(TraceFixture::Str(*task_send, "multiagent.message.type"), "task");
+    EXPECT_EQ(minion::testing::Str(*task_send, "multiagent.message.type"), "task");
     const trace::SpanData* cancel_send = nullptr;
-    for (const auto* s : TraceFixture::Named(spans, "protocol.send")) {
-      if (TraceFixture::Str(*s, "multiagent.message.type") == "event") cancel_send = s;
+    for (const auto* s : minion::testing::Named(spans, "protocol.send")) {
+      if (minion::testing::Str(*s, "multiagent.message.type") == "event") cancel_send = s;
     }
     ASSERT_NE(cancel_send, nullptr) << "no protocol.send span for the cancel message";
     EXPECT_EQ(cancel_send->kind, trace::SpanKind::kProducer);
     // Both sends hang off the same orchestrator.dispatch span.
     EXPECT_EQ(cancel_send->parent_span_id, task_send->parent_span_id);
-    const trace::SpanData* dispatch = TraceFixture::ById(spans, task_send->parent_span_id);
+    const trace::SpanData* dispatch = minion::testing::ById(spans, task_send->parent_span_id);
     ASSERT_NE(dispatch, nullptr);
     EXPECT_EQ(dispatch->name, "orchestrator.dispatch");
     EXPECT_EQ(cancel_send->trace_id, worker.trace_id);
@@ -340,7 +340,7 @@ class CancellationTest : public ::testing::Test {
                                             std::shared_ptr<Worker>* worker_out = nullptr) {
     auto worker = std::make_shared<Worker>(Meta("ext-1", "shell_task"),
                                            MakeExternalCommandHandler(Helper("pidfifo", fifo.path())),
-                                           WorkerOptions{.tracer = tracing_.tracer()});
+                                           WorkerOptions{.tracer = tracing_.tracer});
     EXPECT_TRUE(coordinator.RegisterWorker(worker).ok());
     if (worker_out) *worker_out = worker;
     return std::async(std::launch::async, [&coordinator] {
@@ -348,7 +348,7 @@ class CancellationTest : public ::testing::Test {
     });
   }
 
-  TraceFixture tracing_;
+  TracingRig tracing_;
 };
 
 // Runs `handler` after fulfilling `started`: the test then knows the attempt is in flight.
@@ -410,14 +410,14 @@ TEST_F(CancellationTest, TimeoutAbortsABuiltinWorkersModelCall) {
   options.base_url = "http://127.0.0.1:" + std::to_string(server.port()) + "/v1";
   options.timeout = std::chrono::seconds(120);  // the cancel, not this, must end the call
   options.max_retries = 3;
-  options.tracer = *tracing_.tracer();
+  options.tracer = tracing_.tracer;
   auto provider = std::make_shared<llm::OpenAIProvider>(options);
   // Simulated: the subtask's 120 s pass when the test says. (The worker also hands the model
   // call a 120 s real-time limit, far beyond this test.)
   SimulatedClock clock;
   auto coordinator = Make(std::chrono::seconds(120), nullptr, &clock);
   auto worker = MakeBuiltinWorker(BuiltinKind::kCoder, provider, "coder-1",
-                                  WorkerOptions{.tracer = tracing_.tracer()});
+                                  WorkerOptions{.tracer = tracing_.tracer});
   ASSERT_TRUE(coordinator->RegisterWorker(worker).ok());
 
   auto task = std::async(std::launch::async, [&] { return coordinator->ExecuteTask({"write code", "", "code_generation", 5, {}}); });
@@ -436,7 +436,7 @@ TEST_F(CancellationTest, TimeoutAbortsABuiltinWorkersModelCall) {
     if (span.name.rfind("llm.", 0) == 0) llm_spans.push_back(&span);
   ASSERT_EQ(llm_spans.size(), 1u);
   EXPECT_EQ(llm_spans[0]->status, trace::SpanStatusCode::kError);
-  EXPECT_EQ(TraceFixture::Str(*llm_spans[0], "error.type"), "cancelled");
+  EXPECT_EQ(minion::testing::Str(*llm_spans[0], "error.type"), "cancelled");
   ExpectCancelInTrace("coder-1", "code_generation", "timeout after 120000 ms");
 }
 
@@ -456,10 +456,10 @@ TEST_F(CancellationTest, HangingModelFailsWithinTheSubtaskTimeoutTimesAttempts) 
   options.base_url = server.url("/v1");
   options.timeout = std::chrono::seconds(60);
   options.max_retries = 2;
-  options.tracer = *tracing_.tracer();
+  options.tracer = tracing_.tracer;
   auto provider = std::make_shared<llm::OpenAIProvider>(options);
   CoordinatorOptions o;
-  o.tracer = tracing_.tracer();
+  o.tracer = tracing_.tracer;
   o.orchestrator.subtask_timeout = std::chrono::milliseconds(1000);
   o.orchestrator.retry.max_attempts = 3;
   o.orchestrator.retry.initial_backoff = std::chrono::milliseconds(10);
@@ -467,7 +467,7 @@ TEST_F(CancellationTest, HangingModelFailsWithinTheSubtaskTimeoutTimesAttempts) 
   auto created = BuildCoordinator(std::move(o), {.builtin_workers = false});
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   auto coordinator = std::move(created).value();
-  auto worker = MakeBuiltinWorker(BuiltinKind::kCoder, provider, "coder-1", WorkerOptions{.tracer = tracing_.tracer()});
+  auto worker = MakeBuiltinWorker(BuiltinKind::kCoder, provider, "coder-1", WorkerOptions{.tracer = tracing_.tracer});
   ASSERT_TRUE(coordinator->RegisterWorker(worker).ok());
 
   const auto start = std::chrono::steady_clock::now();
@@ -534,7 +534,7 @@ TEST_F(CancellationTest, TimeoutKillsTheExternalCommandsChild) {
   EXPECT_EQ(worker->cancelled(), 1u);
   ExpectCancelInTrace("ext-1", "shell_task", "timeout after 120000 ms");
   const auto spans = tracing_.Spans();  // Named() points into it
-  auto workers = TraceFixture::Named(spans, "worker.shell_task");
+  auto workers = minion::testing::Named(spans, "worker.shell_task");
   ASSERT_EQ(workers.size(), 1u);
   EXPECT_NE(workers[0]->status_description.find("(pid " + std::to_string(pid) + ")"), std::string::npos)
       << workers[0]->status_description;
@@ -558,8 +558,8 @@ TEST_F(CancellationTest, ShutdownCancelsARunningExternalCommand) {
 }
 
 TEST(WorkerCancelTest, OnlyTheSenderCancelsAndAnEarlyCancelSkipsTheHandler) {
-  TraceFixture tracing;
-  InMemoryProtocol protocol(InMemoryProtocolOptions{.tracer = tracing.tracer()});
+  TracingRig tracing;
+  InMemoryProtocol protocol(InMemoryProtocolOptions{.tracer = tracing.tracer});
   std::atomic<int> runs{0};
   auto started = std::make_shared<std::latch>(1);
   auto released = std::make_shared<std::promise<Release>>();
@@ -571,7 +571,7 @@ TEST(WorkerCancelTest, OnlyTheSenderCancelsAndAnEarlyCancelSkipsTheHandler) {
                   if (runs++ > 0) return json{{"ran", "but should not have"}};
                   return wait(c, s);
                 }),
-                WorkerOptions{.tracer = tracing.tracer(), .max_concurrency = 1});
+                WorkerOptions{.tracer = tracing.tracer, .max_concurrency = 1});
   ASSERT_TRUE(worker.Start(protocol).ok());
   std::mutex mu;
   std::condition_variable cv;
@@ -636,7 +636,7 @@ TEST(WorkerCancelTest, OnlyTheSenderCancelsAndAnEarlyCancelSkipsTheHandler) {
   EXPECT_EQ(worker.cancelled(), 2u);
 
   auto spans = tracing.Spans();
-  auto workers = TraceFixture::Named(spans, "worker.wait");
+  auto workers = minion::testing::Named(spans, "worker.wait");
   ASSERT_EQ(workers.size(), 2u);
   for (const auto* w : workers) {
     EXPECT_EQ(w->status, trace::SpanStatusCode::kError);

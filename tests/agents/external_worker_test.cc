@@ -2,12 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include "agents/trace_fixture.h"
+#include "support/tracing_rig.h"
 
 namespace minion::agents {
 namespace {
 
-using testing::TraceFixture;
+using minion::testing::TracingRig;
 
 ExternalCommandOptions Helper(std::string mode) {
   ExternalCommandOptions o;
@@ -17,8 +17,8 @@ ExternalCommandOptions Helper(std::string mode) {
 }
 
 TEST(ExternalCommandTest, PassesStdinAndTraceparentAndReadsStdout) {
-  TraceFixture tracing;
-  auto [ctx, span] = tracing.tracer()->StartSpan({}, "worker.x", observability::Component::kWorker);
+  TracingRig tracing;
+  auto [ctx, span] = observability::StartSpan(*tracing.tracer, {}, "worker.x", observability::Component::kWorker);
   auto options = Helper("echo");
   options.env["EXTRA"] = "yes";
   auto out = RunExternalCommand(ctx, options, nlohmann::json{{"subtask_id", "s1"}, {"n", 42}});
@@ -67,10 +67,10 @@ TEST(ExternalCommandTest, MissingProgramIsUnavailable) {
 }
 
 TEST(ExternalCommandTest, WorkerRunsHandlerInsideWorkerSpan) {
-  TraceFixture tracing;
+  TracingRig tracing;
   WorkerMetadata meta{"ext-1", "external", {"shell_task"}, "", 5, WorkerStatus::kOffline};
   WorkerOptions wo;
-  wo.tracer = tracing.tracer();
+  wo.tracer = tracing.tracer;
   Worker worker(meta, MakeExternalCommandHandler(Helper("echo")), wo);
   Subtask st;
   st.task_id = "task-1";
@@ -81,7 +81,7 @@ TEST(ExternalCommandTest, WorkerRunsHandlerInsideWorkerSpan) {
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ((*out)["input"]["input"], "hello");
   auto spans = tracing.Spans();
-  auto ws = TraceFixture::Named(spans, "worker.shell_task");
+  auto ws = minion::testing::Named(spans, "worker.shell_task");
   ASSERT_EQ(ws.size(), 1u);
   std::string tp = (*out)["traceparent"];
   EXPECT_NE(tp.find(ws[0]->span_id.ToHex()), std::string::npos);

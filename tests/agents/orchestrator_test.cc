@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "agents/trace_fixture.h"
+#include "support/tracing_rig.h"
 #include "minion/agents/coordinator.h"
 #include "minion/agents/in_memory_protocol.h"
 #include "minion/agents/orchestrator.h"
@@ -26,7 +26,6 @@ namespace minion::agents {
 namespace {
 
 using nlohmann::json;
-using testing::TraceFixture;
 
 Plan Chain(std::size_t n, bool cyclic = false) {
   Plan plan;
@@ -43,8 +42,8 @@ Plan Chain(std::size_t n, bool cyclic = false) {
   return plan;
 }
 
-std::shared_ptr<observability::Tracer> NoopTracer() {
-  return std::make_shared<observability::Tracer>(std::make_shared<trace::NoopTracer>());
+std::shared_ptr<trace::Tracer> NoopTracer() {
+  return std::make_shared<trace::NoopTracer>();
 }
 
 OrchestratorOptions Options(Clock* clock = nullptr) {

@@ -23,15 +23,17 @@
 #include <thread>
 #include <vector>
 
-#include "agents/trace_fixture.h"
+#include "support/tracing_rig.h"
 #include "minion/agents/protocol.h"
 #include "minion/agents/worker.h"
 
 namespace minion::agents::testing {
 
+using minion::testing::TracingRig;
+
 struct ProtocolUnderTest {
   std::string name;
-  std::function<std::unique_ptr<Protocol>(std::shared_ptr<observability::Tracer>)> make;
+  std::function<std::unique_ptr<Protocol>(std::shared_ptr<trace::Tracer>)> make;
 };
 
 inline std::string ProtocolName(const ::testing::TestParamInfo<ProtocolUnderTest>& info) {
@@ -82,7 +84,7 @@ class Gate {
 class ProtocolConformanceTest : public ::testing::TestWithParam<ProtocolUnderTest> {
  protected:
   void SetUp() override {
-    protocol_ = GetParam().make(traces_.tracer());
+    protocol_ = GetParam().make(traces_.tracer);
     ASSERT_NE(protocol_, nullptr);
   }
   void TearDown() override {
@@ -98,7 +100,7 @@ class ProtocolConformanceTest : public ::testing::TestWithParam<ProtocolUnderTes
     return m;
   }
 
-  TraceFixture traces_;
+  TracingRig traces_;
   std::unique_ptr<Protocol> protocol_;
 };
 
@@ -117,7 +119,7 @@ TEST_P(ProtocolConformanceTest, HandlerGetsTheSendSpanAsParent) {
   trace::SpanContext parent = future.get();
   ASSERT_TRUE(protocol_->Shutdown(std::chrono::seconds(10)).ok());
   const auto spans = traces_.Spans();
-  auto sends = TraceFixture::Named(spans, "protocol.send");
+  auto sends = minion::testing::Named(spans, "protocol.send");
   ASSERT_EQ(sends.size(), 1u);
   EXPECT_EQ(parent.trace_id(), sends[0]->trace_id);
   EXPECT_EQ(parent.span_id(), sends[0]->span_id);
@@ -212,7 +214,7 @@ TEST_P(ProtocolConformanceTest, FullMailboxIsResourceExhaustedAndNothingAccepted
   EXPECT_EQ(d.Seen().size(), static_cast<std::size_t>(accepted));
   // The refused send's span records the error.
   const auto spans = traces_.Spans();
-  auto sends = TraceFixture::Named(spans, "protocol.send");
+  auto sends = minion::testing::Named(spans, "protocol.send");
   int errors = 0;
   for (const auto* s : sends) errors += s->status == trace::SpanStatusCode::kError ? 1 : 0;
   EXPECT_EQ(errors, 1);
@@ -254,7 +256,7 @@ TEST_P(ProtocolConformanceTest, CancelMessageReachesARunningHandler) {
   meta.agent_id = "w1";
   meta.capabilities = {"slow"};
   WorkerOptions wo;
-  wo.tracer = traces_.tracer();
+  wo.tracer = traces_.tracer;
   Worker worker(
       meta,
       MakeFunctionHandler([&](const trace::Context&, const Subtask& s) -> Result<nlohmann::json> {

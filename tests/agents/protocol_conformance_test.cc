@@ -10,7 +10,7 @@ INSTANTIATE_TEST_SUITE_P(
     Transports, ProtocolConformanceTest,
     ::testing::Values(ProtocolUnderTest{
         "InMemory",
-        [](std::shared_ptr<observability::Tracer> tracer) -> std::unique_ptr<Protocol> {
+        [](std::shared_ptr<trace::Tracer> tracer) -> std::unique_ptr<Protocol> {
           InMemoryProtocolOptions o;
           o.tracer = std::move(tracer);
           return std::make_unique<InMemoryProtocol>(o);

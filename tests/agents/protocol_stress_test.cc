@@ -19,24 +19,52 @@
 namespace minion::agents {
 namespace {
 
+// What a mode's name promises about how idle pool threads wait, checked from the protocol's
+// counters after each run.
+enum class IdleWait {
+  kPark,      // spinning off: no delivery is a spin pickup, and idle threads park
+  kAdaptive,  // a budget between min and max: either may happen, depending on timing
+  kSpin,      // an hour's budget: the spinning thread picks deliveries up without a wake-up
+};
+
 struct PoolMode {
   const char* name;
   std::chrono::nanoseconds spin_min;
   std::chrono::nanoseconds spin_max;
+  IdleWait idle;
 };
 
 const PoolMode kModes[] = {
-    {"Parking", std::chrono::nanoseconds(0), std::chrono::nanoseconds(0)},
-    {"AdaptiveSpin", std::chrono::microseconds(2), std::chrono::microseconds(50)},
-    {"AlwaysSpinning", std::chrono::hours(1), std::chrono::hours(1)},
+    {"Parking", std::chrono::nanoseconds(0), std::chrono::nanoseconds(0), IdleWait::kPark},
+    {"AdaptiveSpin", std::chrono::microseconds(2), std::chrono::microseconds(50), IdleWait::kAdaptive},
+    {"AlwaysSpinning", std::chrono::hours(1), std::chrono::hours(1), IdleWait::kSpin},
 };
+
+// Parking: the pool starts idle with spinning off, so its threads must have parked, and no
+// delivery can have been found by spinning. AlwaysSpinning: one pool thread spins whenever it
+// is idle and senders do not wake a pool that has a spinner, so over thousands of messages sent
+// in bursts some were picked up by the spinner. (With three threads the others still park, so
+// parks are not zero there.) The adaptive mode's split depends on timing and is not asserted.
+void ExpectIdleWaitMatchesMode(const PoolMode& mode, const InMemoryProtocol::Stats& stats) {
+  switch (mode.idle) {
+    case IdleWait::kPark:
+      EXPECT_EQ(stats.spin_pickups, 0u) << "spinning is off";
+      EXPECT_GT(stats.parks, 0u) << "idle pool threads park";
+      break;
+    case IdleWait::kSpin:
+      EXPECT_GT(stats.spin_pickups, 0u) << "an always-spinning pool picked nothing up by spinning";
+      break;
+    case IdleWait::kAdaptive:
+      break;
+  }
+}
 
 InMemoryProtocolOptions Options(const PoolMode& mode, std::size_t threads) {
   InMemoryProtocolOptions o;
   o.threads = threads;
   o.idle_spin_min = mode.spin_min;
   o.idle_spin_max = mode.spin_max;
-  o.tracer = std::make_shared<observability::Tracer>(std::make_shared<trace::NoopTracer>());
+  o.tracer = std::make_shared<trace::NoopTracer>();
   return o;
 }
 
@@ -179,6 +207,7 @@ TEST_P(ProtocolStressTest, TinyMailboxesDeliverOrRefuseEveryMessage) {
   RecordProperty("refused_full", std::to_string(refused));
   RecordProperty("spin_pickups", std::to_string(stats.spin_pickups));
   RecordProperty("parks", std::to_string(stats.parks));
+  ExpectIdleWaitMatchesMode(GetParam(), stats);
 }
 
 // Producers send until the protocol refuses with Unavailable while another thread shuts it
@@ -218,6 +247,7 @@ TEST_P(ProtocolStressTest, ShutdownRacingSendersDeliversEveryAcceptedMessage) {
   EXPECT_EQ(protocol.stats().delivered, accepted);
   EXPECT_EQ(protocol.stats().sent, accepted);
   RecordProperty("accepted", std::to_string(accepted));
+  if (GetParam().idle == IdleWait::kPark) ExpectIdleWaitMatchesMode(GetParam(), protocol.stats());
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ProtocolStressTest, ::testing::ValuesIn(kModes),

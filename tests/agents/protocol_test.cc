@@ -12,33 +12,17 @@
 #include <string>
 #include <vector>
 
-#include "agents/trace_fixture.h"
+#include "support/gate.h"
+#include "support/tracing_rig.h"
 
 namespace minion::agents {
 namespace {
 
-using testing::TraceFixture;
+using minion::testing::TracingRig;
 
 // A gate a handler waits on until the test opens it.
-class Gate {
- public:
-  void Wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return open_; });
-  }
-  void Open() {
-    std::lock_guard lock(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
 
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
-
-InMemoryProtocolOptions Opts(std::size_t threads, std::shared_ptr<observability::Tracer> tracer = nullptr) {
+InMemoryProtocolOptions Opts(std::size_t threads, std::shared_ptr<trace::Tracer> tracer = nullptr) {
   InMemoryProtocolOptions o;
   o.threads = threads;
   o.tracer = std::move(tracer);
@@ -63,13 +47,13 @@ Message Make(std::string from, std::string to, MessageType type, nlohmann::json 
 }
 
 TEST(InMemoryProtocolTest, HandlerGetsSendSpanContextFromHeaders) {
-  TraceFixture tracing;
-  InMemoryProtocol protocol(Opts(2, tracing.tracer()));
+  TracingRig tracing;
+  InMemoryProtocol protocol(Opts(2, tracing.tracer));
   std::promise<std::pair<trace::Context, Message>> got;
   ASSERT_TRUE(protocol.Subscribe("b", {}, [&](const trace::Context& ctx, Message m) {
     got.set_value({ctx, std::move(m)});
   }).ok());
-  auto [parent_ctx, parent] = tracing.tracer()->StartSpan(trace::Context(), "parent",
+  auto [parent_ctx, parent] = observability::StartSpan(*tracing.tracer, trace::Context(), "parent",
                                                          observability::Component::kMultiAgent);
   ASSERT_TRUE(protocol.Send(parent_ctx, Make("a", "b", MessageType::kTask, {{"x", 1}})).ok());
   auto [ctx, message] = got.get_future().get();
@@ -78,13 +62,13 @@ TEST(InMemoryProtocolTest, HandlerGetsSendSpanContextFromHeaders) {
   EXPECT_EQ(message.content["x"], 1);
   ASSERT_TRUE(message.headers.count("traceparent"));
   auto spans = tracing.Spans();
-  auto sends = TraceFixture::Named(spans, "protocol.send");
+  auto sends = minion::testing::Named(spans, "protocol.send");
   ASSERT_EQ(sends.size(), 1u);
   const auto& send = *sends[0];
   EXPECT_EQ(send.kind, trace::SpanKind::kProducer);
-  EXPECT_EQ(TraceFixture::Str(send, "operation"), "send");
-  EXPECT_EQ(TraceFixture::Str(send, "multiagent.message.type"), "task");
-  EXPECT_EQ(TraceFixture::Str(send, "multiagent.message.id"), message.id);
+  EXPECT_EQ(minion::testing::Str(send, "operation"), "send");
+  EXPECT_EQ(minion::testing::Str(send, "multiagent.message.type"), "task");
+  EXPECT_EQ(minion::testing::Str(send, "multiagent.message.id"), message.id);
   EXPECT_EQ(send.parent_span_id, parent_ctx.span_context().span_id());
   // The receiver's context is the send span, as written in the header.
   EXPECT_EQ(ctx.span_context().span_id(), send.span_id);
@@ -107,22 +91,22 @@ TEST(InMemoryProtocolTest, RejectsUnknownAgentAndUnacceptedType) {
 }
 
 TEST(InMemoryProtocolTest, FullMailboxIsResourceExhaustedAndSendSpanIsError) {
-  TraceFixture tracing;
-  InMemoryProtocol protocol(Opts(2, tracing.tracer()));
-  Gate gate;
-  std::latch entered(1);
+  TracingRig tracing;
+  InMemoryProtocol protocol(Opts(2, tracing.tracer));
+  minion::testing::Gate gate;
+  minion::testing::Latch entered(1);
   std::atomic<int> handled{0};
-  std::latch all_handled(3);
+  minion::testing::Latch all_handled(3);
   ASSERT_TRUE(protocol.Subscribe("slow", Sub({}, 2, 1),
                                  [&](const trace::Context&, Message) {
                                    if (handled.fetch_add(1) == 0) {
-                                     entered.count_down();
-                                     gate.Wait();
+                                     entered.CountDown();
+                                     EXPECT_TRUE(gate.Wait());
                                    }
-                                   all_handled.count_down();
+                                   all_handled.CountDown();
                                  }).ok());
   ASSERT_TRUE(protocol.Send({}, Make("a", "slow", MessageType::kEvent)).ok());
-  entered.wait();  // the first message is out of the mailbox and in the handler
+  ASSERT_TRUE(entered.Wait());  // the first message is out of the mailbox and in the handler
   ASSERT_TRUE(protocol.Send({}, Make("a", "slow", MessageType::kEvent)).ok());
   ASSERT_TRUE(protocol.Send({}, Make("a", "slow", MessageType::kEvent)).ok());
   Status full = protocol.Send({}, Make("a", "slow", MessageType::kEvent));
@@ -130,15 +114,15 @@ TEST(InMemoryProtocolTest, FullMailboxIsResourceExhaustedAndSendSpanIsError) {
   EXPECT_NE(full.message().find("mailbox of agent 'slow' is full"), std::string::npos);
   EXPECT_EQ(protocol.stats().rejected_full, 1u);
   gate.Open();
-  all_handled.wait();
+  ASSERT_TRUE(all_handled.Wait());
   EXPECT_EQ(handled.load(), 3);
 
   auto spans = tracing.Spans();
   int errors = 0;
-  for (const auto* s : TraceFixture::Named(spans, "protocol.send")) {
+  for (const auto* s : minion::testing::Named(spans, "protocol.send")) {
     if (s->status == trace::SpanStatusCode::kError) {
       ++errors;
-      EXPECT_TRUE(TraceFixture::HasExceptionEvent(*s));
+      EXPECT_TRUE(minion::testing::HasExceptionEvent(*s));
     }
   }
   EXPECT_EQ(errors, 1);
@@ -148,30 +132,30 @@ TEST(InMemoryProtocolTest, SingleConcurrencyDeliversInSendOrder) {
   InMemoryProtocol protocol(Opts(4));
   std::vector<int> seen;
   std::mutex mu;
-  std::latch done(200);
+  minion::testing::Latch done(200);
   ASSERT_TRUE(protocol.Subscribe("ordered", {}, [&](const trace::Context&, Message m) {
     std::lock_guard lock(mu);
     seen.push_back(m.content.get<int>());
-    done.count_down();
+    done.CountDown();
   }).ok());
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(protocol.Send({}, Make("a", "ordered", MessageType::kEvent, i)).ok());
-  done.wait();
+  ASSERT_TRUE(done.Wait());
   for (int i = 0; i < 200; ++i) ASSERT_EQ(seen[i], i);
 }
 
 TEST(InMemoryProtocolTest, BroadcastReachesGroupExceptSender) {
   InMemoryProtocol protocol(Opts(2));
-  std::latch got(2);
+  minion::testing::Latch got(2);
   std::atomic<int> to_sender{0};
   for (std::string id : {"g1", "g2", "g3"}) {
     ASSERT_TRUE(protocol.Subscribe(id, {}, [&, id](const trace::Context&, Message) {
       if (id == "g1") to_sender++;
-      got.count_down();
+      got.CountDown();
     }).ok());
     ASSERT_TRUE(protocol.JoinGroup(id, "team").ok());
   }
   ASSERT_TRUE(protocol.Broadcast({}, "team", Make("g1", "", MessageType::kInform)).ok());
-  got.wait();
+  ASSERT_TRUE(got.Wait());
   ASSERT_TRUE(protocol.Shutdown().ok());
   EXPECT_EQ(to_sender.load(), 0);
   EXPECT_EQ(protocol.stats().delivered, 2u);
@@ -196,17 +180,17 @@ TEST(InMemoryProtocolTest, AccessPolicyDeniesAndRestricts) {
 
 TEST(InMemoryProtocolTest, ShutdownDeliversQueuedMessagesThenRejects) {
   InMemoryProtocol protocol(Opts(1));
-  Gate gate;
-  std::latch entered(1);
+  minion::testing::Gate gate;
+  minion::testing::Latch entered(1);
   std::atomic<int> handled{0};
   ASSERT_TRUE(protocol.Subscribe("w", {}, [&](const trace::Context&, Message) {
     if (handled.fetch_add(1) == 0) {
-      entered.count_down();
-      gate.Wait();
+      entered.CountDown();
+      EXPECT_TRUE(gate.Wait());
     }
   }).ok());
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(protocol.Send({}, Make("a", "w", MessageType::kEvent)).ok());
-  entered.wait();
+  ASSERT_TRUE(entered.Wait());
   auto shutdown = std::async(std::launch::async, [&] { return protocol.Shutdown(std::chrono::seconds(30)); });
   gate.Open();
   EXPECT_TRUE(shutdown.get().ok());
@@ -307,10 +291,10 @@ TEST(InMemoryProtocolTest, SpinningAndSleepingThreadsTogetherDeliverEveryMessage
 TEST(InMemoryProtocolTest, ShutdownStopsASpinningThread) {
   // With an hour-long spin budget, Shutdown only returns if it interrupts the spin.
   InMemoryProtocol protocol(SpinningPool(2));
-  std::latch handled(1);
-  ASSERT_TRUE(protocol.Subscribe("w", {}, [&](const trace::Context&, Message) { handled.count_down(); }).ok());
+  minion::testing::Latch handled(1);
+  ASSERT_TRUE(protocol.Subscribe("w", {}, [&](const trace::Context&, Message) { handled.CountDown(); }).ok());
   ASSERT_TRUE(protocol.Send({}, Make("a", "w", MessageType::kEvent)).ok());
-  handled.wait();
+  ASSERT_TRUE(handled.Wait());
   auto shutdown = std::async(std::launch::async, [&] { return protocol.Shutdown(std::chrono::seconds(30)); });
   ASSERT_EQ(shutdown.wait_for(std::chrono::minutes(2)), std::future_status::ready);  // failure bound only
   EXPECT_TRUE(shutdown.get().ok());
@@ -328,37 +312,39 @@ TEST(InMemoryProtocolTest, ConcurrentAgentsAreHandledInParallelWhileOneThreadSpi
   // second message got its own thread, i.e. a send that found a spinner busy still woke a
   // sleeping thread (the spinner passes the wake-up on).
   InMemoryProtocol protocol(SpinningPool(2));
-  std::latch both_running(2);
-  std::latch done(2);
+  minion::testing::Latch both_running(2);
+  minion::testing::Latch done(2);
   for (std::string id : {"p", "q"}) {
     ASSERT_TRUE(protocol.Subscribe(id, {}, [&](const trace::Context&, Message) {
-      both_running.arrive_and_wait();
-      done.count_down();
+      EXPECT_TRUE(both_running.ArriveAndWait());
+      done.CountDown();
     }).ok());
   }
   ASSERT_TRUE(protocol.Send({}, Make("a", "p", MessageType::kEvent)).ok());
   ASSERT_TRUE(protocol.Send({}, Make("a", "q", MessageType::kEvent)).ok());
-  done.wait();
+  ASSERT_TRUE(done.Wait());
   EXPECT_TRUE(protocol.Shutdown().ok());
 }
 
 TEST(InMemoryProtocolTest, MaxConcurrencyRunsThatManyHandlersAtOnceWithSpinningPool) {
   InMemoryProtocol protocol(SpinningPool(3));
-  std::latch three_running(3);
+  minion::testing::Latch three_running(3);
   std::atomic<int> running{0};
   std::atomic<int> max_running{0};
-  std::latch done(6);
+  minion::testing::Latch done(6);
   ASSERT_TRUE(protocol.Subscribe("wide", Sub({}, 16, 3), [&](const trace::Context&, Message m) {
     int now = running.fetch_add(1) + 1;
     int prev = max_running.load();
     while (prev < now && !max_running.compare_exchange_weak(prev, now)) {
     }
-    if (m.content.get<int>() < 3) three_running.arrive_and_wait();
+    if (m.content.get<int>() < 3) {
+      EXPECT_TRUE(three_running.ArriveAndWait());
+    }
     running.fetch_sub(1);
-    done.count_down();
+    done.CountDown();
   }).ok());
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(protocol.Send({}, Make("a", "wide", MessageType::kEvent, i)).ok());
-  done.wait();
+  ASSERT_TRUE(done.Wait());
   ASSERT_TRUE(protocol.Shutdown().ok());
   EXPECT_EQ(max_running.load(), 3);  // the first three met at the latch; never more than 3
 }
@@ -367,19 +353,19 @@ TEST(InMemoryProtocolTest, BroadcastLastCopyKeepsContent) {
   InMemoryProtocol protocol(Opts(2));
   std::mutex mu;
   std::map<std::string, nlohmann::json> got;
-  std::latch all(3);
+  minion::testing::Latch all(3);
   for (std::string id : {"m1", "m2", "m3", "m4"}) {
     ASSERT_TRUE(protocol.Subscribe(id, {}, [&, id](const trace::Context&, Message m) {
       {
         std::lock_guard lock(mu);
         got[id] = m.content;
       }
-      all.count_down();
+      all.CountDown();
     }).ok());
     ASSERT_TRUE(protocol.JoinGroup(id, "g").ok());
   }
   ASSERT_TRUE(protocol.Broadcast({}, "g", Make("m4", "", MessageType::kInform, {{"k", "v"}})).ok());
-  all.wait();
+  ASSERT_TRUE(all.Wait());
   ASSERT_TRUE(protocol.Shutdown().ok());
   ASSERT_EQ(got.size(), 3u);
   for (const auto& [id, content] : got) EXPECT_EQ(content, (nlohmann::json{{"k", "v"}})) << id;

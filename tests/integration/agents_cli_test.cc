@@ -8,7 +8,7 @@
 #include <future>
 #include <set>
 
-#include "agents/trace_fixture.h"
+#include "support/tracing_rig.h"
 #include "minion/agents/coordinator.h"
 #include "minion/agents/runtime_builder.h"
 #include "minion/agents/external_worker.h"
@@ -17,7 +17,7 @@
 namespace minion::agents {
 namespace {
 
-using testing::TraceFixture;
+using minion::testing::TracingRig;
 using nlohmann::json;
 
 ExternalCommandOptions Cli(std::vector<std::string> args) {
@@ -133,9 +133,9 @@ class TwoPlans final : public llm::Provider {
 };
 
 TEST(ReplanTest, LlmPlannerReplansOnceAfterAFailure) {
-  TraceFixture tracing;
+  TracingRig tracing;
   CoordinatorOptions o;
-  o.tracer = tracing.tracer();
+  o.tracer = tracing.tracer;
   o.provider = std::make_shared<TwoPlans>();
   o.planner_mode = PlannerMode::kLlm;
   o.orchestrator.retry.max_attempts = 1;
@@ -154,11 +154,11 @@ TEST(ReplanTest, LlmPlannerReplansOnceAfterAFailure) {
   ASSERT_EQ(r.subtasks.size(), 1u);
   EXPECT_EQ(r.subtasks[0].output["fixed"], true);
   auto spans = tracing.Spans();
-  ASSERT_EQ(TraceFixture::Named(spans, "orchestrator.replan").size(), 1u);
-  auto bad = TraceFixture::Named(spans, "worker.bad_cap");
+  ASSERT_EQ(minion::testing::Named(spans, "orchestrator.replan").size(), 1u);
+  auto bad = minion::testing::Named(spans, "worker.bad_cap");
   ASSERT_EQ(bad.size(), 1u);
   EXPECT_EQ(bad[0]->status, trace::SpanStatusCode::kError);
-  auto good = TraceFixture::Named(spans, "worker.good_cap");
+  auto good = minion::testing::Named(spans, "worker.good_cap");
   ASSERT_EQ(good.size(), 1u);
   EXPECT_NE(good[0]->status, trace::SpanStatusCode::kError);
   auto steps = coordinator->ledger().Steps(r.task_id);
@@ -168,9 +168,9 @@ TEST(ReplanTest, LlmPlannerReplansOnceAfterAFailure) {
 }
 
 TEST(ReplanTest, DirectPlannerDoesNotReplan) {
-  TraceFixture tracing;
+  TracingRig tracing;
   CoordinatorOptions o;
-  o.tracer = tracing.tracer();
+  o.tracer = tracing.tracer;
   o.orchestrator.retry.max_attempts = 1;
   auto coordinator = BuildCoordinator(std::move(o), {.builtin_workers = false}).value();
   ASSERT_TRUE(coordinator->CreateWorker({"bad", "", {"bad_cap"}, "", 5, {}},

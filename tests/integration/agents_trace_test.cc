@@ -10,7 +10,8 @@
 #include <set>
 #include <thread>
 
-#include "agents/trace_fixture.h"
+#include "support/gate.h"
+#include "support/tracing_rig.h"
 #include "minion/agents/coordinator.h"
 #include "minion/agents/runtime_builder.h"
 #include "minion/agents/external_worker.h"
@@ -19,53 +20,19 @@
 namespace minion::agents {
 namespace {
 
-using testing::TraceFixture;
+using minion::testing::TracingRig;
 using nlohmann::json;
 
-// Waits up to `limit` for `n` parties; false when they did not all arrive (so a test fails
-// instead of hanging when work that must overlap does not).
-class Rendezvous {
- public:
-  explicit Rendezvous(int n) : n_(n) {}
-  bool ArriveAndWait(std::chrono::seconds limit = std::chrono::seconds(20)) {
-    std::unique_lock lock(mu_);
-    if (++arrived_ >= n_) cv_.notify_all();
-    return cv_.wait_for(lock, limit, [&] { return arrived_ >= n_; });
-  }
 
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int n_;
-  int arrived_ = 0;
-};
-
-class Gate {
- public:
-  void Wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return open_; });
-  }
-  void Open() {
-    std::lock_guard lock(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 class AgentsTraceTest : public ::testing::Test {
  protected:
   CoordinatorOptions Options(bool builtin = false) {
     CoordinatorOptions o;
-    o.tracer = tracing_.tracer();
+    o.tracer = tracing_.tracer;
     if (builtin) {
       o.provider = std::make_shared<llm::OfflineProvider>(
-          llm::OfflineProviderOptions{.model = "offline-echo-1", .tracer = *tracing_.tracer()});
+          llm::OfflineProviderOptions{.model = "offline-echo-1", .tracer = tracing_.tracer});
     }
     o.orchestrator.retry.initial_backoff = std::chrono::milliseconds(0);
     return o;
@@ -80,7 +47,7 @@ class AgentsTraceTest : public ::testing::Test {
     return std::move(c).value();
   }
 
-  TraceFixture tracing_;
+  TracingRig tracing_;
 };
 
 TEST_F(AgentsTraceTest, CodeGenerationTaskProducesTheSeedTraceTree) {
@@ -93,50 +60,50 @@ TEST_F(AgentsTraceTest, CodeGenerationTaskProducesTheSeedTraceTree) {
   EXPECT_EQ(r.planner, "direct");
 
   auto spans = tracing_.Spans();
-  auto roots = TraceFixture::Named(spans, "multiagent.task.code_generation");
+  auto roots = minion::testing::Named(spans, "multiagent.task.code_generation");
   ASSERT_EQ(roots.size(), 1u);
   const auto& root = *roots[0];
   EXPECT_FALSE(root.HasParent());
-  EXPECT_EQ(TraceFixture::Str(root, "multiagent.task.id"), r.task_id);
-  EXPECT_EQ(TraceFixture::Str(root, "multiagent.task.name"), "Generate REST API");
-  EXPECT_EQ(TraceFixture::Str(root, "multiagent.task.type"), "code_generation");
-  EXPECT_EQ(TraceFixture::Str(root, "multiagent.task.priority"), "8");
-  EXPECT_EQ(TraceFixture::Str(root, "multiagent.subtask.count"), "1");
+  EXPECT_EQ(minion::testing::Str(root, "multiagent.task.id"), r.task_id);
+  EXPECT_EQ(minion::testing::Str(root, "multiagent.task.name"), "Generate REST API");
+  EXPECT_EQ(minion::testing::Str(root, "multiagent.task.type"), "code_generation");
+  EXPECT_EQ(minion::testing::Str(root, "multiagent.task.priority"), "8");
+  EXPECT_EQ(minion::testing::Str(root, "multiagent.subtask.count"), "1");
   EXPECT_NE(root.status, trace::SpanStatusCode::kError);
   for (const auto& s : spans) EXPECT_EQ(s.trace_id, root.trace_id) << s.name;
 
-  auto plans = TraceFixture::Named(spans, "orchestrator.plan");
+  auto plans = minion::testing::Named(spans, "orchestrator.plan");
   ASSERT_EQ(plans.size(), 1u);
   EXPECT_EQ(plans[0]->parent_span_id, root.span_id);
-  EXPECT_EQ(TraceFixture::Str(*plans[0], "operation"), "plan");
-  EXPECT_EQ(TraceFixture::Str(*plans[0], "multiagent.orchestrator.id"), "coordinator.orchestrator");
-  auto dispatches = TraceFixture::Named(spans, "orchestrator.dispatch");
+  EXPECT_EQ(minion::testing::Str(*plans[0], "operation"), "plan");
+  EXPECT_EQ(minion::testing::Str(*plans[0], "multiagent.orchestrator.id"), "coordinator.orchestrator");
+  auto dispatches = minion::testing::Named(spans, "orchestrator.dispatch");
   ASSERT_EQ(dispatches.size(), 1u);
   EXPECT_EQ(dispatches[0]->parent_span_id, root.span_id);
-  EXPECT_EQ(TraceFixture::Str(*dispatches[0], "operation"), "dispatch");
+  EXPECT_EQ(minion::testing::Str(*dispatches[0], "operation"), "dispatch");
 
   const trace::SpanData* task_send = nullptr;
   const trace::SpanData* result_send = nullptr;
-  for (const auto* s : TraceFixture::Named(spans, "protocol.send")) {
+  for (const auto* s : minion::testing::Named(spans, "protocol.send")) {
     EXPECT_EQ(s->kind, trace::SpanKind::kProducer);
-    EXPECT_EQ(TraceFixture::Str(*s, "operation"), "send");
-    EXPECT_EQ(TraceFixture::Str(*s, "multiagent.message.id").rfind("msg-", 0), 0u);
-    if (TraceFixture::Str(*s, "multiagent.message.type") == "task") task_send = s;
-    if (TraceFixture::Str(*s, "multiagent.message.type") == "result") result_send = s;
+    EXPECT_EQ(minion::testing::Str(*s, "operation"), "send");
+    EXPECT_EQ(minion::testing::Str(*s, "multiagent.message.id").rfind("msg-", 0), 0u);
+    if (minion::testing::Str(*s, "multiagent.message.type") == "task") task_send = s;
+    if (minion::testing::Str(*s, "multiagent.message.type") == "result") result_send = s;
   }
   ASSERT_NE(task_send, nullptr);
   ASSERT_NE(result_send, nullptr);
   EXPECT_EQ(task_send->parent_span_id, dispatches[0]->span_id);
 
-  auto workers = TraceFixture::Named(spans, "worker.code_generation");
+  auto workers = minion::testing::Named(spans, "worker.code_generation");
   ASSERT_EQ(workers.size(), 1u);
   const auto& worker = *workers[0];
   EXPECT_EQ(worker.kind, trace::SpanKind::kConsumer);
   EXPECT_EQ(worker.parent_span_id, task_send->span_id);  // recovered from the message headers
   EXPECT_TRUE(worker.parent_is_remote);
-  EXPECT_EQ(TraceFixture::Str(worker, "multiagent.worker.id"), "coder-1");
-  EXPECT_EQ(TraceFixture::Str(worker, "multiagent.worker.capability"), "code_generation");
-  EXPECT_EQ(TraceFixture::Str(worker, "multiagent.task.id"), r.task_id);
+  EXPECT_EQ(minion::testing::Str(worker, "multiagent.worker.id"), "coder-1");
+  EXPECT_EQ(minion::testing::Str(worker, "multiagent.worker.capability"), "code_generation");
+  EXPECT_EQ(minion::testing::Str(worker, "multiagent.task.id"), r.task_id);
   EXPECT_EQ(result_send->parent_span_id, worker.span_id);
   EXPECT_GE(result_send->start_time, worker.end_time);
 
@@ -161,10 +128,10 @@ TEST_F(AgentsTraceTest, WorkerServesTheSubtasksCapabilityNotItsFirst) {
   TaskResult r = coordinator->ExecuteTask({"Review", "", "quality_assurance", 5, "x"});
   ASSERT_TRUE(r.ok()) << r.status.ToString();
   auto spans = tracing_.Spans();
-  auto ws = TraceFixture::Named(spans, "worker.quality_assurance");
+  auto ws = minion::testing::Named(spans, "worker.quality_assurance");
   ASSERT_EQ(ws.size(), 1u);
-  EXPECT_EQ(TraceFixture::Str(*ws[0], "multiagent.worker.id"), "reviewer-1");
-  EXPECT_EQ(TraceFixture::Str(*ws[0], "multiagent.worker.capability"), "quality_assurance");
+  EXPECT_EQ(minion::testing::Str(*ws[0], "multiagent.worker.id"), "reviewer-1");
+  EXPECT_EQ(minion::testing::Str(*ws[0], "multiagent.worker.capability"), "quality_assurance");
 }
 
 TEST_F(AgentsTraceTest, FailingWorkerMarksWorkerAndTaskSpansError) {
@@ -182,17 +149,17 @@ TEST_F(AgentsTraceTest, FailingWorkerMarksWorkerAndTaskSpansError) {
   EXPECT_FALSE(r.subtasks[0].status.ok());
 
   auto spans = tracing_.Spans();
-  auto ws = TraceFixture::Named(spans, "worker.code_generation");
+  auto ws = minion::testing::Named(spans, "worker.code_generation");
   ASSERT_EQ(ws.size(), 1u);
   EXPECT_EQ(ws[0]->status, trace::SpanStatusCode::kError);
-  EXPECT_TRUE(TraceFixture::HasExceptionEvent(*ws[0]));
-  auto roots = TraceFixture::Named(spans, "multiagent.task.code_generation");
+  EXPECT_TRUE(minion::testing::HasExceptionEvent(*ws[0]));
+  auto roots = minion::testing::Named(spans, "multiagent.task.code_generation");
   ASSERT_EQ(roots.size(), 1u);
   EXPECT_EQ(roots[0]->status, trace::SpanStatusCode::kError);
-  EXPECT_TRUE(TraceFixture::HasExceptionEvent(*roots[0]));
+  EXPECT_TRUE(minion::testing::HasExceptionEvent(*roots[0]));
   bool error_reply = false;
-  for (const auto* s : TraceFixture::Named(spans, "protocol.send")) {
-    if (TraceFixture::Str(*s, "multiagent.message.type") == "error") error_reply = true;
+  for (const auto* s : minion::testing::Named(spans, "protocol.send")) {
+    if (minion::testing::Str(*s, "multiagent.message.type") == "error") error_reply = true;
   }
   EXPECT_TRUE(error_reply);
   auto health = coordinator->HealthCheck();
@@ -206,7 +173,7 @@ TEST_F(AgentsTraceTest, UnofferedTypeFailsNamingTheCapability) {
   EXPECT_EQ(r.status.code(), StatusCode::kNotFound);
   EXPECT_NE(r.status.message().find("'quantum_teleportation'"), std::string::npos);
   auto spans = tracing_.Spans();
-  auto roots = TraceFixture::Named(spans, "multiagent.task.quantum_teleportation");
+  auto roots = minion::testing::Named(spans, "multiagent.task.quantum_teleportation");
   ASSERT_EQ(roots.size(), 1u);
   EXPECT_EQ(roots[0]->status, trace::SpanStatusCode::kError);
   for (const auto& s : spans) EXPECT_NE(s.name.rfind("worker.", 0), 0u) << "routed anyway: " << s.name;
@@ -222,11 +189,11 @@ TEST_F(AgentsTraceTest, WorkflowRunsIndependentSubtasksInParallelAndRespectsDepe
   ASSERT_TRUE(planner.ok()) << planner.status().ToString();
   o.workflow = std::shared_ptr<Planner>(std::move(planner).value());
   auto coordinator = Make(std::move(o));
-  Rendezvous both(2);
+  minion::testing::Latch both(2);
   auto meeting = [&](std::string name) {
     return [&both, name](const trace::Context&, const Subtask&) -> Result<json> {
       // Both independent subtasks must be running at once to get past here.
-      if (!both.ArriveAndWait()) return DeadlineExceededError(name + " ran alone: no overlap");
+      if (!both.ArriveAndWait(std::chrono::seconds(20))) return DeadlineExceededError(name + " ran alone: no overlap");
       return json{{"from", name}};
     };
   };
@@ -243,9 +210,9 @@ TEST_F(AgentsTraceTest, WorkflowRunsIndependentSubtasksInParallelAndRespectsDepe
   EXPECT_EQ(r.subtasks[2].output["saw"]["right"]["from"], "right");
 
   auto spans = tracing_.Spans();
-  auto left = TraceFixture::Named(spans, "worker.left_cap");
-  auto right = TraceFixture::Named(spans, "worker.right_cap");
-  auto join = TraceFixture::Named(spans, "worker.join_cap");
+  auto left = minion::testing::Named(spans, "worker.left_cap");
+  auto right = minion::testing::Named(spans, "worker.right_cap");
+  auto join = minion::testing::Named(spans, "worker.join_cap");
   ASSERT_EQ(left.size(), 1u);
   ASSERT_EQ(right.size(), 1u);
   ASSERT_EQ(join.size(), 1u);
@@ -254,9 +221,9 @@ TEST_F(AgentsTraceTest, WorkflowRunsIndependentSubtasksInParallelAndRespectsDepe
   // Overlap in the recorded spans too.
   EXPECT_LT(left[0]->start_time, right[0]->end_time);
   EXPECT_LT(right[0]->start_time, left[0]->end_time);
-  auto roots = TraceFixture::Named(spans, "multiagent.task.workflow");
+  auto roots = minion::testing::Named(spans, "multiagent.task.workflow");
   ASSERT_EQ(roots.size(), 1u);
-  EXPECT_EQ(TraceFixture::Str(*roots[0], "multiagent.subtask.count"), "3");
+  EXPECT_EQ(minion::testing::Str(*roots[0], "multiagent.subtask.count"), "3");
 }
 
 TEST_F(AgentsTraceTest, RetriesAFailedAttemptWithBackoff) {
@@ -274,16 +241,16 @@ TEST_F(AgentsTraceTest, RetriesAFailedAttemptWithBackoff) {
   EXPECT_EQ(r.subtasks[0].attempts, 2);
   EXPECT_EQ(r.subtasks[0].output["attempt"], 2);
   auto spans = tracing_.Spans();
-  auto ws = TraceFixture::Named(spans, "worker.flaky_cap");
+  auto ws = minion::testing::Named(spans, "worker.flaky_cap");
   ASSERT_EQ(ws.size(), 2u);
   int errors = 0;
   for (auto* w : ws) errors += w->status == trace::SpanStatusCode::kError;
   EXPECT_EQ(errors, 1);
   // The failed attempt marks its dispatch span so a tail sampler keeps the whole trace even
   // though the task ended well (the failed worker half could live in another process).
-  auto dispatches = TraceFixture::Named(spans, "orchestrator.dispatch");
+  auto dispatches = minion::testing::Named(spans, "orchestrator.dispatch");
   ASSERT_EQ(dispatches.size(), 1u);
-  EXPECT_EQ(TraceFixture::Str(*dispatches[0], "minion.tail.keep"), "true");
+  EXPECT_EQ(minion::testing::Str(*dispatches[0], "minion.tail.keep"), "true");
   ASSERT_EQ(dispatches[0]->events.size(), 1u);
   EXPECT_EQ(dispatches[0]->events[0].name, "attempt_failed");
   auto steps = coordinator->ledger().Steps(r.task_id);
@@ -296,11 +263,11 @@ TEST_F(AgentsTraceTest, SubtaskTimeoutFailsTheTaskWithDeadlineExceeded) {
   auto o = Options();
   o.orchestrator.retry.max_attempts = 1;
   o.orchestrator.subtask_timeout = std::chrono::milliseconds(100);
-  Gate gate;
+  minion::testing::Gate gate;
   auto coordinator = Make(std::move(o));
   ASSERT_TRUE(coordinator->CreateWorker({"stuck", "", {"stuck_cap"}, "", 5, {}},
                                         [&](const trace::Context&, const Subtask&) -> Result<json> {
-                                          gate.Wait();
+                                          EXPECT_TRUE(gate.Wait());
                                           return json{};
                                         }).ok());
   TaskResult r = coordinator->ExecuteTask({"Stuck", "", "stuck_cap", 5, {}});
@@ -312,12 +279,12 @@ TEST_F(AgentsTraceTest, SubtaskTimeoutFailsTheTaskWithDeadlineExceeded) {
 TEST_F(AgentsTraceTest, ParentContextContinuesTheCallersTrace) {
   auto coordinator = Make(Options(true));
   trace::SpanContext remote;
-  auto [caller_ctx, caller] = tracing_.tracer()->StartSpan({}, "caller", observability::Component::kMultiAgent);
+  auto [caller_ctx, caller] = observability::StartSpan(*tracing_.tracer, {}, "caller", observability::Component::kMultiAgent);
   TaskResult r = coordinator->ExecuteTask({"Summarise", "", "summarization", 5, "text"}, &caller_ctx);
   caller.End();
   ASSERT_TRUE(r.ok());
   auto spans = tracing_.Spans();
-  auto roots = TraceFixture::Named(spans, "multiagent.task.summarization");
+  auto roots = minion::testing::Named(spans, "multiagent.task.summarization");
   ASSERT_EQ(roots.size(), 1u);
   EXPECT_EQ(roots[0]->parent_span_id, caller_ctx.span_context().span_id());
   for (const auto& s : spans) EXPECT_EQ(s.trace_id, caller_ctx.span_context().trace_id());
@@ -333,7 +300,7 @@ TEST_F(AgentsTraceTest, ExternalCommandWorkerGetsTheWorkerSpanAsTraceparent) {
   ASSERT_TRUE(r.ok()) << r.status.ToString();
   EXPECT_EQ(r.subtasks[0].output["input"]["input"]["cmd"], "x");
   auto spans = tracing_.Spans();
-  auto ws = TraceFixture::Named(spans, "worker.shell");
+  auto ws = minion::testing::Named(spans, "worker.shell");
   ASSERT_EQ(ws.size(), 1u);
   std::string tp = r.subtasks[0].output["traceparent"];
   EXPECT_EQ(tp, "00-" + ws[0]->trace_id.ToHex() + "-" + ws[0]->span_id.ToHex() + "-01");
@@ -341,16 +308,16 @@ TEST_F(AgentsTraceTest, ExternalCommandWorkerGetsTheWorkerSpanAsTraceparent) {
 
 TEST_F(AgentsTraceTest, ShutdownLetsInFlightTasksFinish) {
   auto coordinator = Make(Options());
-  Gate gate;
-  std::latch entered(1);
+  minion::testing::Gate gate;
+  minion::testing::Latch entered(1);
   ASSERT_TRUE(coordinator->CreateWorker({"slow", "", {"slow_cap"}, "", 5, {}},
                                         [&](const trace::Context&, const Subtask&) -> Result<json> {
-                                          entered.count_down();
-                                          gate.Wait();
+                                          entered.CountDown();
+                                          EXPECT_TRUE(gate.Wait());
                                           return json{{"done", true}};
                                         }).ok());
   auto task = std::async(std::launch::async, [&] { return coordinator->ExecuteTask({"Slow", "", "slow_cap", 5, {}}); });
-  entered.wait();
+  ASSERT_TRUE(entered.Wait());
   auto shutdown = std::async(std::launch::async, [&] { return coordinator->Shutdown(std::chrono::seconds(60)); });
   // New work is refused once shutdown has begun (the health check reports it first).
   while (coordinator->HealthCheck().overall != HealthState::kUnhealthy) std::this_thread::yield();
@@ -365,16 +332,16 @@ TEST_F(AgentsTraceTest, ShutdownLetsInFlightTasksFinish) {
 
 TEST_F(AgentsTraceTest, ShutdownCancelsTasksStillRunningAfterGrace) {
   auto coordinator = Make(Options());
-  Gate gate;
-  std::latch entered(1);
+  minion::testing::Gate gate;
+  minion::testing::Latch entered(1);
   ASSERT_TRUE(coordinator->CreateWorker({"slow", "", {"slow_cap"}, "", 5, {}},
                                         [&](const trace::Context&, const Subtask&) -> Result<json> {
-                                          entered.count_down();
-                                          gate.Wait();
+                                          entered.CountDown();
+                                          EXPECT_TRUE(gate.Wait());
                                           return json{};
                                         }).ok());
   auto task = std::async(std::launch::async, [&] { return coordinator->ExecuteTask({"Slow", "", "slow_cap", 5, {}}); });
-  entered.wait();
+  ASSERT_TRUE(entered.Wait());
   auto shutdown = std::async(std::launch::async, [&] { return coordinator->Shutdown(std::chrono::milliseconds(0)); });
   TaskResult r = task.get();  // returns while the worker is still blocked
   EXPECT_EQ(r.status.code(), StatusCode::kCancelled) << r.status.ToString();
@@ -382,7 +349,7 @@ TEST_F(AgentsTraceTest, ShutdownCancelsTasksStillRunningAfterGrace) {
   gate.Open();  // lets the worker finish so Shutdown can stop it
   EXPECT_TRUE(shutdown.get().ok());
   auto spans = tracing_.Spans();
-  auto roots = TraceFixture::Named(spans, "multiagent.task.slow_cap");
+  auto roots = minion::testing::Named(spans, "multiagent.task.slow_cap");
   ASSERT_EQ(roots.size(), 1u);
   EXPECT_EQ(roots[0]->status, trace::SpanStatusCode::kError);
 }
@@ -400,14 +367,14 @@ TEST_F(AgentsTraceTest, ThousandConcurrentTasksLoseNoResult) {
   constexpr int kTasks = 1000;
   std::vector<TaskResult> results(kTasks);
   std::vector<std::thread> threads;
-  std::latch start(1);
+  minion::testing::Latch start(1);
   for (int i = 0; i < kTasks; ++i) {
     threads.emplace_back([&, i] {
-      start.wait();
+      EXPECT_TRUE(start.Wait());
       results[i] = coordinator->ExecuteTask({"t" + std::to_string(i), "", "echo", 5, json{{"i", i}}});
     });
   }
-  start.count_down();
+  start.CountDown();
   for (auto& t : threads) t.join();
   std::set<std::string> ids;
   for (int i = 0; i < kTasks; ++i) {
@@ -419,8 +386,8 @@ TEST_F(AgentsTraceTest, ThousandConcurrentTasksLoseNoResult) {
   auto stats = coordinator->Stats();
   EXPECT_EQ(stats.tasks_succeeded, static_cast<std::uint64_t>(kTasks));
   auto spans = tracing_.Spans();
-  EXPECT_EQ(TraceFixture::Named(spans, "worker.echo").size(), static_cast<std::size_t>(kTasks));
-  EXPECT_EQ(TraceFixture::Named(spans, "multiagent.task.echo").size(), static_cast<std::size_t>(kTasks));
+  EXPECT_EQ(minion::testing::Named(spans, "worker.echo").size(), static_cast<std::size_t>(kTasks));
+  EXPECT_EQ(minion::testing::Named(spans, "multiagent.task.echo").size(), static_cast<std::size_t>(kTasks));
 }
 
 TEST_F(AgentsTraceTest, HealthReflectsWorkersAndShutdown) {

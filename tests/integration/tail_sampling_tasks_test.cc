@@ -109,7 +109,7 @@ TEST(TailSamplingTasksTest, ThousandTasksKeepEveryFailureWholeAndTheRatioOfTheRe
 
   // ---- the runtime ----
   CoordinatorOptions options;
-  options.tracer = std::make_shared<observability::Tracer>(provider->GetTracer("minion.tail.test"));
+  options.tracer = provider->GetTracer("minion.tail.test");
   options.orchestrator.retry.max_attempts = 1;  // one worker span per task
   options.orchestrator.replan_on_failure = false;
   auto created = BuildCoordinator(std::move(options), {.builtin_workers = false});

@@ -54,19 +54,6 @@ TEST(ChatCompletionsTest, ErrorMessageFromEachKnownShape) {
   EXPECT_THAT(ExtractErrorMessage(std::string(500, 'x')), HasSubstr("..."));
 }
 
-TEST(ChatCompletionsTest, RetryAfterSecondsAndHttpDate) {
-  EXPECT_EQ(ParseRetryAfter("7", 0), std::chrono::milliseconds(7000));
-  EXPECT_EQ(ParseRetryAfter(" 0 ", 0), std::chrono::milliseconds(0));
-  // 1445412480 is Wed, 21 Oct 2015 07:28:00 GMT.
-  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 - 30),
-            std::chrono::milliseconds(30000));
-  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 + 30),
-            std::chrono::milliseconds(0));  // in the past: retry now
-  EXPECT_FALSE(ParseRetryAfter("soon", 0).has_value());
-  EXPECT_FALSE(ParseRetryAfter("", 0).has_value());
-  EXPECT_FALSE(ParseRetryAfter("-5", 0).has_value());
-}
-
 TEST(ChatCompletionsTest, HttpStatusMapping) {
   EXPECT_EQ(StatusCodeForHttp(400), StatusCode::kInvalidArgument);
   EXPECT_EQ(StatusCodeForHttp(401), StatusCode::kUnauthenticated);

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <stop_token>
 
-#include "llm/span_capture.h"
+#include "support/tracing_rig.h"
 
 namespace minion::llm {
 namespace {
@@ -19,7 +19,7 @@ class OfflineProviderTest : public ::testing::Test {
  protected:
   OfflineProvider Make() {
     OfflineProviderOptions o;
-    o.tracer = capture_.tracer();
+    o.tracer = capture_.tracer;
     return OfflineProvider(o);
   }
   static ChatRequest User(std::string text) {
@@ -27,7 +27,7 @@ class OfflineProviderTest : public ::testing::Test {
     r.messages = {{"user", std::move(text)}};
     return r;
   }
-  minion::testing::SpanCapture capture_;
+  minion::testing::TracingRig capture_;
 };
 
 TEST_F(OfflineProviderTest, NameSaysOffline) {
@@ -131,7 +131,7 @@ TEST_F(OfflineProviderTest, MaxTokensTruncatesWithLengthFinishReason) {
 TEST_F(OfflineProviderTest, SpanCarriesGenAiAttributes) {
   auto result = Make().Chat(trace::Context(), User("hello there"));
   ASSERT_TRUE(result.ok());
-  auto spans = capture_.spans();
+  auto spans = capture_.Spans();
   ASSERT_EQ(spans.size(), 1u);
   const auto& span = spans[0];
   EXPECT_EQ(span.name, "llm.offline.offline-echo-1");
@@ -149,7 +149,7 @@ TEST_F(OfflineProviderTest, EmptyRequestIsAnErrorSpan) {
   auto result = Make().Chat(trace::Context(), ChatRequest{});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
-  auto spans = capture_.spans();
+  auto spans = capture_.Spans();
   ASSERT_EQ(spans.size(), 1u);
   EXPECT_EQ(spans[0].status, trace::SpanStatusCode::kError);
 }
@@ -163,7 +163,7 @@ TEST_F(OfflineProviderTest, StopRequestedBeforeTheCallIsCancelled) {
   auto result = Make().Chat(trace::Context(), r);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kCancelled);
-  auto spans = capture_.spans();
+  auto spans = capture_.Spans();
   ASSERT_EQ(spans.size(), 2u);
   EXPECT_EQ(spans[1].status, trace::SpanStatusCode::kError);
   EXPECT_EQ(StrAttr(spans[1], "error.type"), "cancelled");

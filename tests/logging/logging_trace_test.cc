@@ -10,6 +10,7 @@
 
 #include "logging/capture_sink.h"
 #include "minion/agents/coordinator.h"
+#include "minion/agents/runtime_builder.h"
 #include "minion/exporters/in_memory_exporter.h"
 #include "minion/logging/logging.h"
 #include "minion/observability/tracing.h"
@@ -37,11 +38,10 @@ TEST(LoggingTraceTest, LinesInsideATaskCarryItsTraceAndAnExportedSpan) {
   auto provider = sdk::TracerProvider::Create(std::move(trace_options));
 
   agents::CoordinatorOptions options;
-  options.builtin_workers = false;
-  options.tracer = std::make_shared<observability::Tracer>(provider->GetTracer("logging-test"));
+  options.tracer = provider->GetTracer("logging-test");
   options.worker_options.tracer = options.tracer;
   options.orchestrator.retry.max_attempts = 1;
-  auto coordinator = agents::Coordinator::Create(std::move(options));
+  auto coordinator = agents::BuildCoordinator(std::move(options), {.builtin_workers = false});
   ASSERT_TRUE(coordinator.ok()) << coordinator.status().ToString();
   agents::WorkerMetadata meta;
   meta.agent_id = "echo-1";

@@ -1,28 +1,34 @@
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include "minion/observability/tracing.h"
+#include <map>
+#include <string>
+
+#include "minion/observability/setup.h"
+#include "support/scoped_env.h"
 
 namespace minion::observability {
 namespace {
 
+// TracingConfig::FromEnv reads the variables set here through an injected lookup; the process
+// environment is only changed (and restored) where code reads it directly (MakeExporter).
 class ConfigTest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    for (const char* v : {"TRACING_ENABLED", "TRACING_EXPORTER", "OTLP_ENDPOINT", "SAMPLING_RATIO", "JAEGER_URL",
-                          "OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT",
-                          "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
-                          "OTEL_EXPORTER_OTLP_PROTOCOL", "MINION_TAIL_SAMPLING"})
-      unsetenv(v);
+  void Set(const std::string& name, const std::string& value) { vars_[name] = value; }
+  void Unset(const std::string& name) { vars_.erase(name); }
+  Result<TracingConfig> FromEnv() const {
+    return TracingConfig::FromEnv(TracingConfig(), minion::testing::MapLookup(vars_));
   }
+
+  std::map<std::string, std::string, std::less<>> vars_;
+  minion::testing::ScopedEnv env_;
 };
 
 TEST_F(ConfigTest, SeedVariablesApply) {
-  setenv("TRACING_ENABLED", "true", 1);
-  setenv("TRACING_EXPORTER", "otlp", 1);
-  setenv("OTLP_ENDPOINT", "jaeger:4317", 1);
-  setenv("SAMPLING_RATIO", "0.1", 1);
-  auto c = TracingConfig::FromEnv();
+  Set("TRACING_ENABLED", "true");
+  Set("TRACING_EXPORTER", "otlp");
+  Set("OTLP_ENDPOINT", "jaeger:4317");
+  Set("SAMPLING_RATIO", "0.1");
+  auto c = FromEnv();
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_TRUE(c->enabled);
   EXPECT_EQ(c->exporter, "otlp");
@@ -34,15 +40,15 @@ TEST_F(ConfigTest, SeedVariablesApply) {
 }
 
 TEST_F(ConfigTest, StandardVariablesWinOverSeedVariables) {
-  setenv("TRACING_EXPORTER", "jaeger", 1);
-  setenv("OTEL_TRACES_EXPORTER", "otlp,console", 1);
-  setenv("OTLP_ENDPOINT", "seed:4317", 1);
-  setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318", 1);
-  setenv("SAMPLING_RATIO", "0.5", 1);
-  setenv("OTEL_TRACES_SAMPLER", "traceidratio", 1);
-  setenv("OTEL_TRACES_SAMPLER_ARG", "0.25", 1);
-  setenv("OTEL_SERVICE_NAME", "svc", 1);
-  auto c = TracingConfig::FromEnv();
+  Set("TRACING_EXPORTER", "jaeger");
+  Set("OTEL_TRACES_EXPORTER", "otlp,console");
+  Set("OTLP_ENDPOINT", "seed:4317");
+  Set("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318");
+  Set("SAMPLING_RATIO", "0.5");
+  Set("OTEL_TRACES_SAMPLER", "traceidratio");
+  Set("OTEL_TRACES_SAMPLER_ARG", "0.25");
+  Set("OTEL_SERVICE_NAME", "svc");
+  auto c = FromEnv();
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->exporter, "otlp,stdout");
   EXPECT_EQ(c->otlp_endpoint, "http://collector:4318");
@@ -53,30 +59,30 @@ TEST_F(ConfigTest, StandardVariablesWinOverSeedVariables) {
 }
 
 TEST_F(ConfigTest, OtelSdkDisabledTurnsTracingOff) {
-  setenv("OTEL_SDK_DISABLED", "true", 1);
-  auto c = TracingConfig::FromEnv();
+  Set("OTEL_SDK_DISABLED", "true");
+  auto c = FromEnv();
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(c->enabled);
 }
 
 TEST_F(ConfigTest, InvalidSeedValuesAreErrorsNamingTheVariable) {
-  setenv("SAMPLING_RATIO", "1.5", 1);
-  auto c = TracingConfig::FromEnv();
+  Set("SAMPLING_RATIO", "1.5");
+  auto c = FromEnv();
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("SAMPLING_RATIO"), std::string::npos);
-  unsetenv("SAMPLING_RATIO");
-  setenv("TRACING_ENABLED", "perhaps", 1);
-  EXPECT_FALSE(TracingConfig::FromEnv().ok());
+  Unset("SAMPLING_RATIO");
+  Set("TRACING_ENABLED", "perhaps");
+  EXPECT_FALSE(FromEnv().ok());
 }
 
 TEST_F(ConfigTest, InvalidStandardValuesWarnAndFallBack) {
-  setenv("OTEL_TRACES_SAMPLER", "sometimes", 1);
-  auto c = TracingConfig::FromEnv();
+  Set("OTEL_TRACES_SAMPLER", "sometimes");
+  auto c = FromEnv();
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->sampler, "parentbased_always_on");
-  setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio", 1);
-  setenv("OTEL_TRACES_SAMPLER_ARG", "abc", 1);
-  c = TracingConfig::FromEnv();
+  Set("OTEL_TRACES_SAMPLER", "parentbased_traceidratio");
+  Set("OTEL_TRACES_SAMPLER_ARG", "abc");
+  c = FromEnv();
   ASSERT_TRUE(c.ok());
   EXPECT_DOUBLE_EQ(c->sampling_ratio, 1.0);
 }
@@ -92,7 +98,7 @@ TEST_F(ConfigTest, UnknownExporterIsAClearError) {
 // A bad standard variable warns (naming it, its value and the default used) and falls back:
 // the specification's rule, the same for every OTEL_* variable (docs/configuration.md).
 TEST_F(ConfigTest, BadOtlpProtocolWarnsAndFallsBackToTheDefault) {
-  setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/xml", 1);
+  env_.Set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/xml");
   ::testing::internal::CaptureStderr();
   auto e = MakeExporter("otlp-http", TracingConfig());
   const std::string err = ::testing::internal::GetCapturedStderr();

@@ -3,13 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "minion/exporters/stdout_exporter.h"
+#include "minion/observability/setup.h"
 #include "minion/sdk/simple_span_processor.h"
-#include "trace/test_provider.h"
+#include "support/tracing_rig.h"
 
 namespace minion::observability {
 namespace {
 
-using minion::testing::TestProvider;
+using minion::testing::TracingRig;
 
 std::string Str(const trace::SpanData& s, std::string_view key) {
   const auto* v = s.attributes.Find(key);
@@ -25,22 +26,22 @@ const trace::SpanData& Named(const std::vector<trace::SpanData>& spans, std::str
 }
 
 TEST(FacadeTest, SeedSpanNamesAttributesAndTree) {
-  TestProvider t;
-  Tracer tracer(t.tracer);
+  TracingRig t;
+  trace::Tracer& tracer = *t.tracer;
   {
-    auto [task_ctx, task] = tracer.StartMultiAgentTaskSpan(trace::Context(), "abc-123", "Generate REST API",
+    auto [task_ctx, task] = StartMultiAgentTaskSpan(tracer, trace::Context(), "abc-123", "Generate REST API",
                                                             "code_generation", 8);
-    auto [send_ctx, send] = tracer.StartProtocolSpan(task_ctx, "send", "task", "msg-456");
-    auto [worker_ctx, worker] = tracer.StartWorkerSpan(send_ctx, "worker-789", "code_generation", "abc-123");
-    auto [llm_ctx, llm] = tracer.StartLlmSpan(worker_ctx, "openai", "gpt-4");
+    auto [send_ctx, send] = StartProtocolSpan(tracer, task_ctx, "send", "task", "msg-456");
+    auto [worker_ctx, worker] = StartWorkerSpan(tracer, send_ctx, "worker-789", "code_generation", "abc-123");
+    auto [llm_ctx, llm] = StartLlmSpan(tracer, worker_ctx, "openai", "gpt-4");
     EndSpan(llm);
-    auto [tool_ctx, tool] = tracer.StartToolSpan(worker_ctx, "write_file");
+    auto [tool_ctx, tool] = StartToolSpan(tracer, worker_ctx, "write_file");
     EndSpan(tool);
-    auto [storage_ctx, storage] = tracer.StartStorageSpan(worker_ctx, "insert", "sqlite");
+    auto [storage_ctx, storage] = StartStorageSpan(tracer, worker_ctx, "insert", "sqlite");
     EndSpan(storage);
     EndSpan(worker);
     EndSpan(send);
-    auto [orch_ctx, orch] = tracer.StartOrchestratorSpan(task_ctx, "orch-1", "plan");
+    auto [orch_ctx, orch] = StartOrchestratorSpan(tracer, task_ctx, "orch-1", "plan");
     EndSpan(orch);
     EndSpan(task);
   }
@@ -82,12 +83,12 @@ TEST(FacadeTest, SeedSpanNamesAttributesAndTree) {
 }
 
 TEST(FacadeTest, EndSpanWithErrorSetsErrorAndExceptionEventAndOkNeverOverwrites) {
-  TestProvider t;
-  Tracer tracer(t.tracer);
-  auto [ctx, span] = tracer.StartWorkerSpan(trace::Context(), "w", "testing", "t1");
+  TracingRig t;
+  trace::Tracer& tracer = *t.tracer;
+  auto [ctx, span] = StartWorkerSpan(tracer, trace::Context(), "w", "testing", "t1");
   span.SetStatus(trace::SpanStatusCode::kError, "first failure");
   EndSpan(span);  // the seed's EndSpan(span, nil): must not turn ERROR into OK
-  auto [ctx2, span2] = tracer.StartWorkerSpan(trace::Context(), "w", "testing", "t2");
+  auto [ctx2, span2] = StartWorkerSpan(tracer, trace::Context(), "w", "testing", "t2");
   EndSpan(span2, UnavailableError("worker crashed"));
   auto spans = t.spans->GetSpans();
   ASSERT_EQ(spans.size(), 2u);

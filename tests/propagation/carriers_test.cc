@@ -9,6 +9,7 @@
 #include "minion/propagation/from_env.h"
 #include "minion/propagation/trace_context.h"
 #include "propagation/test_util.h"
+#include "support/scoped_env.h"
 
 namespace minion::propagation {
 namespace {
@@ -92,9 +93,10 @@ TEST(EnvironmentCarrierTest, ReadsGivenMapAndInjectsIntoChildEnvironment) {
 }
 
 TEST(EnvironmentCarrierTest, ReadsProcessEnvironment) {
-  // This test owns these variables; nothing else in the binary reads or writes them.
-  ASSERT_EQ(::setenv("TRACEPARENT", kTraceparent, 1), 0);
-  ASSERT_EQ(::setenv("BAGGAGE", "from=env", 1), 0);
+  // EnvironmentCarrier reads the process environment itself; ScopedEnv restores it.
+  minion::testing::ScopedEnv env;
+  env.Set("TRACEPARENT", kTraceparent);
+  env.Set("BAGGAGE", "from=env");
   EnvironmentCarrier carrier;
   EXPECT_EQ(carrier.Get("traceparent"), kTraceparent);
   auto keys = carrier.Keys();
@@ -104,8 +106,8 @@ TEST(EnvironmentCarrierTest, ReadsProcessEnvironment) {
   EXPECT_EQ(ctx.baggage().Get("from"), "env");
   carrier.Set("traceparent", "ignored");  // no inject target: a no-op, never setenv
   EXPECT_EQ(std::string(std::getenv("TRACEPARENT")), kTraceparent);
-  ::unsetenv("TRACEPARENT");
-  ::unsetenv("BAGGAGE");
+  env.Unset("TRACEPARENT");
+  env.Unset("BAGGAGE");
   EXPECT_EQ(carrier.Get("traceparent"), std::nullopt);
 }
 

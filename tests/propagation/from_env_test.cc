@@ -11,6 +11,7 @@
 #include "minion/propagation/carriers.h"
 #include "minion/propagation/composite.h"
 #include "propagation/test_util.h"
+#include "support/scoped_env.h"
 
 namespace minion::propagation {
 namespace {
@@ -91,20 +92,20 @@ TEST(MakePropagatorTest, NoneInjectsNothingAndCannotBeMixed) {
 }
 
 TEST(MakePropagatorFromEnvTest, ReadsOtelPropagators) {
-  // This test owns OTEL_PROPAGATORS within this binary.
-  ASSERT_EQ(::setenv("OTEL_PROPAGATORS", "b3multi", 1), 0);
-  auto p = MakePropagatorFromEnv();
+  std::map<std::string, std::string, std::less<>> env;  // read through FromEnv's lookup
+  env["OTEL_PROPAGATORS"] = "b3multi";
+  auto p = MakePropagatorFromEnv(nullptr, minion::testing::MapLookup(env));
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(InjectAll(**p).count("X-B3-TraceId"), 1u);
   EXPECT_EQ(InjectAll(**p).count("traceparent"), 0u);
 
-  ASSERT_EQ(::setenv("OTEL_PROPAGATORS", "", 1), 0);
-  p = MakePropagatorFromEnv();
+  env["OTEL_PROPAGATORS"] = "";
+  p = MakePropagatorFromEnv(nullptr, minion::testing::MapLookup(env));
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(InjectAll(**p).count("traceparent"), 1u);
 
-  ::unsetenv("OTEL_PROPAGATORS");
-  p = MakePropagatorFromEnv();
+  env.erase("OTEL_PROPAGATORS");
+  p = MakePropagatorFromEnv(nullptr, minion::testing::MapLookup(env));
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(FieldSet(**p), (std::set<std::string>{"traceparent", "tracestate", "baggage"}));
 }

@@ -59,7 +59,7 @@ TEST(GuardedProviderTest, BreakerOpensRejectsWithoutANetworkCallHalfOpensAndClos
   to.merge_environment_resource = false;
   auto tracer_provider = sdk::TracerProvider::Create(std::move(to));
   auto tracer =
-      std::make_shared<observability::Tracer>(tracer_provider->GetTracer("resilience-test"));
+      tracer_provider->GetTracer("resilience-test");
 
   auto metrics = std::make_shared<metrics::PrometheusMetrics>();
   metrics::SetGlobalRecorder(metrics);
@@ -69,7 +69,7 @@ TEST(GuardedProviderTest, BreakerOpensRejectsWithoutANetworkCallHalfOpensAndClos
   oo.model = "m";
   oo.max_retries = 0;  // the breaker, not the client's retries, is under test
   oo.timeout = std::chrono::seconds(30);
-  oo.tracer = *tracer;
+  oo.tracer = tracer;
   auto openai = std::make_shared<OpenAIProvider>(oo);
 
   SimulatedClock clock;

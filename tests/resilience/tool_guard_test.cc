@@ -43,7 +43,7 @@ TEST(ToolGuardTest, BreakerCutsOffAFailingToolAndRecovers) {
   auto provider = sdk::TracerProvider::Create(std::move(to));
 
   SimulatedClock clock;
-  ToolRegistry registry(observability::Tracer(provider->GetTracer("tool-guard-test")));
+  ToolRegistry registry(provider->GetTracer("tool-guard-test"));
   auto flaky = std::make_shared<FlakyTool>("flaky");
   auto fine = std::make_shared<FlakyTool>("fine");
   fine->failing = false;

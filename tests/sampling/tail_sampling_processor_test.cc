@@ -14,6 +14,7 @@
 #include "minion/sdk/sampler.h"
 #include "minion/sdk/simple_span_processor.h"
 #include "minion/sdk/tracer_provider.h"
+#include "support/scoped_env.h"
 
 namespace minion::sampling {
 namespace {
@@ -481,25 +482,22 @@ TEST(TailSamplingProcessorTest, ShutdownDecidesEveryHeldTrace) {
 }
 
 TEST(TailSamplingProcessorTest, FromEnvReadsTheVariablesAndIgnoresInvalidOnes) {
-  setenv("MINION_TAIL_SAMPLING_RATIO", "0.25", 1);
-  setenv("MINION_TAIL_SAMPLING_LATENCY_MS", "750", 1);
-  setenv("MINION_TAIL_SAMPLING_MAX_TRACES", "123", 1);
-  setenv("MINION_TAIL_SAMPLING_DECISION_WAIT_MS", "4000", 1);
-  auto o = TailSamplingOptions::FromEnv();
+  std::map<std::string, std::string, std::less<>> env;  // read through FromEnv's lookup
+  env["MINION_TAIL_SAMPLING_RATIO"] = "0.25";
+  env["MINION_TAIL_SAMPLING_LATENCY_MS"] = "750";
+  env["MINION_TAIL_SAMPLING_MAX_TRACES"] = "123";
+  env["MINION_TAIL_SAMPLING_DECISION_WAIT_MS"] = "4000";
+  auto o = TailSamplingOptions::FromEnv(minion::testing::MapLookup(env));
   EXPECT_DOUBLE_EQ(o.ratio, 0.25);
   EXPECT_EQ(o.latency_threshold, milliseconds(750));
   EXPECT_EQ(o.max_traces, 123u);
   EXPECT_EQ(o.decision_wait, milliseconds(4000));
 
-  setenv("MINION_TAIL_SAMPLING_RATIO", "1.5", 1);
-  setenv("MINION_TAIL_SAMPLING_MAX_TRACES", "lots", 1);
-  o = TailSamplingOptions::FromEnv();
+  env["MINION_TAIL_SAMPLING_RATIO"] = "1.5";
+  env["MINION_TAIL_SAMPLING_MAX_TRACES"] = "lots";
+  o = TailSamplingOptions::FromEnv(minion::testing::MapLookup(env));
   EXPECT_DOUBLE_EQ(o.ratio, TailSamplingOptions{}.ratio);
   EXPECT_EQ(o.max_traces, TailSamplingOptions{}.max_traces);
-  for (const char* v : {"MINION_TAIL_SAMPLING_RATIO", "MINION_TAIL_SAMPLING_LATENCY_MS",
-                        "MINION_TAIL_SAMPLING_MAX_TRACES", "MINION_TAIL_SAMPLING_DECISION_WAIT_MS"}) {
-    unsetenv(v);
-  }
 }
 
 // Run under TSan (-DMINION_SANITIZE=thread): application threads end spans of their own and of

@@ -8,6 +8,8 @@
 
 #include "minion/sdk/tracer_provider.h"
 #include "sdk/counting_exporter.h"
+#include "support/scoped_env.h"
+
 
 namespace minion::sdk {
 namespace {
@@ -164,41 +166,33 @@ TEST(BatchSpanProcessorTest, HugeQueueSizeIsCappedNotAllocated) {
 }
 
 TEST(BatchSpanProcessorTest, QueueSizeFromEnvIsCappedWithAWarning) {
-  setenv("OTEL_BSP_MAX_QUEUE_SIZE", "2147483647", 1);
   ::testing::internal::CaptureStderr();
-  auto o = BatchSpanProcessorOptions::FromEnv();
+  auto o = BatchSpanProcessorOptions::FromEnv(
+      minion::testing::MapLookup({{"OTEL_BSP_MAX_QUEUE_SIZE", "2147483647"}}));
   const std::string err = ::testing::internal::GetCapturedStderr();
-  unsetenv("OTEL_BSP_MAX_QUEUE_SIZE");
   EXPECT_EQ(o.max_queue_size, kMaxBatchQueueSize);
   EXPECT_NE(err.find("OTEL_BSP_MAX_QUEUE_SIZE=\"2147483647\""), std::string::npos) << err;
   EXPECT_NE(err.find("using " + std::to_string(kMaxBatchQueueSize)), std::string::npos) << err;
 }
 
 TEST(BatchSpanProcessorTest, OptionsFromEnvUseSpecDefaultsAndOverrides) {
-  unsetenv("OTEL_BSP_SCHEDULE_DELAY");
-  unsetenv("OTEL_BSP_EXPORT_TIMEOUT");
-  unsetenv("OTEL_BSP_MAX_QUEUE_SIZE");
-  unsetenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
-  auto d = BatchSpanProcessorOptions::FromEnv();
+  std::map<std::string, std::string, std::less<>> env;  // read through FromEnv's lookup
+  auto d = BatchSpanProcessorOptions::FromEnv(minion::testing::MapLookup(env));
   EXPECT_EQ(d.schedule_delay.count(), 5000);
   EXPECT_EQ(d.export_timeout.count(), 30000);
   EXPECT_EQ(d.max_queue_size, 2048u);
   EXPECT_EQ(d.max_export_batch_size, 512u);
-  setenv("OTEL_BSP_SCHEDULE_DELAY", "100", 1);
-  setenv("OTEL_BSP_EXPORT_TIMEOUT", "2000", 1);
-  setenv("OTEL_BSP_MAX_QUEUE_SIZE", "100", 1);
-  setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "500", 1);  // > queue: falls back
-  auto o = BatchSpanProcessorOptions::FromEnv();
+  env["OTEL_BSP_SCHEDULE_DELAY"] = "100";
+  env["OTEL_BSP_EXPORT_TIMEOUT"] = "2000";
+  env["OTEL_BSP_MAX_QUEUE_SIZE"] = "100";
+  env["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"] = "500";  // > queue: falls back
+  auto o = BatchSpanProcessorOptions::FromEnv(minion::testing::MapLookup(env));
   EXPECT_EQ(o.schedule_delay.count(), 100);
   EXPECT_EQ(o.export_timeout.count(), 2000);
   EXPECT_EQ(o.max_queue_size, 100u);
   EXPECT_EQ(o.max_export_batch_size, 100u);
-  setenv("OTEL_BSP_MAX_QUEUE_SIZE", "lots", 1);
-  EXPECT_EQ(BatchSpanProcessorOptions::FromEnv().max_queue_size, 2048u);
-  unsetenv("OTEL_BSP_SCHEDULE_DELAY");
-  unsetenv("OTEL_BSP_EXPORT_TIMEOUT");
-  unsetenv("OTEL_BSP_MAX_QUEUE_SIZE");
-  unsetenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
+  env["OTEL_BSP_MAX_QUEUE_SIZE"] = "lots";
+  EXPECT_EQ(BatchSpanProcessorOptions::FromEnv(minion::testing::MapLookup(env)).max_queue_size, 2048u);
 }
 
 }  // namespace

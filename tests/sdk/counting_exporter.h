@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "minion/sdk/span_exporter.h"
+#include "support/gate.h"
 
 namespace minion::testing {
 
@@ -48,10 +49,13 @@ class GatedExporter : public CountingExporter {
       open = true;
       cv.notify_all();
     }
-    // Waits until an Export call is blocked on the gate.
+    // Waits until an Export call is blocked on the gate; fails the test (instead of hanging)
+    // when none is within kWaitTimeout.
     void AwaitBlockedExport() {
       std::unique_lock<std::mutex> l(mu);
-      cv.wait(l, [&] { return waiting > 0; });
+      if (!cv.wait_for(l, kWaitTimeout, [&] { return waiting > 0; })) {
+        ADD_FAILURE() << "no Export call blocked on the gate within " << kWaitTimeout.count() << " ms";
+      }
     }
   };
   GatedExporter(std::shared_ptr<Counters> c, std::shared_ptr<Gate> gate) : CountingExporter(std::move(c)), gate_(std::move(gate)) {}

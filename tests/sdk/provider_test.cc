@@ -3,15 +3,18 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include "trace/test_provider.h"
+#include "support/tracing_rig.h"
+#include "minion/sdk/simple_span_processor.h"
+#include "support/scoped_env.h"
+
 
 namespace minion::sdk {
 namespace {
 
-using minion::testing::TestProvider;
+using minion::testing::TracingRig;
 
 TEST(TracerProviderTest, SameScopeGivesSameTracerAndScopeIsRecorded) {
-  TestProvider t;
+  TracingRig t;
   EXPECT_EQ(t.provider->GetTracer("minion.test", "1.0"), t.tracer);
   EXPECT_NE(t.provider->GetTracer("other"), t.tracer);
   t.tracer->StartSpan("x").End();
@@ -24,7 +27,7 @@ TEST(TracerProviderTest, SameScopeGivesSameTracerAndScopeIsRecorded) {
 }
 
 TEST(TracerProviderTest, SpansAfterShutdownAreNotExported) {
-  TestProvider t;
+  TracingRig t;
   trace::Span open = t.tracer->StartSpan("open");
   t.provider->Shutdown();
   open.End();
@@ -34,7 +37,7 @@ TEST(TracerProviderTest, SpansAfterShutdownAreNotExported) {
 }
 
 TEST(TracerProviderTest, ChildInheritsSampledFlagAndTraceState) {
-  TestProvider t;
+  TracingRig t;
   auto state = trace::TraceState().Set("vendor", "abc");
   ASSERT_TRUE(state.has_value());
   trace::SpanContext remote(*trace::TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e4736"),
@@ -49,13 +52,14 @@ TEST(TracerProviderTest, ChildInheritsSampledFlagAndTraceState) {
 }
 
 TEST(TracerProviderTest, SpanLimitsFromEnvironment) {
-  setenv("OTEL_ATTRIBUTE_COUNT_LIMIT", "10", 1);
-  setenv("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "5", 1);
-  setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64", 1);
-  setenv("OTEL_SPAN_EVENT_COUNT_LIMIT", "3", 1);
-  setenv("OTEL_SPAN_LINK_COUNT_LIMIT", "2", 1);
-  setenv("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "4", 1);
-  auto l = SpanLimitsFromEnv();
+  std::map<std::string, std::string, std::less<>> env;  // read through FromEnv's lookup
+  env["OTEL_ATTRIBUTE_COUNT_LIMIT"] = "10";
+  env["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"] = "5";
+  env["OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"] = "64";
+  env["OTEL_SPAN_EVENT_COUNT_LIMIT"] = "3";
+  env["OTEL_SPAN_LINK_COUNT_LIMIT"] = "2";
+  env["OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"] = "4";
+  auto l = SpanLimitsFromEnv(minion::testing::MapLookup(env));
   EXPECT_EQ(l.attribute_count, 5u);  // the span-specific variable wins
   EXPECT_EQ(l.attribute_value_length, 64u);
   EXPECT_EQ(l.event_count, 3u);
@@ -64,8 +68,8 @@ TEST(TracerProviderTest, SpanLimitsFromEnvironment) {
   EXPECT_EQ(l.attributes_per_link, 128u);
   for (const char* v : {"OTEL_ATTRIBUTE_COUNT_LIMIT", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
                         "OTEL_SPAN_EVENT_COUNT_LIMIT", "OTEL_SPAN_LINK_COUNT_LIMIT", "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"})
-    unsetenv(v);
-  auto d = SpanLimitsFromEnv();
+    env.erase(v);
+  auto d = SpanLimitsFromEnv(minion::testing::MapLookup(env));
   EXPECT_EQ(d.attribute_count, 128u);
   EXPECT_EQ(d.attribute_value_length, std::numeric_limits<std::size_t>::max());
 }

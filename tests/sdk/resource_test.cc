@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "support/scoped_env.h"
+
 namespace minion::sdk {
 namespace {
 
@@ -12,12 +14,10 @@ std::string Str(const trace::Resource& r, std::string_view key) {
   return v ? trace::AttributeValueToString(*v) : "<missing>";
 }
 
+// BuildResource reads the process environment; ScopedEnv restores it after each test.
 class ResourceTest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    unsetenv("OTEL_RESOURCE_ATTRIBUTES");
-    unsetenv("OTEL_SERVICE_NAME");
-  }
+  minion::testing::ScopedEnv env_;
 };
 
 TEST_F(ResourceTest, DefaultsDescribeTheSdk) {
@@ -33,7 +33,7 @@ TEST_F(ResourceTest, DefaultsDescribeTheSdk) {
 }
 
 TEST_F(ResourceTest, EnvironmentWinsAndServiceNameVariableWinsOverAttributes) {
-  setenv("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs, deployment.environment.name=prod,team=a%2Cb", 1);
+  env_.Set("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs, deployment.environment.name=prod,team=a%2Cb");
   trace::Resource code;
   code.attributes.Set("service.name", "from-code");
   code.attributes.Set("service.version", "1.2.3");
@@ -42,12 +42,12 @@ TEST_F(ResourceTest, EnvironmentWinsAndServiceNameVariableWinsOverAttributes) {
   EXPECT_EQ(Str(r, "service.version"), "1.2.3");
   EXPECT_EQ(Str(r, "deployment.environment.name"), "prod");
   EXPECT_EQ(Str(r, "team"), "a,b");
-  setenv("OTEL_SERVICE_NAME", "from-service-name", 1);
+  env_.Set("OTEL_SERVICE_NAME", "from-service-name");
   EXPECT_EQ(Str(BuildResource(code), "service.name"), "from-service-name");
 }
 
 TEST_F(ResourceTest, MalformedAttributesAreRejectedWhole) {
-  setenv("OTEL_RESOURCE_ATTRIBUTES", "good=1,bad", 1);
+  env_.Set("OTEL_RESOURCE_ATTRIBUTES", "good=1,bad");
   auto r = ResourceFromEnv();
   EXPECT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("\"bad\" is not key=value"), std::string::npos);
@@ -56,7 +56,7 @@ TEST_F(ResourceTest, MalformedAttributesAreRejectedWhole) {
   auto built = BuildResource(code);
   EXPECT_EQ(Str(built, "good"), "<missing>");
   EXPECT_EQ(Str(built, "service.name"), "svc");
-  setenv("OTEL_RESOURCE_ATTRIBUTES", "k=%zz", 1);
+  env_.Set("OTEL_RESOURCE_ATTRIBUTES", "k=%zz");
   EXPECT_FALSE(ResourceFromEnv().ok());
 }
 

@@ -9,7 +9,7 @@
 #include <random>
 #include <thread>
 
-#include "llm/span_capture.h"
+#include "support/tracing_rig.h"
 #include "minion/storage/memory_storage.h"
 #include "minion/storage/sqlite_storage.h"
 
@@ -23,7 +23,7 @@ using ::testing::ElementsAre;
 
 struct MemoryBackend {
   static constexpr std::string_view kSystem = "memory";
-  std::unique_ptr<Storage> Make(observability::Tracer tracer) {
+  std::unique_ptr<Storage> Make(std::shared_ptr<trace::Tracer> tracer) {
     return std::make_unique<MemoryStorage>(tracer);
   }
 };
@@ -36,7 +36,7 @@ struct SqliteBackend {
     fs::create_directories(dir);
   }
   ~SqliteBackend() { fs::remove_all(dir); }
-  std::unique_ptr<Storage> Make(observability::Tracer tracer) {
+  std::unique_ptr<Storage> Make(std::shared_ptr<trace::Tracer> tracer) {
     SqliteStorageOptions options;
     options.path = (dir / "test.db").string();
     options.tracer = tracer;
@@ -51,7 +51,7 @@ template <typename Backend>
 class StorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage_ = backend_.Make(capture_.tracer());
+    storage_ = backend_.Make(capture_.tracer);
     ASSERT_NE(storage_, nullptr);
   }
   std::vector<std::string> Keys(std::string_view collection, ListOptions options = {}) {
@@ -62,7 +62,7 @@ class StorageTest : public ::testing::Test {
     return out;
   }
 
-  minion::testing::SpanCapture capture_;
+  minion::testing::TracingRig capture_;
   Backend backend_;
   std::unique_ptr<Storage> storage_;
   trace::Context ctx_;
@@ -101,7 +101,7 @@ TYPED_TEST(StorageTest, MissingKeysAreNotFound) {
   EXPECT_EQ(v.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(this->storage_->Delete(this->ctx_, "c", "absent").code(), StatusCode::kNotFound);
   // NotFound is an answer: the spans are not errors.
-  for (const auto& s : this->capture_.spans()) {
+  for (const auto& s : this->capture_.Spans()) {
     EXPECT_NE(s.status, trace::SpanStatusCode::kError) << s.name;
   }
 }
@@ -153,7 +153,7 @@ TYPED_TEST(StorageTest, EmptyNamesAreRejected) {
 }
 
 TYPED_TEST(StorageTest, EachOperationOpensItsSpan) {
-  auto parent = this->capture_.tracer().StartSpan(trace::Context(), "worker.code_generation",
+  auto parent = observability::StartSpan(*this->capture_.tracer, trace::Context(), "worker.code_generation",
                                                   observability::Component::kWorker);
   ASSERT_TRUE(this->storage_->Put(parent.context, "results", "k", "v").ok());
   ASSERT_TRUE(this->storage_->Get(parent.context, "results", "k").ok());
@@ -161,7 +161,7 @@ TYPED_TEST(StorageTest, EachOperationOpensItsSpan) {
   ASSERT_TRUE(this->storage_->Delete(parent.context, "results", "k").ok());
   parent.span.End();
   std::vector<std::string> names;
-  for (const auto& s : this->capture_.spans()) {
+  for (const auto& s : this->capture_.Spans()) {
     if (s.name.rfind("storage.", 0) != 0) continue;
     names.push_back(s.name);
     EXPECT_EQ(s.kind, trace::SpanKind::kClient);
@@ -207,14 +207,14 @@ TYPED_TEST(StorageTest, ConcurrentWritersAndReaders) {
 // SQLite specifics: the journal is WAL, and data survives reopening.
 TEST(SqliteStorageTest, UsesWalAndPersistsAcrossReopen) {
   SqliteBackend backend;
-  minion::testing::SpanCapture capture;
+  minion::testing::TracingRig capture;
   {
-    auto s = backend.Make(capture.tracer());
+    auto s = backend.Make(capture.tracer);
     ASSERT_NE(s, nullptr);
     EXPECT_EQ(static_cast<SqliteStorage*>(s.get())->JournalMode(), "wal");
     ASSERT_TRUE(s->Put(trace::Context(), "c", "k", "persisted").ok());
   }
-  auto again = backend.Make(capture.tracer());
+  auto again = backend.Make(capture.tracer);
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(*again->Get(trace::Context(), "c", "k"), "persisted");
   auto spans = capture.SpansNamed("storage.get");
@@ -234,7 +234,7 @@ TEST(SqliteStorageTest, UnopenablePathIsAnError) {
 TEST(SqliteStorageTest, NotADatabaseIsDataLoss) {
   SqliteBackend backend;
   { std::ofstream(backend.dir / "test.db") << std::string(8192, 'x'); }
-  minion::testing::SpanCapture capture;
+  minion::testing::TracingRig capture;
   SqliteStorageOptions options;
   options.path = (backend.dir / "test.db").string();
   auto s = SqliteStorage::Open(options);

@@ -326,7 +326,7 @@ TEST_F(ApiServerTest, OurOtlpHttpExporterHonoursThe429AndLosesNothing) {
     EXPECT_EQ(held.get(), 200);
     return true;
   };
-  auto exporter = exporters::OtlpHttpExporter::CreateHttp(o).value();
+  auto exporter = exporters::OtlpHttpExporter::Create(o).value();
   trace::Resource resource;
   resource.attributes.Set("service.name",
                           trace::AttributeValueView(std::string_view("exporter-svc")));

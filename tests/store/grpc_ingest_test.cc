@@ -110,7 +110,7 @@ TEST_F(GrpcIngestTest, FullQueueAnswersResourceExhaustedWithRetryInfoThatOurExpo
     EXPECT_TRUE(held.get());
     return true;
   };
-  auto exporter = exporters::OtlpGrpcExporter::CreateGrpc(o).value();
+  auto exporter = exporters::OtlpGrpcExporter::Create(o).value();
   trace::Resource resource;
   resource.attributes.Set("service.name", trace::AttributeValueView(std::string_view("grpc-svc")));
   trace::InstrumentationScope scope{"test", "1", "", {}};

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "llm/span_capture.h"
+#include "support/tracing_rig.h"
 #include "minion/tools/builtin.h"
 #include "minion/tools/tool.h"
 
@@ -55,9 +55,9 @@ class NamedTool final : public Tool {
 
 class RegistryTest : public ::testing::Test {
  protected:
-  RegistryTest() : registry_(capture_.tracer()) {}
+  RegistryTest() : registry_(capture_.tracer) {}
   void SetUp() override { ASSERT_TRUE(registry_.Register(counting_).ok()); }
-  minion::testing::SpanCapture capture_;
+  minion::testing::TracingRig capture_;
   ToolRegistry registry_;
   std::shared_ptr<CountingTool> counting_ = std::make_shared<CountingTool>();
 };
@@ -78,7 +78,7 @@ TEST_F(RegistryTest, ListIsSortedWithSchemas) {
 }
 
 TEST_F(RegistryTest, InvokeOpensAToolSpanUnderTheParent) {
-  auto parent = capture_.tracer().StartSpan(trace::Context(), "worker.code_generation",
+  auto parent = observability::StartSpan(*capture_.tracer, trace::Context(), "worker.code_generation",
                                             observability::Component::kWorker);
   auto r = registry_.Invoke(parent.context, "count", {{"n", 21}});
   parent.span.End();
@@ -143,7 +143,7 @@ TEST_F(RegistryTest, ToolFailureMarksTheSpan) {
 }
 
 TEST_F(RegistryTest, BuiltinsRegisterAndCalculatorWorksThroughTheRegistry) {
-  ToolRegistry registry(capture_.tracer());
+  ToolRegistry registry(capture_.tracer);
   ASSERT_TRUE(RegisterBuiltinTools(registry, std::filesystem::temp_directory_path()).ok());
   auto names = registry.List();
   ASSERT_EQ(names.size(), 4u);

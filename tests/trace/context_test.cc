@@ -4,15 +4,15 @@
 
 #include <thread>
 
-#include "trace/test_provider.h"
+#include "support/tracing_rig.h"
 
 namespace minion::trace {
 namespace {
 
-using minion::testing::TestProvider;
+using minion::testing::TracingRig;
 
 TEST(ContextTest, ExplicitParentMakesChildInSameTrace) {
-  TestProvider t;
+  TracingRig t;
   Span root = t.tracer->StartSpan("root");
   Context ctx = Context().WithSpan(root);
   SpanStartOptions options;
@@ -28,7 +28,7 @@ TEST(ContextTest, ExplicitParentMakesChildInSameTrace) {
 }
 
 TEST(ContextTest, AttachedContextIsCurrentUntilScopeEnds) {
-  TestProvider t;
+  TracingRig t;
   Span root = t.tracer->StartSpan("root");
   {
     Scope scope = Context().WithSpan(root).Attach();
@@ -45,7 +45,7 @@ TEST(ContextTest, AttachedContextIsCurrentUntilScopeEnds) {
 }
 
 TEST(ContextTest, CurrentContextIsPerThread) {
-  TestProvider t;
+  TracingRig t;
   Span root = t.tracer->StartSpan("root");
   Scope scope = Context().WithSpan(root).Attach();
   bool other_thread_has_span = true;
@@ -54,7 +54,7 @@ TEST(ContextTest, CurrentContextIsPerThread) {
 }
 
 TEST(ContextTest, NewRootIgnoresParent) {
-  TestProvider t;
+  TracingRig t;
   Span root = t.tracer->StartSpan("root");
   Scope scope = Context().WithSpan(root).Attach();
   SpanStartOptions options;
@@ -64,7 +64,7 @@ TEST(ContextTest, NewRootIgnoresParent) {
 }
 
 TEST(ContextTest, RemoteParentIsRecordedAsRemote) {
-  TestProvider t;
+  TracingRig t;
   SpanContext remote(*TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e4736"), *SpanId::FromHex("00f067aa0ba902b7"),
                      TraceFlags(1), /*is_remote=*/true);
   Context ctx(remote);

@@ -4,15 +4,15 @@
 
 #include <stdexcept>
 
-#include "trace/test_provider.h"
+#include "support/tracing_rig.h"
 
 namespace minion::trace {
 namespace {
 
-using minion::testing::TestProvider;
+using minion::testing::TracingRig;
 
 TEST(SpanTest, EndsExactlyOnceEvenWhenEndIsCalledTwice) {
-  TestProvider t;
+  TracingRig t;
   Span span = t.tracer->StartSpan("op");
   span.End();
   span.End();
@@ -21,14 +21,14 @@ TEST(SpanTest, EndsExactlyOnceEvenWhenEndIsCalledTwice) {
 }
 
 TEST(SpanTest, DestructorEndsAForgottenSpan) {
-  TestProvider t;
+  TracingRig t;
   { Span span = t.tracer->StartSpan("forgotten"); }
   ASSERT_EQ(t.spans->size(), 1u);
   EXPECT_EQ(t.spans->GetSpans()[0].name, "forgotten");
 }
 
 TEST(SpanTest, MoveAssignmentEndsTheOverwrittenSpan) {
-  TestProvider t;
+  TracingRig t;
   Span a = t.tracer->StartSpan("a");
   a = t.tracer->StartSpan("b");
   EXPECT_EQ(t.spans->size(), 1u);
@@ -37,7 +37,7 @@ TEST(SpanTest, MoveAssignmentEndsTheOverwrittenSpan) {
 }
 
 TEST(SpanTest, ErrorIsNeverDowngradedByEnd) {
-  TestProvider t;
+  TracingRig t;
   Span span = t.tracer->StartSpan("failing");
   span.SetStatus(SpanStatusCode::kError, "boom");
   span.SetStatus(SpanStatusCode::kUnset);  // ignored per the specification
@@ -49,7 +49,7 @@ TEST(SpanTest, ErrorIsNeverDowngradedByEnd) {
 }
 
 TEST(SpanTest, OkIsFinalAndHasNoDescription) {
-  TestProvider t;
+  TracingRig t;
   Span span = t.tracer->StartSpan("ok");
   span.SetStatus(SpanStatusCode::kOk, "ignored");
   span.SetStatus(SpanStatusCode::kError, "too late");
@@ -60,7 +60,7 @@ TEST(SpanTest, OkIsFinalAndHasNoDescription) {
 }
 
 TEST(SpanTest, RecordExceptionAddsSpecificationEvent) {
-  TestProvider t;
+  TracingRig t;
   Span span = t.tracer->StartSpan("throws");
   span.RecordException(std::runtime_error("disk full"));
   span.End();
@@ -73,7 +73,7 @@ TEST(SpanTest, RecordExceptionAddsSpecificationEvent) {
 }
 
 TEST(SpanTest, AttributesEventsLinksAndKindAreRecorded) {
-  TestProvider t;
+  TracingRig t;
   SpanContext linked(*TraceId::FromHex("0af7651916cd43dd8448eb211c80319c"), *SpanId::FromHex("b7ad6b7169203331"),
                      TraceFlags(1), true);
   SpanStartOptions options;
@@ -100,7 +100,7 @@ TEST(SpanTest, LimitsDropAndCount) {
   limits.attribute_count = 2;
   limits.event_count = 1;
   limits.attribute_value_length = 4;
-  TestProvider t(nullptr, nullptr, limits);
+  TracingRig t(nullptr, nullptr, limits);
   Span span = t.tracer->StartSpan("limited", {{"a", "abcdefgh"}, {"b", 2}, {"c", 3}});
   span.AddEvent("e1");
   span.AddEvent("e2");
@@ -115,7 +115,7 @@ TEST(SpanTest, LimitsDropAndCount) {
 
 TEST(SpanTest, ExplicitTimestampsFromInjectedClock) {
   SimulatedClock clock(1'000);
-  TestProvider t(nullptr, &clock);
+  TracingRig t(nullptr, &clock);
   Span span = t.tracer->StartSpan("timed");
   clock.Advance(std::chrono::microseconds(100));
   span.AddEvent("halfway");
@@ -129,7 +129,7 @@ TEST(SpanTest, ExplicitTimestampsFromInjectedClock) {
 }
 
 TEST(SpanTest, NonRecordingSpanIgnoresWritesButKeepsContext) {
-  TestProvider t(sdk::MakeAlwaysOffSampler());
+  TracingRig t(sdk::MakeAlwaysOffSampler());
   Span span = t.tracer->StartSpan("dropped", {{"a", 1}});
   EXPECT_FALSE(span.IsRecording());
   EXPECT_TRUE(span.GetContext().IsValid());

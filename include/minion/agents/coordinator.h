@@ -55,7 +55,7 @@ struct CoordinatorOptions {
   PlannerMode planner_mode = PlannerMode::kDirect;
   // When set, every task uses this plan (a workflow file) instead of the modes above.
   std::shared_ptr<Planner> workflow;
-  std::shared_ptr<observability::Tracer> tracer;  // null: observability::GetTracer()
+  std::shared_ptr<trace::Tracer> tracer;  // null: observability::GetTracer() at each span
   Clock* clock = nullptr;                         // null: SystemClock()
 };
 
@@ -138,7 +138,7 @@ class Coordinator {
   Planner& ChoosePlanner(const TaskRequest& request);
 
   CoordinatorOptions options_;
-  std::shared_ptr<observability::Tracer> tracer_;
+  std::shared_ptr<trace::Tracer> tracer_;
   Clock* clock_;
   std::shared_ptr<Protocol> protocol_;
   bool owns_protocol_ = false;

@@ -40,8 +40,8 @@ struct InMemoryProtocolOptions {
   // spinner waits at most the budget.
   std::chrono::nanoseconds idle_spin_max = std::chrono::nanoseconds(0);
   std::chrono::nanoseconds idle_spin_min = std::chrono::microseconds(2);
-  // Null: observability::GetTracer() at construction.
-  std::shared_ptr<observability::Tracer> tracer;
+  // Null: observability::GetTracer() at each span.
+  std::shared_ptr<trace::Tracer> tracer;
   // Not owned; null means propagation::DefaultPropagator().
   const trace::TextMapPropagator* propagator = nullptr;
   Clock* clock = nullptr;  // not owned; null means SystemClock()
@@ -95,7 +95,7 @@ class InMemoryProtocol final : public Protocol {
   std::shared_ptr<Mailbox> FindMailbox(std::string_view agent_id) const;
 
   InMemoryProtocolOptions options_;
-  std::shared_ptr<observability::Tracer> tracer_;
+  std::shared_ptr<trace::Tracer> tracer_;
   const trace::TextMapPropagator* propagator_;
   Clock* clock_;
   AccessPolicy policy_;

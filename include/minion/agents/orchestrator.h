@@ -55,7 +55,8 @@ struct RetryPolicy {
   // Uniform in [0, 1); null: a thread-local std::mt19937_64. Inject for reproducible delays.
   std::function<double()> random;
 
-  // The delay before attempt `next_attempt` (2 for the first retry).
+  // The delay before attempt `next_attempt` (2 for the first retry): retry::Backoff with the
+  // factor in [1 - jitter, 1 + jitter], i.e. retry number next_attempt - 1.
   std::chrono::nanoseconds Backoff(int next_attempt) const;
 };
 
@@ -66,7 +67,7 @@ struct OrchestratorOptions {
   RetryPolicy retry;
   RoutingStrategy routing = RoutingStrategy::kLeastInFlight;
   bool replan_on_failure = true;  // once, when the planner supports it
-  std::shared_ptr<observability::Tracer> tracer;  // null: observability::GetTracer()
+  std::shared_ptr<trace::Tracer> tracer;  // null: observability::GetTracer() at each span
   std::shared_ptr<Ledger> ledger;                 // null: an InMemoryLedger
   // Timestamps, attempt deadlines, timeouts and backoff waits; null: SystemClock().
   Clock* clock = nullptr;
@@ -132,7 +133,7 @@ class Orchestrator {
   Protocol& protocol_;
   WorkerRegistry& registry_;
   OrchestratorOptions options_;
-  std::shared_ptr<observability::Tracer> tracer_;
+  std::shared_ptr<trace::Tracer> tracer_;
   std::shared_ptr<Ledger> ledger_;
   Clock* clock_;
   std::unique_ptr<internal::ReplyTable> replies_;

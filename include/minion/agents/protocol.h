@@ -1,8 +1,8 @@
 #pragma once
-// Protocol: how agents exchange Messages. The interface is transport-neutral: an in-process
-// implementation (InMemoryProtocol) and a networked one (Redis Streams) plug in behind it
-// unchanged, because everything that crosses the transport (including the trace context) lives
-// in the Message itself.
+// Protocol: how agents exchange Messages. The interface is transport-neutral: InMemoryProtocol
+// (in-process) and transports::RedisStreamsProtocol (across processes) implement it, and others
+// can plug in behind it unchanged, because everything that crosses the transport (including the
+// trace context) lives in the Message itself.
 //
 // Tracing contract for every implementation: Send opens a `protocol.send` PRODUCER span under
 // `parent` (attributes operation=send, multiagent.message.type, multiagent.message.id), injects
@@ -97,7 +97,7 @@ class Protocol {
 
 // Opens `protocol.send` for `message` under `parent` and injects its context into
 // message->headers with `propagator` (null: propagation::DefaultPropagator()).
-observability::StartedSpan StartSendSpan(const observability::Tracer& tracer,
+observability::StartedSpan StartSendSpan(trace::Tracer& tracer,
                                          const trace::Context& parent, Message* message,
                                          const trace::TextMapPropagator* propagator);
 // The context a receiver should parent its spans on: extracted from message.headers.

@@ -63,7 +63,7 @@ using TaskFunction = std::function<Result<nlohmann::json>(const trace::Context&,
 std::unique_ptr<TaskHandler> MakeFunctionHandler(TaskFunction function);
 
 struct WorkerOptions {
-  std::shared_ptr<observability::Tracer> tracer;  // null: observability::GetTracer()
+  std::shared_ptr<trace::Tracer> tracer;  // null: observability::GetTracer() at each span
   std::size_t max_concurrency = 4;                // subtasks handled at once
   std::size_t mailbox_capacity = 0;               // 0: the protocol's default
   // After this many failures in a row the worker reports status failed (a success resets it).
@@ -127,7 +127,7 @@ class Worker {
   std::unique_ptr<TaskHandler> handler_;
   WorkerOptions options_;
   Clock* clock_;
-  std::shared_ptr<observability::Tracer> tracer_;
+  std::shared_ptr<trace::Tracer> tracer_;
 
   std::mutex stop_mu_;  // serialises Stop(); taken before mu_
   std::mutex mu_;

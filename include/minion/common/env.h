@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,10 @@ namespace minion::env {
 
 // The value, or nullopt when unset or empty.
 std::optional<std::string> Get(std::string_view name);
+
+// Reads one variable: what every FromEnv takes, so that tests hand in a map instead of changing
+// the process environment. Get is the default.
+using Lookup = std::function<std::optional<std::string>(std::string_view name)>;
 // Parses a boolean ("true"/"false", case-insensitive; also 1/0/yes/no).
 Result<bool> ParseBool(std::string_view text);
 // Parses a non-negative integer.
@@ -22,9 +27,9 @@ Result<double> ParseDouble(std::string_view text);
 
 // Reads NAME as the given type; an invalid value prints a warning naming the variable and the
 // fallback, and returns `fallback`.
-std::int64_t IntOr(std::string_view name, std::int64_t fallback);
-bool BoolOr(std::string_view name, bool fallback);
-double DoubleOr(std::string_view name, double fallback);
+std::int64_t IntOr(std::string_view name, std::int64_t fallback, const Lookup& lookup = Get);
+bool BoolOr(std::string_view name, bool fallback, const Lookup& lookup = Get);
+double DoubleOr(std::string_view name, double fallback, const Lookup& lookup = Get);
 
 // Prints "minion: warning: ..." to stderr (the SDK's only diagnostic channel before logging is
 // configured; the specification asks SDKs not to throw on bad configuration).

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -80,6 +81,14 @@ class [[nodiscard]] Result {
   Result(Status status) : data_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(data_).ok() && "Result built from an OK status has no value");
   }
+  // From a Result of a convertible type, e.g. Result<std::unique_ptr<Derived>> to
+  // Result<std::unique_ptr<Base>>, so a factory returns its concrete type and callers that
+  // want the interface take it as is.
+  template <typename U>
+    requires(!std::is_same_v<U, T> && std::is_convertible_v<U &&, T>)
+  Result(Result<U>&& other)  // NOLINT: implicit by design
+      : data_(other.ok() ? std::variant<T, Status>(std::in_place_index<0>, std::move(other).value())
+                         : std::variant<T, Status>(std::in_place_index<1>, other.status())) {}
 
   bool ok() const { return std::holds_alternative<T>(data_); }
   const Status& status() const {

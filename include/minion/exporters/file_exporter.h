@@ -34,7 +34,7 @@ struct FileExporterOptions {
   // path.<max_files-1>. 1 means no history: the file is truncated when it rotates.
   std::uint32_t max_files = 5;
 
-  using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
+  using EnvLookup = env::Lookup;
   // MINION_FILE_EXPORTER_PATH, MINION_FILE_EXPORTER_MAX_BYTES (> 0),
   // MINION_FILE_EXPORTER_MAX_FILES (>= 1), from the process environment or `lookup`. An
   // invalid value fails with a message naming the variable.
@@ -52,9 +52,8 @@ class FileExporter final : public sdk::SpanExporter {
  public:
   // Opens (creating or appending to) options.path. Fails with a message naming the path when
   // the directory does not exist or is not writable, or when the options are invalid.
-  static Result<std::unique_ptr<sdk::SpanExporter>> Create(FileExporterOptions options);
-  // The same, keeping the concrete type (for stats()).
-  static Result<std::unique_ptr<FileExporter>> CreateFile(FileExporterOptions options);
+  // The concrete type (for stats()); it converts to Result<std::unique_ptr<sdk::SpanExporter>>.
+  static Result<std::unique_ptr<FileExporter>> Create(FileExporterOptions options);
 
   ~FileExporter() override;
 

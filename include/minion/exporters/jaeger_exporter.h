@@ -47,7 +47,8 @@ struct JaegerExporterOptions {
 class JaegerExporter final : public sdk::SpanExporter {
  public:
   // Rejects an endpoint that is not http:// or https:// and a non-positive timeout.
-  static Result<std::unique_ptr<sdk::SpanExporter>> Create(JaegerExporterOptions options);
+  // The concrete type; it converts to Result<std::unique_ptr<sdk::SpanExporter>>.
+  static Result<std::unique_ptr<JaegerExporter>> Create(JaegerExporterOptions options);
   ~JaegerExporter() override;
 
   sdk::ExportResult Export(std::span<const trace::SpanDataPtr> spans,

@@ -46,9 +46,8 @@ class OtlpGrpcExporter final : public sdk::SpanExporter {
  public:
   // Fails with kInvalidArgument for a non-gRPC protocol, a bad endpoint or an unreadable
   // certificate/key file.
-  static Result<std::unique_ptr<sdk::SpanExporter>> Create(OtlpExporterOptions options);
-  // The same, keeping the concrete type (for stats()).
-  static Result<std::unique_ptr<OtlpGrpcExporter>> CreateGrpc(OtlpExporterOptions options);
+  // The concrete type (for stats()); it converts to Result<std::unique_ptr<sdk::SpanExporter>>.
+  static Result<std::unique_ptr<OtlpGrpcExporter>> Create(OtlpExporterOptions options);
 
   ~OtlpGrpcExporter() override;
 

@@ -24,9 +24,8 @@ class OtlpHttpExporter final : public sdk::SpanExporter {
  public:
   // Fails with kInvalidArgument for a gRPC protocol or an endpoint that is not an
   // http(s):// URL, and with kInternal if libcurl cannot be initialized.
-  static Result<std::unique_ptr<sdk::SpanExporter>> Create(OtlpExporterOptions options);
-  // The same, keeping the concrete type (for stats()).
-  static Result<std::unique_ptr<OtlpHttpExporter>> CreateHttp(OtlpExporterOptions options);
+  // The concrete type (for stats()); it converts to Result<std::unique_ptr<sdk::SpanExporter>>.
+  static Result<std::unique_ptr<OtlpHttpExporter>> Create(OtlpExporterOptions options);
 
   ~OtlpHttpExporter() override;
 

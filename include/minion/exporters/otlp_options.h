@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "minion/common/env.h"
 #include "minion/common/status.h"
 #include "minion/exporters/retry.h"
 
@@ -44,7 +45,7 @@ struct OtlpExporterOptions {
   Clock* clock = nullptr;               // null: SystemClock(); used for deadlines and Retry-After
 
   // Returns a variable's value, or nullopt when unset. Empty values count as unset.
-  using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
+  using EnvLookup = env::Lookup;
 
   // Options from the environment (the process environment, or `lookup` in tests).
   // `default_protocol` applies when neither *_PROTOCOL variable is set ("http/protobuf" per

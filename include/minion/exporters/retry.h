@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "minion/common/clock.h"
+#include "minion/common/retry.h"
 #include "minion/common/status.h"
 
 namespace minion::exporters {
@@ -34,17 +35,16 @@ struct RetryPolicy {
   std::function<void(int, std::chrono::nanoseconds, const Status&)> on_retry;
 
   // The jittered delay before retry number `retry` (1 = the second attempt): uniform in
-  // [0, min(max_backoff, initial_backoff * multiplier^(retry-1))] ("full jitter").
+  // [0, min(max_backoff, initial_backoff * multiplier^(retry-1))] ("full jitter": the
+  // shared retry::Backoff with its default jitter).
   std::chrono::nanoseconds BackoffFor(int retry) const;
 };
 
 // Transient HTTP statuses the OTLP/HTTP specification lists as retryable.
 bool IsRetryableHttpStatus(int status);
 
-// Parses a Retry-After value: delay-seconds ("120") or an HTTP-date (IMF-fixdate,
-// "Wed, 21 Oct 2015 07:28:00 GMT"), the latter relative to `now` (Unix nanoseconds). A date in
-// the past yields zero. nullopt when the value is neither.
-std::optional<std::chrono::nanoseconds> ParseRetryAfter(std::string_view value, UnixNanos now);
+// Retry-After values are parsed by the shared toolkit.
+using retry::ParseRetryAfter;
 
 enum class AttemptOutcome { kSuccess, kRetryable, kPermanent };
 

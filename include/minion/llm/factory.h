@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "minion/common/env.h"
 #include "minion/common/status.h"
 #include "minion/llm/provider.h"
 
@@ -25,7 +26,7 @@ namespace minion::llm {
 Result<std::unique_ptr<Provider>> MakeProviderFromEnv();
 
 // The same, reading variables through `getenv` (tests pass a map lookup).
-using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+using EnvLookup = env::Lookup;
 Result<std::unique_ptr<Provider>> MakeProviderFromEnv(const EnvLookup& getenv);
 
 }  // namespace minion::llm

@@ -22,7 +22,7 @@ struct GuardOptions {
   std::shared_ptr<resilience::CircuitBreaker> breaker;    // null: none
   std::shared_ptr<resilience::RateLimiter> rate_limiter;  // null: none
   std::shared_ptr<resilience::Bulkhead> bulkhead;         // null: none
-  std::shared_ptr<observability::Tracer> tracer;          // null: observability::GetTracer()
+  std::shared_ptr<trace::Tracer> tracer;  // null: observability::GetTracer() at each span
   // Which failures count against the breaker: by default all but InvalidArgument (our own bad
   // request) and Cancelled (the caller gave up), which say nothing about the provider's health.
   std::function<bool(const Status&)> is_failure;

@@ -16,8 +16,8 @@ namespace minion::llm {
 
 struct OfflineProviderOptions {
   std::string model = "offline-echo-1";
-  // Where spans go; unset: observability::GetTracer() at each call.
-  std::optional<observability::Tracer> tracer;
+  // Where spans go; null: observability::GetTracer() at each call.
+  std::shared_ptr<trace::Tracer> tracer;
 };
 
 class OfflineProvider final : public Provider {

@@ -26,8 +26,8 @@ struct OpenAIProviderOptions {
   // Attempts after the first one; 0 disables retrying.
   int max_retries = 2;
 
-  // Backoff before retry n (0-based) is initial_backoff * 2^n, at most max_backoff, unless the
-  // server sent Retry-After, which wins (capped at max_retry_after: a server asking for longer
+  // Backoff before retry n (1 = the first retry) is retry::Backoff's ceiling without jitter,
+  // initial_backoff * 2^(n-1) at most max_backoff, unless the server sent Retry-After, which wins (capped at max_retry_after: a server asking for longer
   // gets the error instead of a stalled worker).
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{8000};
@@ -41,8 +41,8 @@ struct OpenAIProviderOptions {
   // hold data not meant for a third party), so a tracing proxy or self-hosted server joins the
   // trace.
   bool inject_trace_context = true;
-  // Where spans go; unset: observability::GetTracer() at each call.
-  std::optional<observability::Tracer> tracer;
+  // Where spans go; null: observability::GetTracer() at each call.
+  std::shared_ptr<trace::Tracer> tracer;
 };
 
 class OpenAIProvider final : public Provider {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "minion/common/env.h"
 #include "minion/common/status.h"
 #include "minion/trace/propagation.h"
 
@@ -23,8 +24,9 @@ Result<std::unique_ptr<trace::TextMapPropagator>> MakePropagator(
     std::string_view comma_list, std::vector<std::string>* warnings = nullptr);
 
 // MakePropagator(getenv("OTEL_PROPAGATORS")), with unset or empty meaning the default.
+// `lookup` reads the variable (default: the process environment).
 Result<std::unique_ptr<trace::TextMapPropagator>> MakePropagatorFromEnv(
-    std::vector<std::string>* warnings = nullptr);
+    std::vector<std::string>* warnings = nullptr, const env::Lookup& lookup = env::Get);
 
 // tracecontext + baggage, built once on first use and never destroyed before exit.
 const trace::TextMapPropagator& DefaultPropagator();

@@ -43,14 +43,16 @@
 #include <vector>
 
 #include "minion/common/clock.h"
+#include "minion/common/env.h"
 #include "minion/common/status.h"
+#include "minion/observability/attributes.h"
 #include "minion/sdk/span_processor.h"
 #include "minion/trace/ids.h"
 
 namespace minion::sampling {
 
 // The attribute that makes the processor keep a span's trace (see ForceKeep).
-inline constexpr std::string_view kTailKeepAttribute = "minion.tail.keep";
+inline constexpr std::string_view kTailKeepAttribute = observability::kAttrTailKeep;
 
 struct TailSamplingOptions {
   // Fraction of traces without an error or high latency that are kept; clamped to [0, 1].
@@ -75,7 +77,7 @@ struct TailSamplingOptions {
   // The defaults overridden by MINION_TAIL_SAMPLING_RATIO, MINION_TAIL_SAMPLING_LATENCY_MS,
   // MINION_TAIL_SAMPLING_MAX_TRACES and MINION_TAIL_SAMPLING_DECISION_WAIT_MS. Invalid values
   // are reported on stderr and ignored.
-  static TailSamplingOptions FromEnv();
+  static TailSamplingOptions FromEnv(const env::Lookup& lookup = env::Get);
 };
 
 enum class KeepReason { kError, kForced, kLatency, kRatio };
@@ -125,7 +127,7 @@ class TailSamplingProcessor final : public sdk::SpanProcessor {
   TailSamplingStats stats() const noexcept;
   const TailSamplingOptions& options() const noexcept { return options_; }
 
-  // The deterministic ratio rule on its own (exposed for tests and for docs' sake).
+  // The deterministic ratio rule: sdk::TraceIdRatioKeeps, the head sampler's rule.
   static bool RatioKeeps(const trace::TraceId& trace_id, double ratio) noexcept;
 
  private:

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "minion/common/env.h"
 #include "minion/sdk/span_exporter.h"
 #include "minion/sdk/span_processor.h"
 
@@ -36,7 +37,8 @@ struct BatchSpanProcessorOptions {
   // The defaults overridden by OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT,
   // OTEL_BSP_MAX_QUEUE_SIZE and OTEL_BSP_MAX_EXPORT_BATCH_SIZE. Invalid values are reported on
   // stderr and ignored; a queue size over kMaxBatchQueueSize is cut to it with a warning.
-  static BatchSpanProcessorOptions FromEnv();
+  // `lookup` reads a variable (default: the process environment).
+  static BatchSpanProcessorOptions FromEnv(const env::Lookup& lookup = env::Get);
 };
 
 struct BatchSpanProcessorStats {

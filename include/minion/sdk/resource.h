@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "minion/common/env.h"
 #include "minion/common/status.h"
 #include "minion/trace/span_data.h"
 
@@ -19,7 +20,7 @@ std::string_view SdkVersion();
 trace::Resource DefaultResource();
 // Attributes from OTEL_RESOURCE_ATTRIBUTES (key=value,... with %-encoding) and
 // OTEL_SERVICE_NAME. A malformed OTEL_RESOURCE_ATTRIBUTES is reported and ignored whole.
-Result<trace::Resource> ResourceFromEnv();
+Result<trace::Resource> ResourceFromEnv(const env::Lookup& lookup = env::Get);
 // `updating` wins on conflicting keys.
 trace::Resource MergeResources(const trace::Resource& base, const trace::Resource& updating);
 // Default ← `code` ← environment: what TracerProvider uses.

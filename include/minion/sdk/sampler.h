@@ -2,6 +2,7 @@
 // Samplers decide, when a span starts, whether it is recorded and sampled. Thread-safe and
 // stateless after construction.
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -35,9 +36,18 @@ class Sampler {
 
 std::unique_ptr<Sampler> MakeAlwaysOnSampler();
 std::unique_ptr<Sampler> MakeAlwaysOffSampler();
-// Samples when the trace id's lower 8 bytes, read big-endian and shifted right by one, fall
-// below ratio * 2^63 — the rule the Go and Java SDKs use, so services agree on one trace.
-// `ratio` is clamped to [0, 1].
+// The trace-id ratio rule, the one place it is written (the head sampler below and tail
+// sampling both use it): a trace is kept when its id's lower 8 bytes, read big-endian and
+// shifted right by one, fall below ratio * 2^63 — the rule the Go and Java SDKs use, so
+// services agree on one trace. `ratio` is clamped to [0, 1] (NaN counts as 0).
+// TraceIdRatioBound computes the bound once; TraceIdBelowBound is the per-trace test.
+std::uint64_t TraceIdRatioBound(double ratio) noexcept;
+bool TraceIdBelowBound(const trace::TraceId& trace_id, std::uint64_t bound) noexcept;
+inline bool TraceIdRatioKeeps(const trace::TraceId& trace_id, double ratio) noexcept {
+  return TraceIdBelowBound(trace_id, TraceIdRatioBound(ratio));
+}
+
+// Samples by the trace-id ratio rule above.
 std::unique_ptr<Sampler> MakeTraceIdRatioBasedSampler(double ratio);
 
 struct ParentBasedOptions {

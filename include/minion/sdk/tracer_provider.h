@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "minion/common/clock.h"
+#include "minion/common/env.h"
 #include "minion/sdk/sampler.h"
 #include "minion/sdk/span_processor.h"
 #include "minion/trace/ids.h"
@@ -36,7 +37,7 @@ struct TracerProviderOptions {
 // OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
 // OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT,
 // OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT and OTEL_LINK_ATTRIBUTE_COUNT_LIMIT.
-trace::SpanLimits SpanLimitsFromEnv();
+trace::SpanLimits SpanLimitsFromEnv(const env::Lookup& lookup = env::Get);
 
 class TracerProvider final : public trace::TracerProvider,
                              public std::enable_shared_from_this<TracerProvider> {

@@ -44,7 +44,7 @@ struct TaskApiOptions {
   std::size_t max_queued = 1024;  // asynchronous tasks waiting to run; beyond: 503
   std::size_t max_kept = 10000;   // finished tasks kept for GET /v1/tasks/{id}
   std::shared_ptr<metrics::PrometheusMetrics> metrics;  // null: /metrics answers 404
-  std::shared_ptr<observability::Tracer> tracer;        // null: observability::GetTracer()
+  std::shared_ptr<trace::Tracer> tracer;  // null: observability::GetTracer() at each span
 };
 
 class TaskApi {
@@ -79,7 +79,7 @@ class TaskApi {
 
   agents::Coordinator& coordinator_;
   TaskApiOptions options_;
-  observability::Tracer tracer_;
+  std::shared_ptr<trace::Tracer> tracer_;  // null: the global tracer
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

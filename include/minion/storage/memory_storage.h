@@ -13,8 +13,8 @@ namespace minion::storage {
 
 class MemoryStorage final : public Storage {
  public:
-  // Spans go to `tracer`, or to observability::GetTracer() at each call when unset.
-  explicit MemoryStorage(std::optional<observability::Tracer> tracer = std::nullopt)
+  // Spans go to `tracer`, or to observability::GetTracer() at each call when null.
+  explicit MemoryStorage(std::shared_ptr<trace::Tracer> tracer = nullptr)
       : tracer_(std::move(tracer)) {}
 
   Status Put(const trace::Context& ctx, std::string_view collection, std::string_view key,
@@ -27,7 +27,7 @@ class MemoryStorage final : public Storage {
   std::string_view System() const override { return "memory"; }
 
  private:
-  std::optional<observability::Tracer> tracer_;
+  std::shared_ptr<trace::Tracer> tracer_;
   mutable std::shared_mutex mu_;
   // collection -> key -> value; std::less<> allows string_view lookups.
   std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> data_;  // guarded by mu_

@@ -12,10 +12,8 @@
 #include <string>
 
 #include "minion/observability/tracing.h"
+#include "minion/sqlite/database.h"
 #include "minion/storage/storage.h"
-
-struct sqlite3;
-struct sqlite3_stmt;
 
 namespace minion::storage {
 
@@ -23,8 +21,8 @@ struct SqliteStorageOptions {
   std::string path;  // a file, or ":memory:"
   // How long a call waits for another process's lock before failing with Unavailable.
   std::chrono::milliseconds busy_timeout{5000};
-  // Spans go to `tracer`, or to observability::GetTracer() at each call when unset.
-  std::optional<observability::Tracer> tracer;
+  // Spans go to `tracer`, or to observability::GetTracer() at each call when null.
+  std::shared_ptr<trace::Tracer> tracer;
 };
 
 class SqliteStorage final : public Storage {
@@ -52,11 +50,11 @@ class SqliteStorage final : public Storage {
 
   SqliteStorageOptions options_;
   std::mutex mu_;
-  sqlite3* db_ = nullptr;                // guarded by mu_
-  sqlite3_stmt* put_stmt_ = nullptr;     // guarded by mu_
-  sqlite3_stmt* get_stmt_ = nullptr;     // guarded by mu_
-  sqlite3_stmt* delete_stmt_ = nullptr;  // guarded by mu_
-  sqlite3_stmt* list_stmt_ = nullptr;    // guarded by mu_
+  std::unique_ptr<sqlite::Database> db_;  // guarded by mu_
+  sqlite::Statement put_stmt_;             // guarded by mu_
+  sqlite::Statement get_stmt_;             // guarded by mu_
+  sqlite::Statement delete_stmt_;          // guarded by mu_
+  sqlite::Statement list_stmt_;            // guarded by mu_
 };
 
 }  // namespace minion::storage

@@ -47,8 +47,8 @@ Status ValidateToolInput(const nlohmann::json& schema, const nlohmann::json& inp
 // Owns tools by name. Thread-safe: Register, List and Invoke may race.
 class ToolRegistry {
  public:
-  // Spans go to `tracer`, or to observability::GetTracer() at each call when unset.
-  explicit ToolRegistry(std::optional<observability::Tracer> tracer = std::nullopt)
+  // Spans go to `tracer`, or to observability::GetTracer() at each call when null.
+  explicit ToolRegistry(std::shared_ptr<trace::Tracer> tracer = nullptr)
       : tracer_(std::move(tracer)) {}
 
   // AlreadyExists when the name is taken; InvalidArgument for an empty name.
@@ -69,7 +69,7 @@ class ToolRegistry {
                                 const nlohmann::json& input) const;
 
  private:
-  std::optional<observability::Tracer> tracer_;
+  std::shared_ptr<trace::Tracer> tracer_;
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<Tool>> tools_;  // guarded by mu_
 

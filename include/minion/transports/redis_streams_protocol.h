@@ -71,7 +71,7 @@ struct RedisStreamsOptions {
   // How often an advertised worker refreshes its registration; it counts as gone after 3x.
   std::chrono::milliseconds heartbeat{1000};
   std::size_t max_message_bytes = agents::kDefaultMaxMessageBytes;
-  std::shared_ptr<observability::Tracer> tracer;         // null: observability::GetTracer()
+  std::shared_ptr<trace::Tracer> tracer;  // null: observability::GetTracer() at each span
   const trace::TextMapPropagator* propagator = nullptr;  // not owned; null: default
 };
 

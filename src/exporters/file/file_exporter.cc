@@ -209,15 +209,10 @@ class FileExporter::Impl {
 FileExporter::FileExporter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 FileExporter::~FileExporter() { (void)impl_->Shutdown(); }
 
-Result<std::unique_ptr<FileExporter>> FileExporter::CreateFile(FileExporterOptions options) {
+Result<std::unique_ptr<FileExporter>> FileExporter::Create(FileExporterOptions options) {
   auto impl = std::make_unique<Impl>(std::move(options));
   MINION_RETURN_IF_ERROR(impl->Init());
   return std::unique_ptr<FileExporter>(new FileExporter(std::move(impl)));
-}
-
-Result<std::unique_ptr<sdk::SpanExporter>> FileExporter::Create(FileExporterOptions options) {
-  MINION_ASSIGN_OR_RETURN(auto exporter, CreateFile(std::move(options)));
-  return std::unique_ptr<sdk::SpanExporter>(std::move(exporter));
 }
 
 sdk::ExportResult FileExporter::Export(std::span<const trace::SpanDataPtr> spans,

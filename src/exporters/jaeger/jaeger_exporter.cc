@@ -227,7 +227,7 @@ class JaegerExporter::Impl {
   std::vector<std::pair<const trace::Resource*, std::vector<const trace::SpanData*>>> groups_;
 };
 
-Result<std::unique_ptr<sdk::SpanExporter>> JaegerExporter::Create(JaegerExporterOptions options) {
+Result<std::unique_ptr<JaegerExporter>> JaegerExporter::Create(JaegerExporterOptions options) {
   const std::string& e = options.endpoint;
   if (e.rfind("http://", 0) != 0 && e.rfind("https://", 0) != 0) {
     return InvalidArgumentError("jaeger exporter: endpoint \"" + e +
@@ -238,7 +238,7 @@ Result<std::unique_ptr<sdk::SpanExporter>> JaegerExporter::Create(JaegerExporter
   }
   auto impl = std::make_unique<Impl>(std::move(options));
   MINION_RETURN_IF_ERROR(impl->Init());
-  return std::unique_ptr<sdk::SpanExporter>(new JaegerExporter(std::move(impl)));
+  return std::unique_ptr<JaegerExporter>(new JaegerExporter(std::move(impl)));
 }
 
 JaegerExporter::JaegerExporter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -386,15 +386,10 @@ OtlpGrpcExporter::~OtlpGrpcExporter() {
   impl_->WaitIdle();
 }
 
-Result<std::unique_ptr<OtlpGrpcExporter>> OtlpGrpcExporter::CreateGrpc(OtlpExporterOptions options) {
+Result<std::unique_ptr<OtlpGrpcExporter>> OtlpGrpcExporter::Create(OtlpExporterOptions options) {
   auto impl = std::make_unique<Impl>(std::move(options));
   MINION_RETURN_IF_ERROR(impl->Init());
   return std::unique_ptr<OtlpGrpcExporter>(new OtlpGrpcExporter(std::move(impl)));
-}
-
-Result<std::unique_ptr<sdk::SpanExporter>> OtlpGrpcExporter::Create(OtlpExporterOptions options) {
-  MINION_ASSIGN_OR_RETURN(auto exporter, CreateGrpc(std::move(options)));
-  return std::unique_ptr<sdk::SpanExporter>(std::move(exporter));
 }
 
 sdk::ExportResult OtlpGrpcExporter::Export(std::span<const trace::SpanDataPtr> spans,

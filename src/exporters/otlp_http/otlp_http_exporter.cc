@@ -361,15 +361,10 @@ class OtlpHttpExporter::Impl {
 OtlpHttpExporter::OtlpHttpExporter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OtlpHttpExporter::~OtlpHttpExporter() { (void)Shutdown(milliseconds(1000)); }
 
-Result<std::unique_ptr<OtlpHttpExporter>> OtlpHttpExporter::CreateHttp(OtlpExporterOptions options) {
+Result<std::unique_ptr<OtlpHttpExporter>> OtlpHttpExporter::Create(OtlpExporterOptions options) {
   auto impl = std::make_unique<Impl>(std::move(options));
   MINION_RETURN_IF_ERROR(impl->Init());
   return std::unique_ptr<OtlpHttpExporter>(new OtlpHttpExporter(std::move(impl)));
-}
-
-Result<std::unique_ptr<sdk::SpanExporter>> OtlpHttpExporter::Create(OtlpExporterOptions options) {
-  MINION_ASSIGN_OR_RETURN(auto exporter, CreateHttp(std::move(options)));
-  return std::unique_ptr<sdk::SpanExporter>(std::move(exporter));
 }
 
 sdk::ExportResult OtlpHttpExporter::Export(std::span<const trace::SpanDataPtr> spans,

@@ -1,6 +1,7 @@
 #include "minion/exporters/stdout_exporter.h"
 
 #include "minion/common/text.h"
+#include "minion/observability/attributes.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -22,7 +23,7 @@ std::string FormatDuration(UnixNanos start, UnixNanos end) {
 }
 
 std::string ComponentOf(const trace::SpanData& s) {
-  if (const auto* v = s.attributes.Find("minion.component")) return trace::AttributeValueToString(*v);
+  if (const auto* v = s.attributes.Find(observability::kAttrComponent)) return trace::AttributeValueToString(*v);
   return {};
 }
 
@@ -52,7 +53,7 @@ void Render(const std::vector<const trace::SpanData*>& spans, std::size_t index,
   const bool has_children = it != children.end() && !it->second.empty();
   const std::string attr_prefix = inner + (has_children ? "│  " : "   ");
   for (const auto& a : s.attributes) {
-    if (a.key == "minion.component") continue;
+    if (a.key == observability::kAttrComponent) continue;
     out += attr_prefix + "· " + text::EscapeControl(a.key) + ": " +
            text::EscapeControl(trace::AttributeValueToString(a.value)) + "\n";
   }

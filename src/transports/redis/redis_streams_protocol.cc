@@ -182,9 +182,7 @@ class RedisStreamsProtocol::Impl {
 
   explicit Impl(RedisStreamsOptions options)
       : options_(std::move(options)),
-        tracer_(options_.tracer
-                    ? options_.tracer
-                    : std::make_shared<observability::Tracer>(observability::GetTracer())),
+        tracer_(options_.tracer),
         host_(HostName()) {
     if (options_.consumer.empty()) options_.consumer = host_ + "-" + std::to_string(getpid());
     if (options_.max_deliveries < 1) options_.max_deliveries = 1;
@@ -305,7 +303,7 @@ class RedisStreamsProtocol::Impl {
     if (message.id.empty()) message.id = agents::NewMessageId();
     if (message.created_at == 0) message.created_at = SystemClock().Now();
     const std::string key = KeyFor(message.to);
-    auto started = agents::StartSendSpan(*tracer_, parent, &message, options_.propagator);
+    auto started = agents::StartSendSpan(observability::TracerOrGlobal(tracer_), parent, &message, options_.propagator);
     auto& span = started.span;
     span.SetAttribute("messaging.system", "redis");
     span.SetAttribute("messaging.destination.name", key);
@@ -1073,7 +1071,7 @@ class RedisStreamsProtocol::Impl {
   }
 
   RedisStreamsOptions options_;
-  std::shared_ptr<observability::Tracer> tracer_;
+  std::shared_ptr<trace::Tracer> tracer_;  // null: observability::GetTracer() at each span
   std::string host_;
   RedisStreamsProtocol* facade_ = nullptr;
 

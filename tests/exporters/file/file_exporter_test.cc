@@ -66,7 +66,7 @@ class FileExporterTest : public ::testing::Test {
 };
 
 TEST_F(FileExporterTest, WritesOneRequestPerLine) {
-  auto r = FileExporter::CreateFile(Options());
+  auto r = FileExporter::Create(Options());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   auto& e = **r;
   EXPECT_EQ(e.Name(), "file");
@@ -117,7 +117,7 @@ TEST_F(FileExporterTest, RotatesBySizeAndKeepsMaxFiles) {
   auto o = Options();
   o.max_bytes = 2 * line_size + 1;
   o.max_files = 3;
-  auto r = FileExporter::CreateFile(o);
+  auto r = FileExporter::Create(o);
   ASSERT_TRUE(r.ok());
   for (int i = 0; i < 9; ++i) ASSERT_EQ(ExportNamed(**r, "batch-" + std::to_string(i)), sdk::ExportResult::kSuccess);
 
@@ -138,7 +138,7 @@ TEST_F(FileExporterTest, OneFileMeansTruncateOnRotation) {
   auto o = Options();
   o.max_bytes = 1;  // every line is larger: each one starts a fresh (truncated) file
   o.max_files = 1;
-  auto r = FileExporter::CreateFile(o);
+  auto r = FileExporter::Create(o);
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(ExportNamed(**r, "a"), sdk::ExportResult::kSuccess);
   ASSERT_EQ(ExportNamed(**r, "b"), sdk::ExportResult::kSuccess);
@@ -184,7 +184,7 @@ TEST_F(FileExporterTest, PathThatIsADirectoryIsRejected) {
 }
 
 TEST_F(FileExporterTest, ShutdownFlushesClosesAndIsIdempotent) {
-  auto r = FileExporter::CreateFile(Options());
+  auto r = FileExporter::Create(Options());
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(ExportNamed(**r, "x"), sdk::ExportResult::kSuccess);
   EXPECT_TRUE((*r)->Shutdown(milliseconds(1000)).ok());

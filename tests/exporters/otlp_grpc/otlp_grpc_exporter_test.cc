@@ -163,7 +163,7 @@ TEST(OtlpGrpcExporter, CreateRejectsHttpProtocolAndBadFiles) {
 }
 
 TEST(OtlpGrpcExporter, ExportAfterShutdownFailsWithoutSending) {
-  auto r = OtlpGrpcExporter::CreateGrpc(GrpcOptions("localhost:1"));
+  auto r = OtlpGrpcExporter::Create(GrpcOptions("localhost:1"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   auto& exporter = **r;
   EXPECT_EQ(exporter.Name(), "otlp-grpc");
@@ -180,7 +180,7 @@ TEST(OtlpGrpcExporter, FailureLinesAreRateLimitedWithSuppressedCounts) {
   auto o = GrpcOptions("http://127.0.0.1:" + std::to_string(UnusedPort()));
   o.clock = &clock;
   o.retry.max_attempts = 1;
-  auto r = OtlpGrpcExporter::CreateGrpc(o);
+  auto r = OtlpGrpcExporter::Create(o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   otlp::testing::Fixture f;
   std::vector<trace::SpanDataPtr> spans;
@@ -247,7 +247,7 @@ TEST(OtlpGrpcExporter, RequestDecodesInGrpcppToTheLibprotobufMessage) {
   for (const auto compression : {OtlpCompression::kNone, OtlpCompression::kGzip}) {
     auto o = GrpcOptions("http://127.0.0.1:" + std::to_string(port));
     o.compression = compression;
-    auto r = OtlpGrpcExporter::CreateGrpc(o);
+    auto r = OtlpGrpcExporter::Create(o);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_EQ((*r)->Export(spans, std::chrono::seconds(30)), sdk::ExportResult::kSuccess);
     EXPECT_EQ((*r)->stats().exported_spans, spans.size());

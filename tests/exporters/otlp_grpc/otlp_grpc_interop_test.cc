@@ -53,7 +53,7 @@ OtlpExporterOptions OptionsFor(const GrpcReceiverProcess& r, RecordedWaits* wait
 }
 
 std::unique_ptr<OtlpGrpcExporter> MakeExporter(OtlpExporterOptions o) {
-  auto r = OtlpGrpcExporter::CreateGrpc(std::move(o));
+  auto r = OtlpGrpcExporter::Create(std::move(o));
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? std::move(*r) : nullptr;
 }

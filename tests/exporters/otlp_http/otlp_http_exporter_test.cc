@@ -46,7 +46,7 @@ TEST(OtlpHttpExporterTest, NameAndIdempotentShutdown) {
 TEST(OtlpHttpExporterTest, EmptyBatchSendsNothing) {
   OtlpExporterOptions o;
   o.endpoint = "http://127.0.0.1:" + std::to_string(UnusedPort()) + "/v1/traces";
-  auto r = OtlpHttpExporter::CreateHttp(o);
+  auto r = OtlpHttpExporter::Create(o);
   ASSERT_TRUE(r.ok());
   std::vector<trace::SpanDataPtr> none;
   EXPECT_EQ((*r)->Export(none, std::chrono::seconds(1)), sdk::ExportResult::kSuccess);
@@ -62,7 +62,7 @@ TEST(OtlpHttpExporterTest, ReceiverDownFailsAfterRetriesAndCounts) {
     waits.push_back(d);
     return true;
   };
-  auto r = OtlpHttpExporter::CreateHttp(o);
+  auto r = OtlpHttpExporter::Create(o);
   ASSERT_TRUE(r.ok());
   Fixture f;
   std::vector<trace::SpanDataPtr> spans;
@@ -87,7 +87,7 @@ TEST(OtlpHttpExporterTest, FailureLinesAreRateLimitedWithSuppressedCounts) {
   o.endpoint = "http://127.0.0.1:" + std::to_string(UnusedPort()) + "/v1/traces";
   o.clock = &clock;
   o.retry.max_attempts = 1;
-  auto r = OtlpHttpExporter::CreateHttp(o);
+  auto r = OtlpHttpExporter::Create(o);
   ASSERT_TRUE(r.ok());
   Fixture f;
   std::vector<trace::SpanDataPtr> spans;

@@ -21,6 +21,18 @@ using std::chrono::seconds;
 using otlp::testing::Fixture;
 using testing::NodeReceiver;
 
+// Tests named after a deadline check the time they took: never less than the deadline (where
+// only the deadline can end the call) and at most the deadline plus this much, generous
+// enough for a loaded 2-core CI machine running under TSan.
+constexpr auto kSlack = seconds(2);
+// The transfer timeout is handed to libcurl in whole milliseconds, measured from a moment
+// just after the test's own start reading.
+constexpr auto kRounding = milliseconds(20);
+
+std::chrono::steady_clock::duration Since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::steady_clock::now() - start;
+}
+
 struct Harness {
   explicit Harness(std::vector<std::string> args) : receiver(std::move(args)) {}
 
@@ -33,7 +45,7 @@ struct Harness {
       waits.push_back(d);
       return true;
     };
-    auto r = OtlpHttpExporter::CreateHttp(o);
+    auto r = OtlpHttpExporter::Create(o);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? std::move(*r) : nullptr;
   }
@@ -136,7 +148,11 @@ TEST(OtlpHttpFaultTest, SlowReceiverTimeoutIsHonoured) {
   ASSERT_GT(s.receiver.port(), 0);
   auto exporter = s.Exporter();
   auto spans = s.Spans(2);
+  const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(exporter->Export(spans, milliseconds(300)), sdk::ExportResult::kFailure);
+  const auto took = Since(start);
+  EXPECT_GE(took, milliseconds(300) - kRounding);
+  EXPECT_LE(took, milliseconds(300) + kSlack);
   auto line = s.receiver.NextJson();
   ASSERT_TRUE(line.has_value());
   EXPECT_EQ((*line)["hang"], true);
@@ -151,11 +167,15 @@ TEST(OtlpHttpFaultTest, OptionsTimeoutAlsoBoundsExport) {
   OtlpExporterOptions o;
   o.endpoint = s.receiver.Endpoint();
   o.timeout = milliseconds(200);
-  auto exporter = OtlpHttpExporter::CreateHttp(o);
+  auto exporter = OtlpHttpExporter::Create(o);
   ASSERT_TRUE(exporter.ok());
   auto spans = s.Spans(1);
   // The caller allows an hour; OTEL_EXPORTER_OTLP_TIMEOUT's 200 ms wins.
+  const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ((*exporter)->Export(spans, std::chrono::hours(1)), sdk::ExportResult::kFailure);
+  const auto took = Since(start);
+  EXPECT_GE(took, milliseconds(200) - kRounding);
+  EXPECT_LE(took, milliseconds(200) + kSlack);
 }
 
 TEST(OtlpHttpFaultTest, ReceiverKilledBetweenBatches) {
@@ -182,9 +202,12 @@ TEST(OtlpHttpFaultTest, ReceiverKilledWhileRequestInFlight) {
   auto result = std::async(std::launch::async, [&] { return exporter->Export(spans, seconds(60)); });
   auto line = s.receiver.NextJson();  // the request has arrived and will never be answered
   ASSERT_TRUE(line.has_value());
+  const auto killed = std::chrono::steady_clock::now();
   s.receiver.Kill(SIGKILL);
-  // The connection drops; retries find nobody listening; Export returns long before 60 s.
+  // The connection drops; retries (waits injected) find nobody listening; Export returns long
+  // before its 60 s deadline.
   EXPECT_EQ(result.get(), sdk::ExportResult::kFailure);
+  EXPECT_LE(Since(killed), kSlack);
   EXPECT_EQ(exporter->stats().failed_spans, 2u);
 }
 
@@ -195,8 +218,10 @@ TEST(OtlpHttpFaultTest, ShutdownInterruptsRequestInFlight) {
   auto spans = s.Spans(1);
   auto result = std::async(std::launch::async, [&] { return exporter->Export(spans, seconds(600)); });
   ASSERT_TRUE(s.receiver.NextJson().has_value());
+  const auto shutdown = std::chrono::steady_clock::now();
   EXPECT_TRUE(exporter->Shutdown(seconds(5)).ok());
   EXPECT_EQ(result.get(), sdk::ExportResult::kFailure);
+  EXPECT_LE(Since(shutdown), seconds(5) + kSlack);  // Shutdown's bound, not the 600 s Export's
   EXPECT_TRUE(exporter->Shutdown(seconds(5)).ok());  // idempotent
 }
 
@@ -210,7 +235,7 @@ TEST(OtlpHttpFaultTest, ShutdownInterruptsRetryWait) {
   o.timeout = std::chrono::hours(2);
   std::promise<nanoseconds> waiting;
   o.retry.on_retry = [&waiting](int, nanoseconds wait, const Status&) { waiting.set_value(wait); };
-  auto exporter = OtlpHttpExporter::CreateHttp(o);
+  auto exporter = OtlpHttpExporter::Create(o);
   ASSERT_TRUE(exporter.ok());
   Fixture f;
   std::vector<trace::SpanDataPtr> spans;
@@ -219,8 +244,10 @@ TEST(OtlpHttpFaultTest, ShutdownInterruptsRetryWait) {
   ASSERT_TRUE(receiver.NextJson().has_value());
   // The exporter is about to wait the full hour the server asked for.
   EXPECT_EQ(waiting.get_future().get(), seconds(3600));
+  const auto shutdown = std::chrono::steady_clock::now();
   EXPECT_TRUE((*exporter)->Shutdown(seconds(5)).ok());
   EXPECT_EQ(result.get(), sdk::ExportResult::kFailure);
+  EXPECT_LE(Since(shutdown), seconds(5) + kSlack);  // not the hour the server asked for
   EXPECT_EQ((*exporter)->stats().requests, 1u);
 }
 

@@ -42,7 +42,7 @@ TEST_P(OtlpHttpInteropTest, EveryFieldSurvivesOpenTelemetrysDecoder) {
   options.protocol = GetParam().protocol;
   options.compression = GetParam().compression;
   options.headers = {{"x-api-key", "secret value"}};
-  auto exporter = OtlpHttpExporter::CreateHttp(options);
+  auto exporter = OtlpHttpExporter::Create(options);
   ASSERT_TRUE(exporter.ok()) << exporter.status().ToString();
 
   Fixture f;
@@ -154,7 +154,7 @@ TEST(OtlpHttpInteropTest, ManyBatchesOnOneConnection) {
   ASSERT_GT(receiver.port(), 0);
   OtlpExporterOptions options;
   options.endpoint = receiver.Endpoint();
-  auto exporter = OtlpHttpExporter::CreateHttp(options);
+  auto exporter = OtlpHttpExporter::Create(options);
   ASSERT_TRUE(exporter.ok());
   Fixture f;
   for (int batch = 0; batch < 5; ++batch) {
@@ -180,7 +180,7 @@ TEST(OtlpHttpInteropTest, PartialSuccessIsCounted) {
     OtlpExporterOptions options;
     options.endpoint = receiver.Endpoint();
     options.protocol = protocol;
-    auto exporter = OtlpHttpExporter::CreateHttp(options);
+    auto exporter = OtlpHttpExporter::Create(options);
     ASSERT_TRUE(exporter.ok());
     Fixture f;
     std::vector<trace::SpanDataPtr> spans;

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "minion/exporters/otlp_options.h"
+#include "support/scoped_env.h"
 
 namespace minion::exporters {
 namespace {
@@ -181,9 +182,9 @@ TEST(OtlpOptionsTest, TimeoutZeroMeansNoLimitOfItsOwn) {
 }
 
 TEST(OtlpOptionsTest, ReadsTheProcessEnvironmentByDefault) {
-  ASSERT_EQ(setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "1234", 1), 0);
+  minion::testing::ScopedEnv env;
+  env.Set("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "1234");
   auto o = OtlpExporterOptions::FromEnv();
-  unsetenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT");
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_EQ(o->timeout, std::chrono::milliseconds(1234));
 }

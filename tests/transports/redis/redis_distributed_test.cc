@@ -16,7 +16,7 @@
 #include <set>
 #include <thread>
 
-#include "agents/trace_fixture.h"
+#include "support/tracing_rig.h"
 #include "minion/agents/coordinator.h"
 #include "minion/transports/redis_streams_protocol.h"
 #include "transports/redis/redis_connection.h"
@@ -27,7 +27,7 @@ extern char** environ;
 namespace minion::transports {
 namespace {
 
-using agents::testing::TraceFixture;
+using minion::testing::TracingRig;
 using minion::testing::RedisServer;
 
 constexpr const char* kCapability = "code_generation";
@@ -158,7 +158,7 @@ class DistributedTest : public ::testing::Test {
                                    dir_ + "/" + name + ".log");
   }
 
-  std::unique_ptr<RedisStreamsProtocol> Connect(std::shared_ptr<observability::Tracer> tracer) {
+  std::unique_ptr<RedisStreamsProtocol> Connect(std::shared_ptr<trace::Tracer> tracer) {
     RedisStreamsOptions o;
     o.endpoint = RedisEndpoint::Parse(server_->Url()).value();
     o.reclaim_idle = std::chrono::milliseconds(1000);
@@ -181,7 +181,7 @@ class DistributedTest : public ::testing::Test {
   }
 
   std::unique_ptr<agents::Coordinator> MakeCoordinator(
-      std::shared_ptr<agents::Protocol> protocol, std::shared_ptr<observability::Tracer> tracer,
+      std::shared_ptr<agents::Protocol> protocol, std::shared_ptr<trace::Tracer> tracer,
       std::chrono::milliseconds subtask_timeout, int max_attempts = 5) {
     agents::CoordinatorOptions o;
     o.id = "coord-" + std::to_string(getpid());
@@ -221,10 +221,10 @@ class DistributedTest : public ::testing::Test {
 TEST_F(DistributedTest, TwoHundredTasksOverTwoWorkerProcessesEachOneWholeTrace) {
   auto w1 = StartWorker("w1");
   auto w2 = StartWorker("w2");
-  TraceFixture traces;
-  auto protocol = std::shared_ptr<RedisStreamsProtocol>(Connect(traces.tracer()));
+  TracingRig traces;
+  auto protocol = std::shared_ptr<RedisStreamsProtocol>(Connect(traces.tracer));
   ASSERT_TRUE(WaitForWorkers(*protocol, 2)) << Log("w1") << Log("w2");
-  auto coordinator = MakeCoordinator(protocol, traces.tracer(), std::chrono::seconds(30));
+  auto coordinator = MakeCoordinator(protocol, traces.tracer, std::chrono::seconds(30));
   constexpr int kTasks = 200;
   std::vector<agents::TaskResult> results(kTasks);
   std::vector<std::thread> threads;
@@ -284,10 +284,10 @@ TEST_F(DistributedTest, KilledWorkerMidSubtaskIsReclaimedByTheOtherAndTheTaskCom
   // w1 blocks inside its subtask (after saying so) until killed.
   const std::string started = dir_ + "/w1-started";
   auto w1 = StartWorker("w1", "cat >/dev/null; touch " + started + "; exec sleep 600");
-  TraceFixture traces;
-  auto protocol = std::shared_ptr<RedisStreamsProtocol>(Connect(traces.tracer()));
+  TracingRig traces;
+  auto protocol = std::shared_ptr<RedisStreamsProtocol>(Connect(traces.tracer));
   ASSERT_TRUE(WaitForWorkers(*protocol, 1)) << Log("w1");
-  auto coordinator = MakeCoordinator(protocol, traces.tracer(), std::chrono::seconds(30));
+  auto coordinator = MakeCoordinator(protocol, traces.tracer, std::chrono::seconds(30));
   auto result = std::async(std::launch::async, [&] {
     agents::TaskRequest r;
     r.name = "survives a dead worker";
@@ -329,10 +329,10 @@ TEST_F(DistributedTest, KilledWorkerMidSubtaskIsReclaimedByTheOtherAndTheTaskCom
 TEST_F(DistributedTest, TimeoutCancelReachesTheHandlerInTheWorkerProcess) {
   const std::string started = dir_ + "/w1-started";
   auto w1 = StartWorker("w1", "cat >/dev/null; touch " + started + "; exec sleep 600");
-  TraceFixture traces;
-  auto protocol = std::shared_ptr<RedisStreamsProtocol>(Connect(traces.tracer()));
+  TracingRig traces;
+  auto protocol = std::shared_ptr<RedisStreamsProtocol>(Connect(traces.tracer));
   ASSERT_TRUE(WaitForWorkers(*protocol, 1)) << Log("w1");
-  auto coordinator = MakeCoordinator(protocol, traces.tracer(), std::chrono::milliseconds(1500), 1);
+  auto coordinator = MakeCoordinator(protocol, traces.tracer, std::chrono::milliseconds(1500), 1);
   agents::TaskRequest r;
   r.name = "too slow";
   r.type = kCapability;
@@ -354,10 +354,10 @@ TEST_F(DistributedTest, TimeoutCancelReachesTheHandlerInTheWorkerProcess) {
 TEST_F(DistributedTest, TasksInFlightCompleteAfterRedisRestartsWithTheSameAof) {
   auto w1 = StartWorker("w1");
   auto w2 = StartWorker("w2");
-  TraceFixture traces;
-  auto protocol = std::shared_ptr<RedisStreamsProtocol>(Connect(traces.tracer()));
+  TracingRig traces;
+  auto protocol = std::shared_ptr<RedisStreamsProtocol>(Connect(traces.tracer));
   ASSERT_TRUE(WaitForWorkers(*protocol, 2));
-  auto coordinator = MakeCoordinator(protocol, traces.tracer(), std::chrono::seconds(5));
+  auto coordinator = MakeCoordinator(protocol, traces.tracer, std::chrono::seconds(5));
   constexpr int kTasks = 40;
   std::vector<agents::TaskResult> results(kTasks);
   std::atomic<int> next{0};
@@ -391,15 +391,15 @@ TEST_F(DistributedTest, TasksInFlightCompleteAfterRedisRestartsWithTheSameAof) {
 
 TEST_F(DistributedTest, GarbageEntryFromRedisCliIsDeadLetteredAndWorkersKeepServing) {
   auto w1 = StartWorker("w1");
-  TraceFixture traces;
-  auto protocol = std::shared_ptr<RedisStreamsProtocol>(Connect(traces.tracer()));
+  TracingRig traces;
+  auto protocol = std::shared_ptr<RedisStreamsProtocol>(Connect(traces.tracer));
   ASSERT_TRUE(WaitForWorkers(*protocol, 1));
   const std::string key = protocol->StreamKey(RedisStreamsProtocol::CapabilityAgentId(kCapability));
   Child cli({"/usr/bin/redis-cli", "-p", std::to_string(server_->port()), "XADD", key, "*", "junk",
              "{not json"},
             {}, dir_ + "/cli.log");
   ASSERT_EQ(cli.Wait(), 0);
-  auto coordinator = MakeCoordinator(protocol, traces.tracer(), std::chrono::seconds(30));
+  auto coordinator = MakeCoordinator(protocol, traces.tracer, std::chrono::seconds(30));
   agents::TaskRequest r;
   r.name = "after the garbage";
   r.type = kCapability;
@@ -428,8 +428,8 @@ TEST_F(DistributedTest, GarbageEntryFromRedisCliIsDeadLetteredAndWorkersKeepServ
 
 TEST_F(DistributedTest, MinionRunDispatchesToWorkerProcessesAndNamesLiveCapabilitiesOnAMiss) {
   auto w1 = StartWorker("w1");
-  TraceFixture traces;
-  auto protocol = Connect(traces.tracer());
+  TracingRig traces;
+  auto protocol = Connect(traces.tracer);
   ASSERT_TRUE(WaitForWorkers(*protocol, 1));
   ASSERT_TRUE(protocol->Shutdown().ok());
   Child run({MINION_CLI, "run", "--transport", server_->Url(), "--name", "REST API", "--type",

@@ -20,7 +20,7 @@ using agents::MessageType;
 using agents::testing::Deliveries;
 using agents::testing::ProtocolConformanceTest;
 using agents::testing::ProtocolUnderTest;
-using agents::testing::TraceFixture;
+using minion::testing::TracingRig;
 using minion::testing::RedisServer;
 
 RedisServer* g_server = nullptr;
@@ -49,7 +49,7 @@ std::string FreshNamespace() {
   return "t" + std::to_string(getpid()) + "-" + std::to_string(n++);
 }
 
-RedisStreamsOptions TestOptions(std::shared_ptr<observability::Tracer> tracer,
+RedisStreamsOptions TestOptions(std::shared_ptr<trace::Tracer> tracer,
                                 const std::string& ns = FreshNamespace()) {
   RedisStreamsOptions o;
   o.endpoint = RedisEndpoint::Parse(g_server->Url()).value();
@@ -65,7 +65,7 @@ INSTANTIATE_TEST_SUITE_P(
     Transports, ProtocolConformanceTest,
     ::testing::Values(ProtocolUnderTest{
         "Redis",
-        [](std::shared_ptr<observability::Tracer> tracer) -> std::unique_ptr<agents::Protocol> {
+        [](std::shared_ptr<trace::Tracer> tracer) -> std::unique_ptr<agents::Protocol> {
           auto p = RedisStreamsProtocol::Connect(TestOptions(std::move(tracer)));
           EXPECT_TRUE(p.ok()) << p.status().ToString();
           return p.ok() ? std::move(p).value() : nullptr;
@@ -108,8 +108,8 @@ TEST(RedisEndpointTest, ParsesUrlsAndNeverPrintsThePassword) {
 }
 
 TEST(RedisStreamsProtocolTest, EntriesAreReadableWithXrange) {
-  TraceFixture traces;
-  auto p = RedisStreamsProtocol::Connect(TestOptions(traces.tracer())).value();
+  TracingRig traces;
+  auto p = RedisStreamsProtocol::Connect(TestOptions(traces.tracer)).value();
   // A subscriber whose handler never finishes keeps the entry in the stream to look at.
   agents::testing::Gate gate;
   std::promise<void> got;
@@ -124,7 +124,7 @@ TEST(RedisStreamsProtocolTest, EntriesAreReadableWithXrange) {
   m.content = {{"text", "hello"}};
   m.metadata["task_id"] = "t-1";
   auto [ctx, span] =
-      traces.tracer()->StartSpan(trace::Context(), "root", observability::Component::kMultiAgent);
+      observability::StartSpan(*traces.tracer, trace::Context(), "root", observability::Component::kMultiAgent);
   ASSERT_TRUE(p->Send(ctx, m).ok());
   span.End();
   ASSERT_EQ(got.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
@@ -150,20 +150,20 @@ TEST(RedisStreamsProtocolTest, EntriesAreReadableWithXrange) {
   ASSERT_TRUE(len.ok());
   EXPECT_EQ(len->integer, 0);
   const auto spans = traces.Spans();
-  auto sends = TraceFixture::Named(spans, "protocol.send");
+  auto sends = minion::testing::Named(spans, "protocol.send");
   ASSERT_EQ(sends.size(), 1u);
-  EXPECT_EQ(TraceFixture::Str(*sends[0], "messaging.system"), "redis");
-  EXPECT_EQ(TraceFixture::Str(*sends[0], "messaging.destination.name"), p->StreamKey("reader"));
-  EXPECT_EQ(TraceFixture::Str(*sends[0], "messaging.operation.type"), "send");
-  EXPECT_NE(TraceFixture::Str(*sends[0], "messaging.message.id"), "<missing>");
+  EXPECT_EQ(minion::testing::Str(*sends[0], "messaging.system"), "redis");
+  EXPECT_EQ(minion::testing::Str(*sends[0], "messaging.destination.name"), p->StreamKey("reader"));
+  EXPECT_EQ(minion::testing::Str(*sends[0], "messaging.operation.type"), "send");
+  EXPECT_NE(minion::testing::Str(*sends[0], "messaging.message.id"), "<missing>");
 }
 
 // Two worker processes would compete through the capability's consumer group; here a raw
 // consumer takes an entry and "dies" (never acknowledges), and the protocol's consumer reclaims
 // it after the idle time, seeing delivery count 2.
 TEST(RedisStreamsProtocolTest, EntryHeldByADeadConsumerIsReclaimed) {
-  TraceFixture traces;
-  auto options = TestOptions(traces.tracer());
+  TracingRig traces;
+  auto options = TestOptions(traces.tracer);
   auto p = RedisStreamsProtocol::Connect(options).value();
   ASSERT_TRUE(p->Advertise(Advert("w1", "coder", {"code_generation"})).ok());
   Deliveries d;
@@ -196,8 +196,8 @@ TEST(RedisStreamsProtocolTest, EntryHeldByADeadConsumerIsReclaimed) {
 }
 
 TEST(RedisStreamsProtocolTest, GarbageEntryIsDeadLetteredAfterMaxDeliveriesWithoutCrashing) {
-  TraceFixture traces;
-  auto options = TestOptions(traces.tracer());
+  TracingRig traces;
+  auto options = TestOptions(traces.tracer);
   auto p = RedisStreamsProtocol::Connect(options).value();
   ASSERT_TRUE(p->Advertise(Advert("w1", "coder", {"code_generation"})).ok());
   Deliveries d;
@@ -244,8 +244,8 @@ TEST(RedisStreamsProtocolTest, GarbageEntryIsDeadLetteredAfterMaxDeliveriesWitho
 }
 
 TEST(RedisStreamsProtocolTest, DeadLetteredTaskFailsItsSenderWithAClearError) {
-  TraceFixture traces;
-  auto options = TestOptions(traces.tracer());
+  TracingRig traces;
+  auto options = TestOptions(traces.tracer);
   options.max_deliveries = 1;
   auto p = RedisStreamsProtocol::Connect(options).value();
   std::promise<Message> reply;
@@ -283,8 +283,8 @@ TEST(RedisStreamsProtocolTest, DeadLetteredTaskFailsItsSenderWithAClearError) {
 }
 
 TEST(RedisStreamsProtocolTest, ListsLiveWorkersAndForgetsWithdrawnOnes) {
-  TraceFixture traces;
-  auto p = RedisStreamsProtocol::Connect(TestOptions(traces.tracer())).value();
+  TracingRig traces;
+  auto p = RedisStreamsProtocol::Connect(TestOptions(traces.tracer)).value();
   ASSERT_TRUE(p->Advertise(Advert("w1", "coder", {"code_generation", "debugging"})).ok());
   ASSERT_TRUE(p->Advertise(Advert("w2", "writer", {"editing"})).ok());
   auto list = p->ListWorkers();
@@ -346,12 +346,12 @@ TEST(RedisStreamsProtocolTest, RequirePassAcceptsTheRightPasswordAndNamesTheWron
 TEST(RedisStreamsProtocolTest, MessagesFlowAgainAfterRedisRestartsWithTheSameAof) {
   auto server = RedisServer::Start();
   ASSERT_NE(server, nullptr);
-  TraceFixture traces;
+  TracingRig traces;
   RedisStreamsOptions o;
   o.endpoint = RedisEndpoint::Parse(server->Url()).value();
   o.block = std::chrono::milliseconds(100);
   o.reclaim_idle = std::chrono::milliseconds(1000);
-  o.tracer = traces.tracer();
+  o.tracer = traces.tracer;
   auto p = RedisStreamsProtocol::Connect(o).value();
   Deliveries d;
   agents::testing::Gate gate;

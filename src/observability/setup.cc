@@ -1,14 +1,16 @@
 // TracingConfig from the environment, and InitGlobalTracer: the place where concrete exporters,
-// samplers and processors are wired together for the seed's facade.
+// samplers and processors are wired together and installed as the global tracer.
+#include "minion/observability/setup.h"
+
 #include <algorithm>
 #include <cctype>
 #include <iostream>
+#include <mutex>
 #include <string>
 
 #include "minion/common/env.h"
 #include "minion/common/text.h"
 #include "minion/exporters/stdout_exporter.h"
-#include "minion/observability/tracing.h"
 #include "minion/sdk/batch_span_processor.h"
 #include "minion/sdk/tracer_provider.h"
 #include "observability/global.h"
@@ -29,6 +31,10 @@
 #endif
 
 namespace minion::observability {
+
+// Makes `provider` the global one (shutting down the previous); null restores the no-op.
+Status InstallProvider(std::shared_ptr<sdk::TracerProvider> provider);
+
 namespace {
 
 std::string Lower(std::string_view s) { return text::AsciiLower(s); }
@@ -69,30 +75,31 @@ std::string OtlpProtocolFromEnv() {
 
 Result<TracingConfig> TracingConfig::FromEnv() { return FromEnv(TracingConfig()); }
 
-Result<TracingConfig> TracingConfig::FromEnv(TracingConfig c) {
+Result<TracingConfig> TracingConfig::FromEnv(TracingConfig c, const env::Lookup& lookup) {
+  const auto Get = [&lookup](std::string_view name) { return lookup(name); };
   // The seed's variables. They are ours, so a bad value is an error, not a guess.
-  if (auto v = env::Get("TRACING_ENABLED")) {
+  if (auto v = Get("TRACING_ENABLED")) {
     auto b = env::ParseBool(*v);
     if (!b.ok()) return b.status().WithContext("TRACING_ENABLED");
     c.enabled = *b;
   }
-  if (auto v = env::Get("TRACING_EXPORTER")) c.exporter = Lower(Trim(*v));
-  if (auto v = env::Get("OTLP_ENDPOINT")) c.otlp_endpoint = Trim(*v);
-  if (auto v = env::Get("JAEGER_URL")) c.jaeger_url = Trim(*v);
-  if (auto v = env::Get("SERVICE_NAME")) c.service_name = Trim(*v);
-  if (auto v = env::Get("ENVIRONMENT")) c.environment = Trim(*v);
-  if (auto v = env::Get("SAMPLING_RATIO")) {
+  if (auto v = Get("TRACING_EXPORTER")) c.exporter = Lower(Trim(*v));
+  if (auto v = Get("OTLP_ENDPOINT")) c.otlp_endpoint = Trim(*v);
+  if (auto v = Get("JAEGER_URL")) c.jaeger_url = Trim(*v);
+  if (auto v = Get("SERVICE_NAME")) c.service_name = Trim(*v);
+  if (auto v = Get("ENVIRONMENT")) c.environment = Trim(*v);
+  if (auto v = Get("SAMPLING_RATIO")) {
     auto r = env::ParseDouble(*v);
     if (!r.ok() || *r < 0 || *r > 1)
       return InvalidArgumentError("SAMPLING_RATIO: '" + *v + "' is not a number in [0, 1]");
     c.sampling_ratio = *r;
   }
-  if (auto v = env::Get("MINION_TAIL_SAMPLING")) {
+  if (auto v = Get("MINION_TAIL_SAMPLING")) {
     auto b = env::ParseBool(*v);
     if (!b.ok()) return b.status().WithContext("MINION_TAIL_SAMPLING");
     c.tail_sampling = *b;
   }
-  if (auto v = env::Get("MINION_TAIL_SAMPLING_LATENCY_MS")) {
+  if (auto v = Get("MINION_TAIL_SAMPLING_LATENCY_MS")) {
     auto ms = env::ParseInt(*v);
     if (!ms.ok()) return ms.status().WithContext("MINION_TAIL_SAMPLING_LATENCY_MS");
     c.tail_latency_threshold = std::chrono::milliseconds(*ms);
@@ -100,13 +107,13 @@ Result<TracingConfig> TracingConfig::FromEnv(TracingConfig c) {
 
   // The standard variables win. The specification asks for a warning and its default on a bad
   // value rather than a failure.
-  if (auto v = env::Get("OTEL_SDK_DISABLED")) {
+  if (auto v = Get("OTEL_SDK_DISABLED")) {
     auto b = env::ParseBool(*v);
     if (b.ok()) c.enabled = c.enabled && !*b;
     else env::Warn("OTEL_SDK_DISABLED: " + b.status().message() + "; treating as false");
   }
-  if (auto v = env::Get("OTEL_SERVICE_NAME")) c.service_name = Trim(*v);
-  if (auto v = env::Get("OTEL_TRACES_EXPORTER")) {
+  if (auto v = Get("OTEL_SERVICE_NAME")) c.service_name = Trim(*v);
+  if (auto v = Get("OTEL_TRACES_EXPORTER")) {
     std::string mapped;
     for (const auto& name : SplitList(*v)) {
       std::string n = name == "console" ? "stdout" : name;
@@ -124,10 +131,10 @@ Result<TracingConfig> TracingConfig::FromEnv(TracingConfig c) {
     }
     c.exporter = mapped.empty() ? "none" : mapped;
   }
-  if (auto v = env::Get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) c.otlp_endpoint = Trim(*v);
-  else if (auto v2 = env::Get("OTEL_EXPORTER_OTLP_ENDPOINT")) c.otlp_endpoint = Trim(*v2);
-  if (auto v = env::Get("OTEL_EXPORTER_JAEGER_ENDPOINT")) c.jaeger_url = Trim(*v);
-  if (auto v = env::Get("OTEL_TRACES_SAMPLER")) {
+  if (auto v = Get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) c.otlp_endpoint = Trim(*v);
+  else if (auto v2 = Get("OTEL_EXPORTER_OTLP_ENDPOINT")) c.otlp_endpoint = Trim(*v2);
+  if (auto v = Get("OTEL_EXPORTER_JAEGER_ENDPOINT")) c.jaeger_url = Trim(*v);
+  if (auto v = Get("OTEL_TRACES_SAMPLER")) {
     std::string s = Lower(Trim(*v));
     if (IsKnownSampler(s)) {
       c.sampler = s;
@@ -136,7 +143,7 @@ Result<TracingConfig> TracingConfig::FromEnv(TracingConfig c) {
       c.sampler = "parentbased_always_on";
     }
   }
-  if (auto v = env::Get("OTEL_TRACES_SAMPLER_ARG")) {
+  if (auto v = Get("OTEL_TRACES_SAMPLER_ARG")) {
     if (c.sampler == "traceidratio" || c.sampler == "parentbased_traceidratio") {
       auto r = env::ParseDouble(*v);
       if (r.ok() && *r >= 0 && *r <= 1) c.sampling_ratio = *r;
@@ -298,6 +305,57 @@ Status InitGlobalTracer(const TracingConfig& config, std::vector<std::unique_ptr
   options.processors.push_back(std::move(processor));
   options.limits = sdk::SpanLimitsFromEnv();
   return InstallProvider(sdk::TracerProvider::Create(std::move(options)));
+}
+
+// ---- the global provider ----
+
+namespace {
+
+struct GlobalProvider {
+  std::mutex mu;
+  std::shared_ptr<sdk::TracerProvider> provider;  // guarded by mu
+};
+
+GlobalProvider& Global() {
+  static GlobalProvider* state = new GlobalProvider();  // leaked: spans may end during exit
+  return *state;
+}
+
+}  // namespace
+
+std::shared_ptr<sdk::TracerProvider> GlobalSdkProvider() {
+  GlobalProvider& g = Global();
+  std::lock_guard<std::mutex> lock(g.mu);
+  return g.provider;
+}
+
+Status ShutdownTracer(std::chrono::milliseconds timeout) {
+  GlobalProvider& g = Global();
+  std::shared_ptr<sdk::TracerProvider> provider;
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    provider = std::move(g.provider);
+    trace::SetGlobalTracerProvider(nullptr);
+    internal::SetGlobalTracer(nullptr);
+  }
+  if (provider && !provider->Shutdown(timeout))
+    return DeadlineExceededError("tracer shutdown did not complete within " + std::to_string(timeout.count()) + " ms");
+  return Status::Ok();
+}
+
+Status InstallProvider(std::shared_ptr<sdk::TracerProvider> provider) {
+  GlobalProvider& g = Global();
+  std::shared_ptr<sdk::TracerProvider> previous;
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    previous = std::move(g.provider);
+    g.provider = provider;
+    trace::SetGlobalTracerProvider(provider);
+    internal::SetGlobalTracer(
+        provider ? provider->GetTracer(internal::kInstrumentationName, MINION_VERSION) : nullptr);
+  }
+  if (previous) previous->Shutdown(std::chrono::seconds(5));
+  return Status::Ok();
 }
 
 }  // namespace minion::observability

@@ -12,6 +12,7 @@
 #include <thread>
 #include <utility>
 
+#include "curl/curl_easy.h"
 #include "llm/chat_completions.h"
 #include "llm/genai_span.h"
 #include "minion/common/clock.h"
@@ -25,30 +26,14 @@ namespace {
 // Bodies larger than this are not a chat completion; stop reading rather than exhaust memory.
 constexpr std::size_t kMaxResponseBytes = 32u << 20;
 
-void EnsureCurlInitialised() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 struct Attempt {
   CURLcode curl_code = CURLE_OK;
   std::string curl_error;
   long http_status = 0;
-  std::string body;
+  // A longer body is not a chat completion: the transfer stops rather than exhaust memory.
+  curl::BoundedBody body{kMaxResponseBytes, curl::BoundedBody::Overflow::kAbort};
   std::string retry_after;  // the header's raw value, if any
-  bool too_large = false;
 };
-
-std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* attempt = static_cast<Attempt*>(user);
-  std::size_t len = size * n;
-  if (attempt->body.size() + len > kMaxResponseBytes) {
-    attempt->too_large = true;
-    return 0;  // makes curl abort with CURLE_WRITE_ERROR
-  }
-  attempt->body.append(data, len);
-  return len;
-}
 
 std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
   auto* attempt = static_cast<Attempt*>(user);
@@ -77,11 +62,6 @@ struct CurlSlist {
 
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
 
-// libcurl's progress hook: a non-zero return aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
-int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<const std::stop_token*>(user)->stop_requested() ? 1 : 0;
-}
-
 Attempt PostOnce(const std::string& url, const std::string& api_key, const HeaderPairs& extra,
                  const std::string& body, std::chrono::milliseconds timeout, const std::stop_token& stop) {
   Attempt attempt;
@@ -102,20 +82,14 @@ Attempt PostOnce(const std::string& url, const std::string& api_key, const Heade
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &attempt);
+  curl::SetBaseOptions(curl, &attempt.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &attempt);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // signals and threads do not mix
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "minion/" MINION_VERSION);
-  if (stop.stop_possible()) {
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &OnProgress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &stop);
-  }
+  if (stop.stop_possible()) curl::AbortWhenStopRequested(curl, &stop);
   attempt.curl_code = curl_easy_perform(curl);
   if (attempt.curl_code != CURLE_OK) {
     attempt.curl_error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(attempt.curl_code);
@@ -152,7 +126,7 @@ std::string JoinUrl(std::string base, std::string_view path) {
 }  // namespace
 
 OpenAIProvider::OpenAIProvider(OpenAIProviderOptions options) : options_(std::move(options)) {
-  EnsureCurlInitialised();
+  (void)curl::EnsureGlobalInit();  // a failure shows as curl_easy_init failing
   if (!options_.sleep) {
     default_sleep_ = true;
     options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
@@ -225,7 +199,7 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
     std::optional<std::chrono::milliseconds> retry_after;
     bool retryable = false;
     if (attempt.curl_code != CURLE_OK) {
-      if (attempt.too_large) {
+      if (attempt.body.overflowed) {
         return fail(ResourceExhaustedError("chat completions response from " + url +
                                            " exceeds " + std::to_string(kMaxResponseBytes) +
                                            " bytes"),
@@ -244,7 +218,7 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
     } else {
       span.SetAttribute("http.response.status_code", attempt.http_status);
       if (attempt.http_status >= 200 && attempt.http_status < 300) {
-        Result<ChatResponse> parsed = internal::ParseChatResponse(attempt.body);
+        Result<ChatResponse> parsed = internal::ParseChatResponse(attempt.body.data);
         if (!parsed.ok()) {
           return fail(parsed.status().WithContext("from " + url), "invalid_response");
         }
@@ -255,7 +229,7 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
       }
       last_error = Status(internal::StatusCodeForHttp(attempt.http_status),
                           "chat completions: HTTP " + std::to_string(attempt.http_status) +
-                              " from " + url + ": " + internal::ExtractErrorMessage(attempt.body));
+                              " from " + url + ": " + internal::ExtractErrorMessage(attempt.body.data));
       last_error_type = std::to_string(attempt.http_status);
       retryable = internal::IsRetryableHttp(attempt.http_status);
       if (!attempt.retry_after.empty()) {

@@ -4,16 +4,10 @@
 
 #include <fstream>
 
-#include "exporters/common/curl_support.h"
+#include "curl/curl_easy.h"
 #include "minion/exporters/file_exporter.h"
 
 namespace minion::exporters {
-namespace {
-
-size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
-
-}  // namespace
-
 Result<ReplayStats> ReplayOtlpJsonLines(const std::string& path, const OtlpExporterOptions& options) {
   if (!options.endpoint.starts_with("http://") && !options.endpoint.starts_with("https://")) {
     return InvalidArgumentError("replay: endpoint \"" + options.endpoint + "\" is not an http(s):// URL");
@@ -21,7 +15,7 @@ Result<ReplayStats> ReplayOtlpJsonLines(const std::string& path, const OtlpExpor
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFoundError("replay: cannot read \"" + path + "\"");
 
-  if (!internal::EnsureCurlGlobalInit()) return InternalError("replay: curl_global_init failed");
+  if (!curl::EnsureGlobalInit()) return InternalError("replay: curl_global_init failed");
   CURL* easy = curl_easy_init();
   if (easy == nullptr) return InternalError("replay: curl_easy_init failed");
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
@@ -30,9 +24,8 @@ Result<ReplayStats> ReplayOtlpJsonLines(const std::string& path, const OtlpExpor
   curl_easy_setopt(easy, CURLOPT_URL, options.endpoint.c_str());
   curl_easy_setopt(easy, CURLOPT_POST, 1L);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Discard);
+  curl::SetBaseOptions(easy, nullptr);  // the response bodies are not read
   if (!options.certificate_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options.certificate_file.c_str());
   if (!options.client_certificate_file.empty()) {
     curl_easy_setopt(easy, CURLOPT_SSLCERT, options.client_certificate_file.c_str());

@@ -7,10 +7,11 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <stop_token>
 #include <utility>
 #include <vector>
 
-#include "exporters/common/curl_support.h"
+#include "curl/curl_easy.h"
 #include "exporters/common/failure_log.h"
 #include "exporters/jaeger/jaeger_thrift.h"
 #include "minion/common/clock.h"
@@ -19,14 +20,6 @@ namespace minion::exporters {
 namespace {
 
 using std::chrono::milliseconds;
-
-std::size_t CollectBody(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* body = static_cast<std::string*>(user);
-  // Only the start of an error body is useful in a message.
-  const std::size_t len = size * n;
-  if (body->size() < 512) body->append(data, std::min(len, 512 - body->size()));
-  return len;
-}
 
 }  // namespace
 
@@ -52,7 +45,7 @@ class JaegerExporter::Impl {
   }
 
   Status Init() {
-    (void)internal::EnsureCurlGlobalInit();  // a failure shows as curl_easy_init failing
+    (void)curl::EnsureGlobalInit();  // a failure shows as curl_easy_init failing
     curl_ = curl_easy_init();
     if (curl_ == nullptr) return InternalError("jaeger exporter: curl_easy_init failed");
     headers_ = curl_slist_append(headers_, "Content-Type: application/x-thrift");
@@ -65,14 +58,9 @@ class JaegerExporter::Impl {
     curl_easy_setopt(curl_, CURLOPT_URL, options_.endpoint.c_str());
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
     curl_easy_setopt(curl_, CURLOPT_POST, 1L);
-    // Timeouts must not use signals: the exporter runs on a processor thread.
-    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &CollectBody);
-    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response_);
+    curl::SetBaseOptions(curl_, &response_);
     // Lets Shutdown abort a request in flight instead of waiting out its timeout.
-    curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl_, CURLOPT_XFERINFOFUNCTION, &AbortOnShutdown);
-    curl_easy_setopt(curl_, CURLOPT_XFERINFODATA, this);
+    curl::AbortWhenStopRequested(curl_, &stop_token_);
     if (!options_.username.empty()) {
       curl_easy_setopt(curl_, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
       curl_easy_setopt(curl_, CURLOPT_USERNAME, options_.username.c_str());
@@ -125,6 +113,7 @@ class JaegerExporter::Impl {
   Status Shutdown(milliseconds timeout) {
     std::unique_lock lock(mu_);
     shutdown_.store(true, std::memory_order_release);
+    stop_.request_stop();
     cv_.notify_all();  // cuts a backoff wait short; the progress callback aborts a transfer
     if (!cv_.wait_for(lock, timeout, [&] { return !busy_; })) {
       failure_log_.Flush();
@@ -156,14 +145,10 @@ class JaegerExporter::Impl {
     cv_.notify_all();
   }
 
-  static int AbortOnShutdown(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-    return static_cast<Impl*>(self)->shutdown_.load(std::memory_order_acquire) ? 1 : 0;
-  }
-
   // One POST of body_, classified for RunWithRetry.
   AttemptResult PostOnce(std::chrono::nanoseconds remaining) {
     AttemptResult r;
-    response_.clear();
+    response_.Clear();
     const auto per_request = std::max<std::int64_t>(
         1, std::min<std::int64_t>(options_.timeout.count(),
                                   std::chrono::duration_cast<milliseconds>(remaining).count()));
@@ -172,7 +157,7 @@ class JaegerExporter::Impl {
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(per_request));
     const CURLcode rc = curl_easy_perform(curl_);
     if (rc != CURLE_OK) {
-      r.outcome = internal::IsRetryableCurlError(rc) ? AttemptOutcome::kRetryable : AttemptOutcome::kPermanent;
+      r.outcome = curl::IsRetryableError(rc) ? AttemptOutcome::kRetryable : AttemptOutcome::kPermanent;
       r.status = UnavailableError("POST " + options_.endpoint + ": " + curl_easy_strerror(rc));
       return r;
     }
@@ -180,7 +165,7 @@ class JaegerExporter::Impl {
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
     if (status >= 200 && status < 300) return r;
     std::string msg = "POST " + options_.endpoint + ": HTTP " + std::to_string(status);
-    if (!response_.empty()) msg += ": " + response_;
+    if (!response_.data.empty()) msg += ": " + response_.data;
     if (IsRetryableHttpStatus(static_cast<int>(status))) {
       r.outcome = AttemptOutcome::kRetryable;
       r.status = UnavailableError(std::move(msg));
@@ -217,13 +202,16 @@ class JaegerExporter::Impl {
   std::mutex mu_;
   std::condition_variable cv_;  // busy_ cleared, or shutdown_ set
   bool busy_ = false;           // guarded by mu_: an Export owns the members below
-  std::atomic<bool> shutdown_{false};  // written under mu_; read lock-free by the curl callback
+  std::atomic<bool> shutdown_{false};  // written under mu_
+  std::stop_source stop_;  // requested with shutdown_; read lock-free by the curl callback
+  std::stop_token stop_token_ = stop_.get_token();
 
   // Used only by the Export holding busy_ (and by Shutdown once busy_ is clear).
   CURL* curl_ = nullptr;
   curl_slist* headers_ = nullptr;
   std::string body_;      // reused across exports
-  std::string response_;
+  // Only the start of an error body is useful in a message.
+  curl::BoundedBody response_{512, curl::BoundedBody::Overflow::kTruncate};
   std::vector<std::pair<const trace::Resource*, std::vector<const trace::SpanData*>>> groups_;
 };
 

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "exporters/common/curl_support.h"
+#include "curl/curl_easy.h"
 #include "exporters/common/export_loop.h"
 #include "minion/common/json.h"
 #include "minion/otlp/encoder.h"
@@ -72,7 +72,7 @@ class OtlpHttpExporter::Impl {
       return InvalidArgumentError("OTLP/HTTP endpoint \"" + options_.endpoint +
                                   "\" is not an http:// or https:// URL");
     }
-    if (!internal::EnsureCurlGlobalInit()) return InternalError("curl_global_init failed");
+    if (!curl::EnsureGlobalInit()) return InternalError("curl_global_init failed");
     easy_ = curl_easy_init();
     multi_ = curl_multi_init();
     if (easy_ == nullptr || multi_ == nullptr) return InternalError("libcurl handle allocation failed");
@@ -91,12 +91,10 @@ class OtlpHttpExporter::Impl {
     curl_easy_setopt(easy_, CURLOPT_URL, options_.endpoint.c_str());
     curl_easy_setopt(easy_, CURLOPT_POST, 1L);
     curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
-    curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(easy_, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(easy_, CURLOPT_USERAGENT, "OTel-OTLP-Exporter-Cpp-minion/" MINION_VERSION);
-    curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &Impl::OnBody);
-    curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+    curl::SetBaseOptions(easy_, &response_);
     curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
     curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
     if (!options_.certificate_file.empty()) {
@@ -179,7 +177,7 @@ class OtlpHttpExporter::Impl {
   // One HTTP POST. Classifies the outcome for RunWithRetry.
   AttemptResult Attempt(nanoseconds remaining, std::int64_t& rejected) {
     loop_.counters.CountRequest();
-    response_.clear();
+    response_.Clear();
     retry_after_.clear();
     const long timeout_ms = std::max<long>(
         1, static_cast<long>(std::chrono::duration_cast<milliseconds>(remaining).count()));
@@ -200,7 +198,7 @@ class OtlpHttpExporter::Impl {
         r.status = CancelledError("exporter shut down during the request");
         return r;
       }
-      r.outcome = internal::IsRetryableCurlError(code) ? AttemptOutcome::kRetryable : AttemptOutcome::kPermanent;
+      r.outcome = curl::IsRetryableError(code) ? AttemptOutcome::kRetryable : AttemptOutcome::kPermanent;
       r.status = UnavailableError(std::string("POST ") + options_.endpoint + ": " +
                                  curl_easy_strerror(code));
       return r;
@@ -214,7 +212,7 @@ class OtlpHttpExporter::Impl {
     r.status = Status(IsRetryableHttpStatus(static_cast<int>(http)) ? StatusCode::kUnavailable
                                                                     : StatusCode::kFailedPrecondition,
                       "HTTP " + std::to_string(http) + " from " + options_.endpoint +
-                          (response_.empty() ? "" : ": " + Printable(response_)));
+                          (response_.data.empty() ? "" : ": " + Printable(response_.data)));
     if (IsRetryableHttpStatus(static_cast<int>(http))) {
       r.outcome = AttemptOutcome::kRetryable;
       if (!retry_after_.empty()) r.retry_after = ParseRetryAfter(retry_after_, clock_->Now());
@@ -256,12 +254,12 @@ class OtlpHttpExporter::Impl {
 
   // The number of spans a 2xx response reports as rejected (0 if none or unparseable).
   std::int64_t ReadPartialSuccess() {
-    if (response_.empty()) return 0;
+    if (response_.data.empty()) return 0;
     std::int64_t rejected = 0;
     std::string message;
     if (options_.protocol == OtlpProtocol::kHttpJson) {
       // The collector's reply is outside input: depth-bounded like every parse (ParseJson).
-      auto j = ParseJson(response_, "response").value_or(nlohmann::json());
+      auto j = ParseJson(response_.data, "response").value_or(nlohmann::json());
       if (j.is_object() && j.contains("partialSuccess") && j["partialSuccess"].is_object()) {
         const auto& ps = j["partialSuccess"];
         if (ps.contains("rejectedSpans")) {
@@ -279,7 +277,7 @@ class OtlpHttpExporter::Impl {
       }
     } else {
       otlp::ExportTraceServiceResponse resp;
-      if (resp.ParseFromString(response_) && resp.has_partial_success()) {
+      if (resp.ParseFromString(response_.data) && resp.has_partial_success()) {
         rejected = resp.partial_success().rejected_spans();
         message = resp.partial_success().error_message();
       }
@@ -291,15 +289,6 @@ class OtlpHttpExporter::Impl {
       });
     }
     return rejected;
-  }
-
-  static size_t OnBody(char* data, size_t size, size_t n, void* self_ptr) {
-    auto* self = static_cast<Impl*>(self_ptr);
-    const size_t len = size * n;
-    if (self->response_.size() < kMaxResponseBytes) {
-      self->response_.append(data, std::min(len, kMaxResponseBytes - self->response_.size()));
-    }
-    return len;
   }
 
   static size_t OnHeader(char* data, size_t size, size_t n, void* self_ptr) {
@@ -352,7 +341,8 @@ class OtlpHttpExporter::Impl {
   bool exporting_ = false;
   std::string body_;
   std::string gzipped_;
-  std::string response_;
+  // Only the start of a response matters (a status message), so longer ones are cut.
+  curl::BoundedBody response_{kMaxResponseBytes, curl::BoundedBody::Overflow::kTruncate};
   std::string retry_after_;
 
   internal::ExportState loop_;  // shutdown signal, counters, failure log

@@ -32,13 +32,11 @@ class Latch {
   Latch& operator=(const Latch&) = delete;
 
   void CountDown(std::ptrdiff_t n = 1) {
-    bool released;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      count_ -= n;
-      released = count_ <= 0;
-    }
-    if (released) cv_.notify_all();
+    // Notified under the lock: a waiter may destroy the latch as soon as Wait returns (a latch
+    // on a test's stack), so the notification must be over before the waiter can get the mutex.
+    std::lock_guard<std::mutex> lock(mu_);
+    count_ -= n;
+    if (count_ <= 0) cv_.notify_all();
   }
   bool Released() const {
     std::lock_guard<std::mutex> lock(mu_);

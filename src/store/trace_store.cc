@@ -14,6 +14,8 @@
 //     deletes whole batches (a rowid range) oldest first, so it never scans the big tables.
 #include "minion/store/trace_store.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <charconv>
 #include <atomic>
@@ -554,6 +556,8 @@ class SqliteTraceStore final : public TraceStore {
     s.requests_written = requests_written_.load(std::memory_order_relaxed);
     s.requests_refused = requests_refused_.load(std::memory_order_relaxed);
     s.spans_deleted = spans_deleted_.load(std::memory_order_relaxed);
+    s.writer_cpu_seconds =
+        static_cast<double>(writer_cpu_ns_.load(std::memory_order_relaxed)) / 1e9;
     std::lock_guard<std::mutex> lock(mu_);
     s.queued_spans = queued_spans_;
     return s;
@@ -716,7 +720,14 @@ class SqliteTraceStore final : public TraceStore {
         retention.swap(retention_requests_);
         stop = stopping_ && queue_.empty();
       }
-      if (!group.empty()) WriteGroup(group);
+      if (!group.empty()) {
+        WriteGroup(group);
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        writer_cpu_ns_.store(static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+                                 static_cast<std::uint64_t>(ts.tv_nsec),
+                             std::memory_order_relaxed);
+      }
       const bool retention_configured = options_.retention.count() > 0 || options_.max_db_bytes > 0;
       const std::uint64_t now = clock_->MonotonicNanos();
       if (!retention.empty() || (retention_configured && now >= next_retention_ns_)) {
@@ -1123,7 +1134,7 @@ class SqliteTraceStore final : public TraceStore {
   std::vector<Reader*> free_readers_;  // GUARDED_BY(readers_mu_)
 
   std::atomic<std::uint64_t> spans_written_{0}, requests_written_{0}, requests_refused_{0},
-      spans_deleted_{0};
+      spans_deleted_{0}, writer_cpu_ns_{0};
 };
 
 }  // namespace

@@ -63,6 +63,9 @@ struct StoreStats {
   std::uint64_t requests_refused = 0;  // queue full
   std::uint64_t spans_deleted = 0;     // by retention
   std::uint64_t queued_spans = 0;
+  // CPU time of the writer thread so far: the one thread every stored span passes through, so
+  // spans_written / writer_cpu_seconds is the ingest ceiling when decoding runs elsewhere.
+  double writer_cpu_seconds = 0;
 };
 
 class TraceStore {

@@ -21,5 +21,6 @@ Command AddServeCommand(CLI::App& app);
 Command AddWorkerCommand(CLI::App& app);   // worker_command.cc
 Command AddWorkersCommand(CLI::App& app);  // worker_command.cc
 Command AddCoordinatorCommand(CLI::App& app);
+Command AddRunsCommand(CLI::App& app);     // runs_command.cc
 
 }  // namespace minion::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   commands.push_back(minion::cli::AddServeCommand(app));
   commands.push_back(minion::cli::AddWorkerCommand(app));
   commands.push_back(minion::cli::AddWorkersCommand(app));
+  commands.push_back(minion::cli::AddRunsCommand(app));
 #ifdef MINION_HAVE_COORDINATOR
   commands.push_back(minion::cli::AddCoordinatorCommand(app));
 #endif

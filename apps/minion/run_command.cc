@@ -90,6 +90,9 @@ struct RunFlags {
   std::string ledger;
   int timeout_ms = 60000;
   int max_attempts = 3;
+  int max_parallel = 4;          // OrchestratorOptions::max_parallel
+  int initial_backoff_ms = 100;  // RetryPolicy::initial_backoff
+  int max_backoff_ms = 5000;     // RetryPolicy::max_backoff
   bool json = false;
   bool no_tree = false;
   bool ui = false;                                // --ui: export to a running `minion serve`
@@ -161,6 +164,11 @@ struct CancelTarget {
 };
 
 int Run(const RunFlags& flags) {
+  if (flags.max_backoff_ms < flags.initial_backoff_ms) {
+    std::cerr << "minion: --max-backoff (" << flags.max_backoff_ms << " ms) is below --initial-backoff ("
+              << flags.initial_backoff_ms << " ms)\n";
+    return 2;
+  }
   // First, before any thread exists: every thread started below inherits the blocked signals,
   // and the watcher thread alone receives them.
   auto cancel = std::make_shared<CancelTarget>();
@@ -235,6 +243,9 @@ int Run(const RunFlags& flags) {
   options.provider = GuardProvider(std::shared_ptr<llm::Provider>(std::move(provider).value()), *resilience_config);
   options.orchestrator.subtask_timeout = std::chrono::milliseconds(flags.timeout_ms);
   options.orchestrator.retry.max_attempts = flags.max_attempts;
+  options.orchestrator.max_parallel = static_cast<std::size_t>(flags.max_parallel);
+  options.orchestrator.retry.initial_backoff = std::chrono::milliseconds(flags.initial_backoff_ms);
+  options.orchestrator.retry.max_backoff = std::chrono::milliseconds(flags.max_backoff_ms);
   if (flags.planner == "auto") options.planner_mode = agents::PlannerMode::kAuto;
   else if (flags.planner == "llm") options.planner_mode = agents::PlannerMode::kLlm;
   if (!flags.workflow.empty()) {
@@ -384,6 +395,15 @@ Command AddRunCommand(CLI::App& app) {
   run->add_option("--timeout-ms", flags->timeout_ms, "Per-subtask timeout in milliseconds")->check(CLI::PositiveNumber);
   run->add_option("--max-attempts", flags->max_attempts, "Attempts per subtask, including the first")
       ->check(CLI::Range(1, 100));
+  run->add_option("--max-parallel", flags->max_parallel, "Subtasks of the task in flight at once")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  run->add_option("--initial-backoff", flags->initial_backoff_ms, "Delay before the first retry, in milliseconds")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
+  run->add_option("--max-backoff", flags->max_backoff_ms, "Longest delay between retries, in milliseconds")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
   run->add_option("--transport", flags->transport.url,
                   "Dispatch to worker processes over redis://[user:password@]host:port/db "
                   "(default: $MINION_TRANSPORT; none: in-process workers)");

@@ -5,7 +5,61 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "minion/common/json.h"
+
 namespace minion::agents {
+
+bool TruncateLedgerText(std::string& text, std::size_t max) {
+  if (text.size() <= max) return false;
+  std::size_t cut = max;
+  // Back off over continuation bytes so the kept prefix ends on a whole sequence.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
+  return true;
+}
+
+Result<TaskRecord> Ledger::Task(const std::string& task_id) const {
+  MINION_ASSIGN_OR_RETURN(auto tasks, Tasks());
+  for (auto& t : tasks) {
+    if (t.task_id == task_id) return std::move(t);
+  }
+  return NotFoundError("task '" + task_id + "' is not in the ledger");
+}
+
+namespace {
+
+TaskRecord Capped(TaskRecord t) {
+  const bool a = TruncateLedgerText(t.input);
+  const bool b = TruncateLedgerText(t.plan);
+  const bool c = TruncateLedgerText(t.description);
+  t.truncated = t.truncated || a || b || c;
+  return t;
+}
+
+SubtaskRecord Capped(SubtaskRecord s) {
+  TruncateLedgerText(s.input);
+  TruncateLedgerText(s.error);
+  if (TruncateLedgerText(s.output)) s.output_truncated = true;
+  return s;
+}
+
+std::string JoinDependencies(const std::vector<std::string>& deps) {
+  nlohmann::json j = deps;
+  return DumpJson(j);
+}
+
+std::vector<std::string> SplitDependencies(const std::string& text) {
+  std::vector<std::string> out;
+  if (text.empty()) return out;
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& d : j) {
+    if (d.is_string()) out.push_back(d.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
 
 InMemoryLedger::Entry& InMemoryLedger::EntryLocked(const std::string& task_id) {
   auto [it, inserted] = entries_.try_emplace(task_id);
@@ -21,11 +75,12 @@ InMemoryLedger::Entry& InMemoryLedger::EntryLocked(const std::string& task_id) {
 
 Status InMemoryLedger::RecordTask(const TaskRecord& task) {
   std::lock_guard lock(mu_);
-  EntryLocked(task.task_id).task = task;
+  EntryLocked(task.task_id).task = Capped(task);
   return Status::Ok();
 }
 
-Status InMemoryLedger::RecordSubtask(const SubtaskRecord& subtask) {
+Status InMemoryLedger::RecordSubtask(const SubtaskRecord& original) {
+  const SubtaskRecord subtask = Capped(original);
   std::lock_guard lock(mu_);
   auto& entry = EntryLocked(subtask.task_id);
   // Indexed: a plan of 10,000 subtasks writes each several times.
@@ -72,59 +127,86 @@ class SqliteLedger final : public Ledger {
  public:
   explicit SqliteLedger(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
 
-  Status Init() {
-    std::lock_guard lock(mu_);
-    return db_->Exec(
-        "CREATE TABLE IF NOT EXISTS tasks(task_id TEXT PRIMARY KEY, name TEXT, type TEXT,"
-        " priority INTEGER, status TEXT, error TEXT, planner TEXT, started_at INTEGER,"
-        " finished_at INTEGER);"
-        "CREATE TABLE IF NOT EXISTS subtasks(task_id TEXT, subtask_id TEXT, name TEXT,"
-        " capability TEXT, worker_id TEXT, status TEXT, attempts INTEGER, error TEXT,"
-        " started_at INTEGER, finished_at INTEGER, PRIMARY KEY(task_id, subtask_id));"
-        "CREATE TABLE IF NOT EXISTS steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT,"
-        " subtask_id TEXT, kind TEXT, detail TEXT, time INTEGER);"
-        "CREATE INDEX IF NOT EXISTS steps_task ON steps(task_id);");
+  // Runs before the ledger is shared, so no lock: the transaction (BEGIN IMMEDIATE takes the
+  // write lock, waiting busy_timeout for it) keeps two processes opening one new file from
+  // both creating the tables, and a crash mid-migration leaves the old schema intact.
+  Status Init(const std::string& path) {
+    MINION_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+    Status s = InitLocked(path);
+    if (s.ok()) return db_->Exec("COMMIT");
+    (void)db_->Exec("ROLLBACK");
+    return s;
   }
 
-  Status RecordTask(const TaskRecord& t) override {
-    return Run("INSERT OR REPLACE INTO tasks VALUES(?,?,?,?,?,?,?,?,?)",
-               {t.task_id, t.name, t.type, std::to_string(t.priority), t.status, t.error, t.planner,
-                std::to_string(t.started_at), std::to_string(t.finished_at)});
+  Status InitLocked(const std::string& path) {
+    int version = 0;
+    MINION_RETURN_IF_ERROR(Query("PRAGMA user_version", {}, [&](const sqlite::Statement& st) {
+      version = static_cast<int>(st.ColumnInt64(0));
+    }));
+    if (version > kLedgerSchemaVersion) {
+      return FailedPreconditionError("ledger '" + path + "' has schema version " + std::to_string(version) +
+                                     ", newer than this minion understands (" +
+                                     std::to_string(kLedgerSchemaVersion) + "); use a newer minion");
+    }
+    if (version == kLedgerSchemaVersion) return Status::Ok();
+    bool old_tables = false;
+    MINION_RETURN_IF_ERROR(Query("SELECT name FROM sqlite_master WHERE type='table' AND name='tasks'", {},
+                                 [&](const sqlite::Statement&) { old_tables = true; }));
+    Status s = old_tables ? Migrate1To2() : Create();
+    if (!s.ok()) {
+      return s.WithContext(old_tables ? "migrating ledger '" + path + "' to schema version " +
+                                            std::to_string(kLedgerSchemaVersion)
+                                      : "creating ledger tables");
+    }
+    return db_->Exec("PRAGMA user_version = " + std::to_string(kLedgerSchemaVersion));
   }
-  Status RecordSubtask(const SubtaskRecord& s) override {
-    return Run("INSERT OR REPLACE INTO subtasks VALUES(?,?,?,?,?,?,?,?,?,?)",
+
+  Status RecordTask(const TaskRecord& original) override {
+    const TaskRecord t = Capped(original);
+    return Run("INSERT OR REPLACE INTO tasks(task_id, name, type, priority, status, error, planner, started_at,"
+               " finished_at, description, input, plan, trace_id, span_id, truncated)"
+               " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               {t.task_id, t.name, t.type, std::to_string(t.priority), t.status, t.error, t.planner,
+                std::to_string(t.started_at), std::to_string(t.finished_at), t.description, t.input, t.plan,
+                t.trace_id, t.span_id, t.truncated ? "1" : "0"});
+  }
+  Status RecordSubtask(const SubtaskRecord& original) override {
+    const SubtaskRecord s = Capped(original);
+    return Run("INSERT OR REPLACE INTO subtasks(task_id, subtask_id, name, capability, worker_id, status,"
+               " attempts, error, started_at, finished_at, position, dependencies, input, output,"
+               " output_truncated) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                {s.task_id, s.subtask_id, s.name, s.capability, s.worker_id, s.status,
                 std::to_string(s.attempts), s.error, std::to_string(s.started_at),
-                std::to_string(s.finished_at)});
+                std::to_string(s.finished_at), std::to_string(s.position), JoinDependencies(s.dependencies),
+                s.input, s.output, s.output_truncated ? "1" : "0"});
   }
   Status RecordStep(const StepRecord& s) override {
     return Run("INSERT INTO steps(task_id, subtask_id, kind, detail, time) VALUES(?,?,?,?,?)",
                {s.task_id, s.subtask_id, s.kind, s.detail, std::to_string(s.time)});
   }
 
-  Result<std::vector<TaskRecord>> Tasks() const override {
-    std::vector<TaskRecord> out;
-    MINION_RETURN_IF_ERROR(Query("SELECT * FROM tasks ORDER BY started_at", {}, [&](const sqlite::Statement& st) {
-      TaskRecord t;
-      t.task_id = st.ColumnText(0); t.name = st.ColumnText(1); t.type = st.ColumnText(2);
-      t.priority = static_cast<int>(st.ColumnInt64(3)); t.status = st.ColumnText(4);
-      t.error = st.ColumnText(5); t.planner = st.ColumnText(6);
-      t.started_at = static_cast<UnixNanos>(st.ColumnInt64(7));
-      t.finished_at = static_cast<UnixNanos>(st.ColumnInt64(8));
-      out.push_back(std::move(t));
-    }));
-    return out;
+  Result<std::vector<TaskRecord>> Tasks() const override { return SelectTasks("", {}); }
+  Result<TaskRecord> Task(const std::string& task_id) const override {
+    MINION_ASSIGN_OR_RETURN(auto tasks, SelectTasks(" WHERE task_id=?", {task_id}));
+    if (tasks.empty()) return NotFoundError("task '" + task_id + "' is not in the ledger");
+    return std::move(tasks.front());
   }
   Result<std::vector<SubtaskRecord>> Subtasks(const std::string& task_id) const override {
     std::vector<SubtaskRecord> out;
-    MINION_RETURN_IF_ERROR(Query("SELECT * FROM subtasks WHERE task_id=? ORDER BY started_at", {task_id},
-                                 [&](const sqlite::Statement& st) {
+    MINION_RETURN_IF_ERROR(Query("SELECT task_id, subtask_id, name, capability, worker_id, status, attempts, error,"
+                                 " started_at, finished_at, position, dependencies, input, output,"
+                                 " output_truncated FROM subtasks WHERE task_id=? ORDER BY position, rowid",
+                                 {task_id}, [&](const sqlite::Statement& st) {
       SubtaskRecord s;
       s.task_id = st.ColumnText(0); s.subtask_id = st.ColumnText(1); s.name = st.ColumnText(2);
       s.capability = st.ColumnText(3); s.worker_id = st.ColumnText(4); s.status = st.ColumnText(5);
       s.attempts = static_cast<int>(st.ColumnInt64(6)); s.error = st.ColumnText(7);
       s.started_at = static_cast<UnixNanos>(st.ColumnInt64(8));
       s.finished_at = static_cast<UnixNanos>(st.ColumnInt64(9));
+      s.position = static_cast<int>(st.ColumnInt64(10));
+      s.dependencies = SplitDependencies(st.ColumnText(11));
+      s.input = st.ColumnText(12); s.output = st.ColumnText(13);
+      s.output_truncated = st.ColumnInt64(14) != 0;
       out.push_back(std::move(s));
     }));
     return out;
@@ -157,6 +239,62 @@ class SqliteLedger final : public Ledger {
     return Query(sql, args, [](const sqlite::Statement&) {});
   }
 
+  Result<std::vector<TaskRecord>> SelectTasks(const std::string& where, const std::vector<std::string>& args) const {
+    std::vector<TaskRecord> out;
+    const std::string sql =
+        "SELECT task_id, name, type, priority, status, error, planner, started_at, finished_at, description,"
+        " input, plan, trace_id, span_id, truncated FROM tasks" + where + " ORDER BY started_at, rowid";
+    MINION_RETURN_IF_ERROR(Query(sql.c_str(), args, [&](const sqlite::Statement& st) {
+      TaskRecord t;
+      t.task_id = st.ColumnText(0); t.name = st.ColumnText(1); t.type = st.ColumnText(2);
+      t.priority = static_cast<int>(st.ColumnInt64(3)); t.status = st.ColumnText(4);
+      t.error = st.ColumnText(5); t.planner = st.ColumnText(6);
+      t.started_at = static_cast<UnixNanos>(st.ColumnInt64(7));
+      t.finished_at = static_cast<UnixNanos>(st.ColumnInt64(8));
+      t.description = st.ColumnText(9); t.input = st.ColumnText(10); t.plan = st.ColumnText(11);
+      t.trace_id = st.ColumnText(12); t.span_id = st.ColumnText(13);
+      t.truncated = st.ColumnInt64(14) != 0;
+      out.push_back(std::move(t));
+    }));
+    return out;
+  }
+
+  // The whole schema, version 2. Called inside Init's transaction.
+  Status Create() {
+    return db_->Exec(
+        "CREATE TABLE tasks(task_id TEXT PRIMARY KEY, name TEXT, type TEXT, priority INTEGER, status TEXT,"
+        " error TEXT, planner TEXT, started_at INTEGER, finished_at INTEGER, description TEXT DEFAULT '',"
+        " input TEXT DEFAULT '', plan TEXT DEFAULT '', trace_id TEXT DEFAULT '', span_id TEXT DEFAULT '',"
+        " truncated INTEGER DEFAULT 0);"
+        "CREATE TABLE subtasks(task_id TEXT, subtask_id TEXT, name TEXT, capability TEXT, worker_id TEXT,"
+        " status TEXT, attempts INTEGER, error TEXT, started_at INTEGER, finished_at INTEGER,"
+        " position INTEGER DEFAULT 0, dependencies TEXT DEFAULT '', input TEXT DEFAULT '',"
+        " output TEXT DEFAULT '', output_truncated INTEGER DEFAULT 0, PRIMARY KEY(task_id, subtask_id));"
+        "CREATE TABLE steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, subtask_id TEXT, kind TEXT,"
+        " detail TEXT, time INTEGER);"
+        "CREATE INDEX steps_task ON steps(task_id);");
+  }
+
+  // Version 0 files have schema 1's three tables: add the new columns (old rows read back
+  // with empty inputs, plan and trace ids; resume refuses them for want of a plan).
+  Status Migrate1To2() {
+    return db_->Exec(
+        "ALTER TABLE tasks ADD COLUMN description TEXT DEFAULT '';"
+        "ALTER TABLE tasks ADD COLUMN input TEXT DEFAULT '';"
+        "ALTER TABLE tasks ADD COLUMN plan TEXT DEFAULT '';"
+        "ALTER TABLE tasks ADD COLUMN trace_id TEXT DEFAULT '';"
+        "ALTER TABLE tasks ADD COLUMN span_id TEXT DEFAULT '';"
+        "ALTER TABLE tasks ADD COLUMN truncated INTEGER DEFAULT 0;"
+        "ALTER TABLE subtasks ADD COLUMN position INTEGER DEFAULT 0;"
+        "ALTER TABLE subtasks ADD COLUMN dependencies TEXT DEFAULT '';"
+        "ALTER TABLE subtasks ADD COLUMN input TEXT DEFAULT '';"
+        "ALTER TABLE subtasks ADD COLUMN output TEXT DEFAULT '';"
+        "ALTER TABLE subtasks ADD COLUMN output_truncated INTEGER DEFAULT 0;"
+        "CREATE TABLE IF NOT EXISTS steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, subtask_id TEXT,"
+        " kind TEXT, detail TEXT, time INTEGER);"
+        "CREATE INDEX IF NOT EXISTS steps_task ON steps(task_id);");
+  }
+
   mutable std::mutex mu_;
   std::unique_ptr<sqlite::Database> db_;  // guarded by mu_
 };
@@ -172,7 +310,7 @@ Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& path, Sqlite
   auto db = sqlite::Database::Open(path, open);
   if (!db.ok()) return db.status().WithContext("cannot open ledger database '" + path + "'");
   auto ledger = std::make_unique<SqliteLedger>(std::move(*db));
-  MINION_RETURN_IF_ERROR(ledger->Init().WithContext("initialising ledger '" + path + "'"));
+  MINION_RETURN_IF_ERROR(ledger->Init(path).WithContext("initialising ledger '" + path + "'"));
   return std::unique_ptr<Ledger>(std::move(ledger));
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "agents/plan_run.h"
+#include "minion/common/json.h"
 #include "minion/common/retry.h"
 
 namespace minion::agents {
@@ -93,6 +94,13 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
   }
   TaskRecord record{task_id, request.name, request.type, request.priority, "running", "",
                     planner.Name(), clock_->Now(), 0};
+  record.description = request.description;
+  if (!request.input.is_null()) record.input = DumpJson(request.input);
+  if (context.span_context().IsValid()) {
+    // `minion resume` links its new task span to this one.
+    record.trace_id = context.span_context().trace_id().ToHex();
+    record.span_id = context.span_context().span_id().ToHex();
+  }
   ledger.Task(record);
 
   const std::set<std::string> capabilities = registry_.Capabilities();
@@ -121,6 +129,8 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
     result.status = s;
   }
   if (result.status.ok()) {
+    record.plan = DumpJson(PlanToJson(plan));
+    ledger.Task(record);
     ledger.Step(task_id, "", "plan", std::to_string(plan.subtasks.size()) + " subtasks from planner " + planner.Name());
     bool cancelled = false;
     result.status = RunPlan(context, task_id, plan, execution, ledger, &result.subtasks, &cancelled);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "minion/agents/wire.h"
+#include "minion/common/json.h"
 
 namespace minion::agents::internal {
 namespace {
@@ -108,8 +109,15 @@ PlanRun::~PlanRun() { env_.replies.Forget(message_ids_); }
 
 void PlanRun::Record(std::size_t i, const char* state) {
   const auto& o = outcomes_[i];
-  env_.ledger.Subtask(SubtaskRecord{task_id_, o.subtask_id, o.name, o.capability, o.worker_id, state, o.attempts,
-                                    o.status.ok() ? "" : o.status.ToString(), o.started_at, o.finished_at});
+  SubtaskRecord record{task_id_, o.subtask_id, o.name, o.capability, o.worker_id, state, o.attempts,
+                       o.status.ok() ? "" : o.status.ToString(), o.started_at, o.finished_at};
+  // Everything `minion resume` needs to rerun the plan without this subtask when it finished.
+  const auto& spec = plan_.subtasks[i];
+  record.position = static_cast<int>(i);
+  record.dependencies = spec.dependencies;
+  if (!spec.input.is_null()) record.input = DumpJson(spec.input);
+  if (!o.output.is_null()) record.output = DumpJson(o.output);
+  env_.ledger.Subtask(record);
 }
 
 void PlanRun::Step(std::size_t i, std::string kind, std::string detail) {

@@ -323,6 +323,19 @@ Result<Plan> ParsePlanJson(const json& value) {
   return plan;
 }
 
+json PlanToJson(const Plan& plan) {
+  json subtasks = json::array();
+  for (const auto& s : plan.subtasks) {
+    subtasks.push_back({{"name", s.name},
+                        {"capability", s.capability},
+                        {"dependencies", s.dependencies},
+                        {"priority", s.priority},
+                        {"description", s.description},
+                        {"input", s.input}});
+  }
+  return {{"planner", plan.planner}, {"subtasks", std::move(subtasks)}};
+}
+
 Result<json> ExtractJson(std::string_view text) {
   // A model's reply is outside input: bounded in size (the search below rescans from each
   // bracket) and in depth (a deep value overflows the stack when copied or dumped later).
@@ -440,29 +453,44 @@ Result<Plan> LlmPlanner::Ask(const trace::Context& context, const std::string& p
        "\"priority\": 1-10, \"description\": str, \"input\": any}]}. Use only these "
        "capabilities: " + Join(capabilities) + "."},
       {"user", prompt}};
-  auto response = provider_->Chat(context, request);
-  if (!response.ok()) return response.status().WithContext("planner model call");
-  auto value = ExtractJson(response->content);
-  if (!value.ok()) return value.status().WithContext("planner reply");
-  auto plan = ParsePlanJson(*value);
-  if (!plan.ok()) return plan.status().WithContext("planner reply");
-  // Models shorten capability names ("analysis" for "data_analysis"); accept a name that is
-  // part of an offered capability (the alphabetically first when several contain it, so the
-  // choice is deterministic), and reject anything else by name.
-  for (auto& s : plan->subtasks) {
-    if (capabilities.count(s.capability)) continue;
-    std::vector<std::string> matches;
-    for (const auto& c : capabilities) {
-      if (c.find(s.capability) != std::string::npos) matches.push_back(c);
+  // A capability the workers do not offer goes back to the model once, with the valid list
+  // (models shorten or invent names: "analysis" for "data_analysis"); guessing which one was
+  // meant by substring picked wrong ones, so the model corrects itself or the plan fails.
+  for (int round = 0;; ++round) {
+    auto response = provider_->Chat(context, request);
+    if (!response.ok()) return response.status().WithContext("planner model call");
+    auto value = ExtractJson(response->content);
+    if (!value.ok()) return value.status().WithContext(round ? "planner reply after the capability fix-up" : "planner reply");
+    auto plan = ParsePlanJson(*value);
+    if (!plan.ok()) return plan.status().WithContext(round ? "planner reply after the capability fix-up" : "planner reply");
+    // Named up to a bound: a plan may hold 100,000 subtasks, the message to the model may not.
+    constexpr std::size_t kMaxNamed = 20;
+    std::string unknown;
+    std::string first_error;
+    std::size_t unknown_count = 0;
+    for (const auto& s : plan->subtasks) {
+      if (capabilities.count(s.capability)) continue;
+      if (++unknown_count <= kMaxNamed) {
+        unknown += (unknown.empty() ? "" : ", ") + ("'" + s.capability + "' (subtask '" + s.name + "')");
+      }
+      if (first_error.empty()) {
+        first_error = "planner chose capability '" + s.capability + "' for subtask '" + s.name + "'";
+      }
     }
-    if (matches.empty()) {
-      return NotFoundError("planner chose capability '" + s.capability + "' for subtask '" + s.name +
-                           "', which no worker offers; available: " + Join(capabilities));
+    if (unknown_count > kMaxNamed) unknown += " and " + std::to_string(unknown_count - kMaxNamed) + " more";
+    if (unknown_count == 0) {
+      plan->planner = "llm";
+      return plan;
     }
-    s.capability = matches[0];
+    if (round > 0) {
+      return NotFoundError(first_error + ", which no worker offers, again after being given the list; available: " +
+                           Join(capabilities));
+    }
+    request.messages.push_back({"assistant", response->content});
+    request.messages.push_back({"user", "These capabilities are not offered by any worker: " + unknown +
+                                            ". Use only these capabilities: " + Join(capabilities) +
+                                            ". Reply with the whole corrected plan as JSON only."});
   }
-  plan->planner = "llm";
-  return plan;
 }
 
 Result<Plan> LlmPlanner::MakePlan(const trace::Context& context, const TaskRequest& request,

@@ -153,16 +153,38 @@ TEST(DeclarativePlannerTest, LoadsYamlAndJsonFiles) {
   EXPECT_NE(broken.status().message().find("YAML"), std::string::npos);
 }
 
-TEST(LlmPlannerTest, ParsesChattyReplyAndMapsShortCapabilities) {
+TEST(LlmPlannerTest, ParsesChattyReplyAndAsksOnceToFixAnUnknownCapability) {
   auto provider = std::make_shared<ScriptedProvider>(std::vector<std::string>{
       "Here's my plan.\n```json\n{\"subtasks\": [{\"name\": \"a\", \"capability\": \"analysis\"},"
-      " {\"name\": \"b\", \"capability\": \"code_generation\", \"dependencies\": [\"a\"]}]}\n```\nHope it helps!"});
+      " {\"name\": \"b\", \"capability\": \"code_generation\", \"dependencies\": [\"a\"]}]}\n```\nHope it helps!",
+      R"({"subtasks": [{"name": "a", "capability": "data_analysis"},
+                       {"name": "b", "capability": "code_generation", "dependencies": ["a"]}]})"});
   LlmPlanner planner(provider);
   auto plan = planner.MakePlan({}, TaskRequest{"Build dashboard", "", "feature", 5, {}}, kCaps);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(provider->calls, 2u);  // asked back exactly once
   EXPECT_EQ(plan->subtasks[0].capability, "data_analysis");
   EXPECT_EQ(plan->planner, "llm");
-  EXPECT_NE(provider->last_prompt.find("Build dashboard"), std::string::npos);
+  // The follow-up names the unknown capability and lists the valid ones.
+  EXPECT_NE(provider->last_prompt.find("'analysis' (subtask 'a')"), std::string::npos) << provider->last_prompt;
+  EXPECT_NE(provider->last_prompt.find("code_generation, code_review, data_analysis, testing"), std::string::npos)
+      << provider->last_prompt;
+}
+
+TEST(LlmPlannerTest, NoSubstringGuessingAKnownPlanNeedsNoSecondCall) {
+  // "code" is part of two capabilities; before, the planner silently picked one.
+  auto provider = std::make_shared<ScriptedProvider>(std::vector<std::string>{
+      R"({"subtasks": [{"name": "a", "capability": "code"}]})", R"({"subtasks": [{"name": "a", "capability": "code"}]})"});
+  auto plan = LlmPlanner(provider).MakePlan({}, TaskRequest{"t", "", "x", 5, {}}, kCaps);
+  EXPECT_EQ(plan.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(plan.status().message().find("again after being given the list"), std::string::npos)
+      << plan.status().message();
+  EXPECT_EQ(provider->calls, 2u);
+
+  auto good = std::make_shared<ScriptedProvider>(std::vector<std::string>{
+      R"({"subtasks": [{"name": "a", "capability": "testing"}]})"});
+  ASSERT_TRUE(LlmPlanner(good).MakePlan({}, TaskRequest{"t", "", "x", 5, {}}, kCaps).ok());
+  EXPECT_EQ(good->calls, 1u);
 }
 
 TEST(LlmPlannerTest, RejectsCyclesAndUnofferedCapabilities) {
@@ -177,10 +199,17 @@ TEST(LlmPlannerTest, RejectsCyclesAndUnofferedCapabilities) {
   auto plan2 = LlmPlanner(unknown).MakePlan({}, TaskRequest{"t", "", "x", 5, {}}, kCaps);
   EXPECT_EQ(plan2.status().code(), StatusCode::kNotFound);
   EXPECT_NE(plan2.status().message().find("'juggling'"), std::string::npos);
+  EXPECT_EQ(unknown->calls, 2u);
 
   auto prose = std::make_shared<ScriptedProvider>(std::vector<std::string>{"No idea, sorry."});
   auto plan3 = LlmPlanner(prose).MakePlan({}, TaskRequest{"t", "", "x", 5, {}}, kCaps);
   EXPECT_NE(plan3.status().message().find("no JSON"), std::string::npos);
+
+  // The fix-up reply is checked like the first one.
+  auto broken_fix = std::make_shared<ScriptedProvider>(std::vector<std::string>{
+      R"({"subtasks": [{"name": "a", "capability": "juggling"}]})", "still no idea"});
+  auto plan4 = LlmPlanner(broken_fix).MakePlan({}, TaskRequest{"t", "", "x", 5, {}}, kCaps);
+  EXPECT_NE(plan4.status().message().find("after the capability fix-up"), std::string::npos) << plan4.status().message();
 }
 
 TEST(LlmPlannerTest, WorksWithTheOfflineProvider) {

@@ -29,7 +29,24 @@ struct TaskRecord {
   std::string planner;
   UnixNanos started_at = 0;
   UnixNanos finished_at = 0;
+  // What `minion runs show` and `minion resume` need (schema version 2). Appended after the
+  // original fields so positional initialisers written before them keep compiling.
+  std::string description;
+  std::string input;      // the request's input as JSON text ("" = none)
+  std::string plan;       // the plan as JSON text: [{name, capability, dependencies, priority,
+                          // description, input}] ("" until planned)
+  std::string trace_id;   // the task span's trace id (32 hex) and span id (16 hex), for links
+  std::string span_id;
+  bool truncated = false;  // input or plan was longer than kLedgerMaxTextBytes and was cut
 };
+
+// The longest text a ledger keeps in one field (outputs are model text, inputs come from
+// users): longer text is cut at a UTF-8 boundary and the record marked truncated.
+inline constexpr std::size_t kLedgerMaxTextBytes = 1 << 20;
+
+// The ledger schema this build writes (SQLite `PRAGMA user_version`). Version 0 files (before
+// the version existed, schema 1's tables) are migrated on open; newer versions are refused.
+inline constexpr int kLedgerSchemaVersion = 2;
 
 struct SubtaskRecord {
   std::string task_id;
@@ -42,6 +59,12 @@ struct SubtaskRecord {
   std::string error;
   UnixNanos started_at = 0;
   UnixNanos finished_at = 0;
+  // Schema version 2 (see TaskRecord).
+  int position = 0;                       // index in the plan (list order)
+  std::vector<std::string> dependencies;  // names of the subtasks it waits for
+  std::string input;                      // JSON text ("" = none)
+  std::string output;                     // JSON text of the worker's output ("" = none yet)
+  bool output_truncated = false;          // output was cut to kLedgerMaxTextBytes (not JSON then)
 };
 
 struct StepRecord {
@@ -62,6 +85,8 @@ class Ledger {
   virtual Status RecordStep(const StepRecord& step) = 0;
 
   virtual Result<std::vector<TaskRecord>> Tasks() const = 0;
+  // One task; NotFound when the ledger does not hold it.
+  virtual Result<TaskRecord> Task(const std::string& task_id) const;
   virtual Result<std::vector<SubtaskRecord>> Subtasks(const std::string& task_id) const = 0;
   virtual Result<std::vector<StepRecord>> Steps(const std::string& task_id) const = 0;
 };
@@ -98,7 +123,12 @@ struct SqliteLedgerOptions {
   std::chrono::milliseconds busy_timeout{30000};
 };
 
+// Cuts `text` to at most `max` bytes without splitting a UTF-8 sequence; true when it cut.
+bool TruncateLedgerText(std::string& text, std::size_t max = kLedgerMaxTextBytes);
+
 // Opens (creating when needed) an SQLite database at `path` with tables tasks, subtasks, steps.
+// A ledger written by an older minion is migrated (columns added); one whose schema version is
+// newer than kLedgerSchemaVersion is refused with FailedPrecondition naming both versions.
 // Safe to share between processes: writes wait up to busy_timeout for each other, and a write
 // that still fails returns its error (never dropped silently).
 Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& path, SqliteLedgerOptions options = {});

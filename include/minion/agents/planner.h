@@ -62,6 +62,9 @@ std::vector<std::size_t> TopologicalOrder(const Plan& plan);
 // Parses {"subtasks": [...]} or a bare [...] of subtask objects (fields: name, capability,
 // dependencies or depends_on, priority, description, input). Validates the result.
 Result<Plan> ParsePlanJson(const nlohmann::json& value);
+// The inverse: {"planner": ..., "subtasks": [{name, capability, dependencies, priority,
+// description, input}]}, which ParsePlanJson reads back (the ledger stores plans this way).
+nlohmann::json PlanToJson(const Plan& plan);
 // Finds the JSON in a model's reply: a ```json fenced block, else the first balanced {...} or
 // [...] that parses (prose around it is ignored). InvalidArgument when there is none.
 Result<nlohmann::json> ExtractJson(std::string_view text);

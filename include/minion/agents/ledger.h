@@ -31,12 +31,12 @@ struct TaskRecord {
   UnixNanos finished_at = 0;
   // What `minion runs show` and `minion resume` need (schema version 2). Appended after the
   // original fields so positional initialisers written before them keep compiling.
-  std::string description;
-  std::string input;      // the request's input as JSON text ("" = none)
-  std::string plan;       // the plan as JSON text: [{name, capability, dependencies, priority,
+  std::string description{};  // (members have initialisers: -Wmissing-field-initializers)
+  std::string input{};    // the request's input as JSON text ("" = none)
+  std::string plan{};     // the plan as JSON text: [{name, capability, dependencies, priority,
                           // description, input}] ("" until planned)
-  std::string trace_id;   // the task span's trace id (32 hex) and span id (16 hex), for links
-  std::string span_id;
+  std::string trace_id{}; // the task span's trace id (32 hex) and span id (16 hex), for links
+  std::string span_id{};
   bool truncated = false;  // input or plan was longer than kLedgerMaxTextBytes and was cut
 };
 
@@ -61,9 +61,9 @@ struct SubtaskRecord {
   UnixNanos finished_at = 0;
   // Schema version 2 (see TaskRecord).
   int position = 0;                       // index in the plan (list order)
-  std::vector<std::string> dependencies;  // names of the subtasks it waits for
-  std::string input;                      // JSON text ("" = none)
-  std::string output;                     // JSON text of the worker's output ("" = none yet)
+  std::vector<std::string> dependencies{};  // names of the subtasks it waits for
+  std::string input{};                    // JSON text ("" = none)
+  std::string output{};                   // JSON text of the worker's output ("" = none yet)
   bool output_truncated = false;          // output was cut to kLedgerMaxTextBytes (not JSON then)
 };
 

@@ -19,6 +19,7 @@
 #include "minion/observability/setup.h"
 #include "minion/observability/tracing.h"
 #include "minion/service/task_api.h"
+#include "minion/resilience/retry.h"
 #include "observe.h"
 
 namespace minion::cli {
@@ -100,6 +101,9 @@ int Serve(const CoordinatorFlags& flags) {
                                    *resilience_config);
   options.orchestrator.subtask_timeout = std::chrono::milliseconds(flags.timeout_ms);
   options.orchestrator.retry.max_attempts = flags.max_attempts;
+  // Subtask retries share one budget (20% of first attempts, bucket of 10), so a failing
+  // dependency does not get max_attempts times the traffic.
+  options.orchestrator.retry.budget = std::make_shared<resilience::RetryBudget>();
   // One in-process worker of each built-in kind, answering through the provider above.
   auto coordinator = agents::BuildCoordinator(std::move(options));
   if (!coordinator.ok()) {

@@ -40,7 +40,7 @@ Status Orchestrator::Start() {
   // Reply handling only hands the message to the waiting execution, so several may run at once.
   sub.max_concurrency = std::max<std::size_t>(1, options_.reply_concurrency);
   MINION_RETURN_IF_ERROR(protocol_.Subscribe(options_.id, sub, [this](const trace::Context&, Message m) {
-    replies_->Deliver(std::move(m), registry_);
+    replies_->Deliver(std::move(m));
   }));
   started_ = true;
   return Status::Ok();

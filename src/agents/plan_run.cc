@@ -4,6 +4,7 @@
 
 #include "minion/agents/wire.h"
 #include "minion/common/json.h"
+#include "minion/metrics/recorder.h"
 
 namespace minion::agents::internal {
 namespace {
@@ -14,6 +15,20 @@ std::uint64_t ToNanos(std::chrono::nanoseconds d) {
   return static_cast<std::uint64_t>(std::max<std::int64_t>(0, d.count()));
 }
 
+// The worker breakers' state changes and rejections, as events on the dispatch span.
+void AddRoutingEvents(std::optional<observability::StartedSpan>& span, const RoutingEvents& events) {
+  if (!span) return;
+  for (const auto& t : events.transitions) {
+    span->span.AddEvent("circuit_breaker.state_change", {{"circuit_breaker.name", t.breaker},
+                                                         {"circuit_breaker.from", t.from},
+                                                         {"circuit_breaker.to", t.to},
+                                                         {"circuit_breaker.reason", t.reason}});
+  }
+  for (const auto& r : events.rejections) {
+    span->span.AddEvent("circuit_breaker.rejected", {{"circuit_breaker.reason", r}});
+  }
+}
+
 }  // namespace
 
 void ReplyTable::Add(const std::string& message_id, Attempt attempt) {
@@ -21,7 +36,7 @@ void ReplyTable::Add(const std::string& message_id, Attempt attempt) {
   entries_[message_id] = Entry{std::move(attempt), false};
 }
 
-void ReplyTable::Deliver(Message message, WorkerRegistry& registry) {
+void ReplyTable::Deliver(Message message) {
   Attempt attempt;
   {
     std::lock_guard lock(mu_);
@@ -39,7 +54,6 @@ void ReplyTable::Deliver(Message message, WorkerRegistry& registry) {
     it->second.answered = true;
     attempt = it->second.attempt;
   }
-  registry.Release(attempt.worker_id);
   std::lock_guard lock(attempt.execution->mu);
   attempt.execution->inbox.emplace_back(attempt.index, std::move(message));
   attempt.execution->cv.notify_all();
@@ -180,6 +194,7 @@ void PlanRun::Dispatch(std::size_t i) {
   auto& slot = slots_[i];
   auto& o = outcomes_[i];
   ++o.attempts;
+  if (o.attempts == 1 && env_.options.retry.budget) env_.options.retry.budget->Deposit();
   if (!slot.span) {
     slot.span = observability::StartOrchestratorSpan(env_.tracer, context_, env_.options.id, "dispatch");
     slot.span->span.SetAttribute("multiagent.subtask.name", spec.name);
@@ -187,7 +202,9 @@ void PlanRun::Dispatch(std::size_t i) {
     slot.span->span.SetAttribute(observability::kAttrTaskID, task_id_);
     o.started_at = env_.clock.Now();
   }
-  auto worker = env_.registry.Acquire(spec.capability, env_.options.routing);
+  RoutingEvents events;
+  auto worker = env_.registry.Acquire(spec.capability, env_.options.routing, &events);
+  AddRoutingEvents(slot.span, events);
   if (!worker.ok()) {
     AttemptFailed(i, worker.status(), false);
     return;
@@ -225,7 +242,9 @@ void PlanRun::Dispatch(std::size_t i) {
   Step(i, "dispatch", "attempt " + std::to_string(o.attempts) + " to " + o.worker_id);
   Status sent = env_.protocol.Send(slot.span->context, std::move(message));
   if (!sent.ok() && env_.replies.Withdraw(slot.message_id)) {
-    env_.registry.Release(o.worker_id);
+    RoutingEvents released;
+    env_.registry.Release(o.worker_id, sent, &released);  // the worker could not be reached
+    AddRoutingEvents(slot.span, released);
     StopRunning(i);
     AttemptFailed(i, sent.WithContext("sending to " + o.worker_id), true);
   }
@@ -241,6 +260,10 @@ void PlanRun::HandleReply(std::size_t i, const Message& reply) {
   StopRunning(i);
   auto& o = outcomes_[i];
   auto decoded = DecodeReply(reply.type, reply.content);
+  // The attempt's outcome goes to the worker's circuit breaker (a malformed reply is a failure).
+  RoutingEvents events;
+  env_.registry.Release(o.worker_id, decoded.ok() ? decoded->status : decoded.status(), &events);
+  AddRoutingEvents(slot.span, events);
   if (!decoded.ok()) {
     env_.replies.CountMalformed();
     AttemptFailed(i, decoded.status().WithContext("malformed reply from worker " + o.worker_id), true);
@@ -264,7 +287,17 @@ void PlanRun::AttemptFailed(std::size_t i, Status status, bool retryable) {
   auto& o = outcomes_[i];
   auto& slot = slots_[i];
   Step(i, "error", "attempt " + std::to_string(o.attempts) + ": " + status.ToString());
-  if (retryable && !Stopping() && o.attempts < env_.options.retry.max_attempts) {
+  bool retry = retryable && !Stopping() && o.attempts < env_.options.retry.max_attempts;
+  if (retry && env_.options.retry.budget && !env_.options.retry.budget->TryWithdraw()) {
+    // Too many retries lately across this orchestrator: fail now rather than add load.
+    retry = false;
+    metrics::GlobalRecorder().Retry("orchestrator", "budget_exhausted");
+    if (slot.span) slot.span->span.AddEvent("retry_budget_exhausted", {{"multiagent.subtask.attempt", o.attempts}});
+    status = status.WithContext("retry budget exhausted");
+  } else if (retry) {
+    metrics::GlobalRecorder().Retry("orchestrator", "retried");
+  }
+  if (retry) {
     if (slot.span) {
       // The failed attempt's worker span may live in another process, kept there for its
       // error; keep this side too so a tail sampler does not leave it orphaned.
@@ -362,9 +395,16 @@ void PlanRun::ReapRunning() {
     if (!abandon && slot.deadline > now) continue;
     if (!env_.replies.Withdraw(slot.message_id)) continue;  // its reply is already in the inbox
     auto& o = outcomes_[i];
-    env_.registry.Release(o.worker_id);
     StopRunning(i);
     const auto timeout = env_.options.subtask_timeout;
+    // Only a timeout says something about the worker; a cancelled attempt returns its permit.
+    if (abandon || cancelled_) {
+      env_.registry.Release(o.worker_id);
+    } else {
+      RoutingEvents events;
+      env_.registry.Release(o.worker_id, DeadlineExceededError("timed out"), &events);
+      AddRoutingEvents(slot.span, events);
+    }
     if (cancelled_) {
       CancelAttempt(i, "task cancelled: " + first_error_.message());
       Finish(i, State::kFailed, first_error_);

@@ -46,8 +46,9 @@ class ReplyTable {
   };
   // Registered before the task message is sent: the reply may arrive before Send returns.
   void Add(const std::string& message_id, Attempt attempt);
-  // The reply handler's entry point. Releases the worker in `registry` on the first reply.
-  void Deliver(Message message, WorkerRegistry& registry);
+  // The reply handler's entry point. The run releases the worker when it handles the reply,
+  // with the attempt's outcome (for the worker's circuit breaker).
+  void Deliver(Message message);
   // Gives up an attempt (timeout, cancellation, failed send). True when its reply had not been
   // taken yet: the caller then owns releasing the worker. False: the reply is in the inbox.
   bool Withdraw(const std::string& message_id);

@@ -6,6 +6,19 @@
 #include "minion/metrics/recorder.h"
 
 namespace minion::agents {
+namespace {
+
+// Breaker listeners run on the thread whose call caused the change; while Acquire / Release
+// runs on this thread, the transitions it causes are copied here for the caller.
+thread_local RoutingEvents* tl_events = nullptr;
+
+struct CaptureEvents {
+  explicit CaptureEvents(RoutingEvents* events) : saved(tl_events) { tl_events = events; }
+  ~CaptureEvents() { tl_events = saved; }
+  RoutingEvents* saved;
+};
+
+}  // namespace
 
 Status WorkerRegistry::Add(WorkerMetadata metadata, std::shared_ptr<Worker> local) {
   if (metadata.agent_id.empty()) return InvalidArgumentError("worker agent id must not be empty");
@@ -26,7 +39,9 @@ Status WorkerRegistry::Remove(const std::string& agent_id) {
   return Status::Ok();
 }
 
-Result<std::string> WorkerRegistry::Acquire(const std::string& capability, RoutingStrategy strategy) {
+Result<std::string> WorkerRegistry::Acquire(const std::string& capability, RoutingStrategy strategy,
+                                            RoutingEvents* events) {
+  CaptureEvents capture(events);
   std::lock_guard lock(mu_);
   std::vector<Entry*> candidates;
   for (auto& [id, e] : workers_) {
@@ -53,6 +68,7 @@ Result<std::string> WorkerRegistry::Acquire(const std::string& capability, Routi
       if (!permit.ok()) {
         metrics::GlobalRecorder().BreakerRejection(e->breaker->name(), "open");
         refused += (refused.empty() ? "" : "; ") + permit.status().message();
+        if (events) events->rejections.push_back(permit.status().message());
         continue;
       }
       e->permits.push_back(*permit);
@@ -75,7 +91,8 @@ void WorkerRegistry::Release(const std::string& agent_id) {
   }
 }
 
-void WorkerRegistry::Release(const std::string& agent_id, const Status& outcome) {
+void WorkerRegistry::Release(const std::string& agent_id, const Status& outcome, RoutingEvents* events) {
+  CaptureEvents capture(events);
   std::lock_guard lock(mu_);
   auto it = workers_.find(agent_id);
   if (it == workers_.end()) return;
@@ -104,6 +121,11 @@ std::shared_ptr<resilience::CircuitBreaker> WorkerRegistry::MakeBreaker(const st
                   {"from", resilience::BreakerStateName(t.from)},
                   {"to", resilience::BreakerStateName(t.to)},
                   {"reason", t.reason}});
+    if (tl_events) {
+      tl_events->transitions.push_back(RoutingEvents::Change{
+          std::string(t.name), std::string(resilience::BreakerStateName(t.from)),
+          std::string(resilience::BreakerStateName(t.to)), t.reason});
+    }
   });
   metrics::GlobalRecorder().BreakerState(breaker->name(), 0);
   return breaker;

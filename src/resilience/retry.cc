@@ -19,6 +19,26 @@ bool DefaultRetryable(const Status& s) {
 
 }  // namespace
 
+RetryBudget::RetryBudget(double ratio, double max_tokens)
+    : ratio_(std::max(0.0, ratio)), max_tokens_(std::max(0.0, max_tokens)), tokens_(max_tokens_) {}
+
+void RetryBudget::Deposit() {
+  std::lock_guard<std::mutex> lock(mu_);
+  tokens_ = std::min(max_tokens_, tokens_ + ratio_);
+}
+
+bool RetryBudget::TryWithdraw() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  return true;
+}
+
+double RetryBudget::tokens() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return tokens_;
+}
+
 Retrier::Retrier(std::string name, RetryOptions options, Clock* clock)
     : name_(std::move(name)),
       options_(std::move(options)),

@@ -34,6 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "minion/agents/ledger.h"
+#include "minion/resilience/retry.h"
 #include "minion/agents/planner.h"
 #include "minion/agents/protocol.h"
 #include "minion/agents/registry.h"
@@ -54,6 +55,10 @@ struct RetryPolicy {
   double jitter = 0.2;  // the delay is scaled by a factor in [1 - jitter, 1 + jitter]
   // Uniform in [0, 1); null: a thread-local std::mt19937_64. Inject for reproducible delays.
   std::function<double()> random;
+  // Shared by every run of the orchestrator: a retry must take a token, each first attempt
+  // adds budget.ratio, so a burst of failures cannot multiply the load on the workers. Null:
+  // retries are bounded by max_attempts only.
+  std::shared_ptr<resilience::RetryBudget> budget;
 
   // The delay before attempt `next_attempt` (2 for the first retry): retry::Backoff with the
   // factor in [1 - jitter, 1 + jitter], i.e. retry number next_attempt - 1.

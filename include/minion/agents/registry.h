@@ -29,6 +29,18 @@ namespace minion::agents {
 
 enum class RoutingStrategy { kRoundRobin, kLeastInFlight };
 
+// What breakers did during one Acquire / Release, for the caller to put on its span (the
+// registry has no span; metrics and logs are written by the registry itself).
+struct RoutingEvents {
+  struct Change {
+    std::string breaker;  // "worker:<agent id>"
+    std::string from, to;  // BreakerStateName
+    std::string reason;
+  };
+  std::vector<Change> transitions;
+  std::vector<std::string> rejections;  // one line per breaker that refused the call
+};
+
 class WorkerRegistry {
  public:
   // AlreadyExists for a duplicate id; InvalidArgument without id or capabilities.
@@ -37,13 +49,15 @@ class WorkerRegistry {
 
   // Picks a worker offering `capability` (ties on the strategy go to higher priority, then
   // id order) and counts one more subtask in flight for it. NotFound naming the capability.
-  Result<std::string> Acquire(const std::string& capability, RoutingStrategy strategy);
+  // `events` (optional) receives the breaker transitions and rejections this call caused.
+  Result<std::string> Acquire(const std::string& capability, RoutingStrategy strategy,
+                              RoutingEvents* events = nullptr);
   // The subtask given by Acquire was abandoned without an outcome that says anything about the
   // worker (cancelled because a sibling failed, shutdown).
   void Release(const std::string& agent_id);
   // The subtask given by Acquire ended with `outcome` (a timeout is a failure); recorded by the
   // worker's breaker when breakers are enabled.
-  void Release(const std::string& agent_id, const Status& outcome);
+  void Release(const std::string& agent_id, const Status& outcome, RoutingEvents* events = nullptr);
 
   // Gives every worker (present and future) a circuit breaker with `options`; nullopt removes
   // them. `clock` (not owned; null: SystemClock()) must outlive the registry.

@@ -36,6 +36,24 @@ struct RetryOptions {
   std::function<bool(std::chrono::nanoseconds)> sleep;
 };
 
+// The retry budget on its own, for retry loops that are not one synchronous Run (the
+// orchestrator's event-driven subtask retries). Every first attempt deposits `ratio` tokens
+// (the bucket holds at most `max_tokens`, and starts full); every retry must withdraw one.
+// Thread-safe; share one budget among the calls whose retries it should bound together.
+class RetryBudget {
+ public:
+  explicit RetryBudget(double ratio = 0.2, double max_tokens = 10);
+  void Deposit();       // a first attempt
+  bool TryWithdraw();   // a retry; false (and nothing taken) when less than a token is left
+  double tokens() const;
+
+ private:
+  const double ratio_;
+  const double max_tokens_;
+  mutable std::mutex mu_;
+  double tokens_;  // guarded by mu_
+};
+
 struct RetryEvent {
   int retry = 0;  // 1 = before the second attempt
   std::chrono::nanoseconds delay{0};

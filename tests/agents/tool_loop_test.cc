@@ -15,7 +15,10 @@
 #include "llm/span_capture.h"
 #include "minion/agents/tool_loop.h"
 #include "minion/common/json.h"
+#include "minion/llm/offline_provider.h"
 #include "minion/llm/openai_provider.h"
+#include "minion/storage/memory_storage.h"
+#include "minion/tools/storage_tools.h"
 #include "minion/tools/builtin.h"
 
 namespace minion::agents {
@@ -327,6 +330,56 @@ TEST_F(ToolLoopTest, LongToolResultsAreCutBeforeTheyReachTheModel) {
   ASSERT_TRUE(result.ok());
   EXPECT_THAT(result->calls[0].result, HasSubstr("[truncated: the result was longer than 1000 bytes]"));
   EXPECT_LT(result->calls[0].result.size(), 1100u);
+}
+
+TEST_F(ToolLoopTest, OfflineProviderWritesTheFileThenRecordsTheArtifact) {
+  auto store = std::make_shared<storage::MemoryStorage>(capture_.tracer());
+  ASSERT_TRUE(tools::RegisterStorageTools(registry_, {.storage = store}).ok());
+  llm::OfflineProvider provider({.tracer = capture_.tracer()});
+  auto result = RunUnderParent(provider, Ask("Implement a word counter in python"));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rounds, 3);
+  ASSERT_EQ(result->calls.size(), 2u);
+  EXPECT_EQ(result->calls[0].name, "write_file");
+  EXPECT_EQ(result->calls[1].name, "storage_insert");
+  EXPECT_TRUE(result->calls[0].ok && result->calls[1].ok);
+  const fs::path file = workspace_ / "generated" / "implement_a_word_counter_in_python.py";
+  ASSERT_TRUE(fs::exists(file));
+  std::ifstream in(file);
+  std::stringstream content;
+  content << in.rdbuf();
+  EXPECT_THAT(content.str(), HasSubstr("def run(inputs: dict)"));
+  EXPECT_THAT(result->final_response.content, HasSubstr("Saved as generated/implement_a_word_counter_in_python.py"));
+  auto record = store->Get({}, "artifacts", "generated/implement_a_word_counter_in_python.py");
+  ASSERT_TRUE(record.ok()) << record.status().ToString();
+  EXPECT_EQ(json::parse(*record)["language"], "python");
+  // The seed's subtree under the worker: llm calls and tool.write_file as children, and
+  // storage.insert under the storage tool's span.
+  EXPECT_EQ(capture_.SpansNamed("llm.offline.offline-echo-1").size(), 3u);
+  auto write = capture_.SpansNamed("tool.write_file");
+  auto insert_tool = capture_.SpansNamed("tool.storage_insert");
+  auto insert = capture_.SpansNamed("storage.insert");
+  ASSERT_EQ(write.size(), 1u);
+  ASSERT_EQ(insert_tool.size(), 1u);
+  ASSERT_EQ(insert.size(), 1u);
+  EXPECT_EQ(write[0].parent_span_id, parent_id_);
+  EXPECT_EQ(insert_tool[0].parent_span_id, parent_id_);
+  EXPECT_EQ(insert[0].parent_span_id, insert_tool[0].span_id);
+  // Deterministic: the same request makes the same calls.
+  auto again = RunUnderParent(provider, Ask("Implement a word counter in python"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->calls[0].arguments, result->calls[0].arguments);
+}
+
+TEST_F(ToolLoopTest, OfflineProviderAnswersDirectlyWhenNoFileToolIsOffered) {
+  llm::OfflineProvider provider({.tracer = capture_.tracer()});
+  ToolLoopOptions options;
+  options.allowed_tools = {"calculator"};
+  auto result = RunUnderParent(provider, Ask("Implement a parser"), options);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->rounds, 1);
+  EXPECT_TRUE(result->calls.empty());
+  EXPECT_THAT(result->final_response.content, HasSubstr("Offline skeleton"));
 }
 
 }  // namespace

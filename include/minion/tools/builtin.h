@@ -68,6 +68,12 @@ Status RegisterBuiltinTools(ToolRegistry& registry, const std::filesystem::path&
 // where. Nesting is limited (no stack overflow on hostile input).
 Result<double> EvaluateExpression(std::string_view expression);
 
+// The per-task workspace the file tools of one task are confined to: `base`/<task id>, created
+// (with `base`) when missing. Characters of the id outside [A-Za-z0-9._-] become '_' and it is
+// cut to 100 bytes, so a task id can never name a path outside `base`. InvalidArgument for an
+// empty id; Internal when the directories cannot be created.
+Result<std::filesystem::path> TaskWorkspace(const std::filesystem::path& base, std::string_view task_id);
+
 // Resolves `relative` under `root`, rejecting escapes. Exposed for tests.
 Result<std::filesystem::path> ResolveUnderRoot(const std::filesystem::path& root,
                                                const std::string& relative);

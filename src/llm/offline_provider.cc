@@ -240,8 +240,10 @@ bool Offered(const ChatRequest& request, std::string_view name) {
   return std::any_of(request.tools.begin(), request.tools.end(), [&](const ToolSpec& t) { return t.name == name; });
 }
 
-// A file name for the task: its words joined by '_', lower-case ASCII, at most 40 bytes.
-std::string Slug(const std::string& task) {
+// A file name for the task: its words joined by '_', lower-case ASCII, at most 40 bytes. The
+// built-in workers' "Task: " label is not part of the name.
+std::string Slug(std::string_view task) {
+  if (task.rfind("Task: ", 0) == 0) task.remove_prefix(6);
   std::string out;
   for (char c : task) {
     const auto u = static_cast<unsigned char>(c);

@@ -2,6 +2,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -17,14 +22,15 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using nlohmann::json;
 
-// 'Z' (zombie) or gone: the process no longer runs.
-bool ProcessRuns(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  std::string line;
-  std::getline(stat, line);
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+// True when process `pid` (not our child) exits within `limit`: a pidfd becomes readable
+// when the process ends, so this waits on the kernel's word rather than polling /proc.
+bool ExitsWithin(int pid, std::chrono::milliseconds limit) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;  // already gone (and reaped)
+  pollfd p{fd, POLLIN, 0};
+  int ready = ::poll(&p, 1, static_cast<int>(limit.count()));
+  ::close(fd);
+  return ready == 1;
 }
 
 class ExternalToolTest : public ::testing::Test {
@@ -82,8 +88,10 @@ TEST_F(ExternalToolTest, TimeoutKillsTheWholeProcessGroup) {
   std::ifstream in(pid_file);
   int grandchild = 0;
   ASSERT_TRUE(in >> grandchild) << "the shell did not start its child within the timeout";
-  EXPECT_FALSE(ProcessRuns(grandchild));
-  if (ProcessRuns(grandchild)) ::kill(grandchild, SIGKILL);  // never leave it behind
+  // SIGKILL went to the group; the grandchild's death is asynchronous, so wait for it.
+  const bool exited = ExitsWithin(grandchild, std::chrono::seconds(10));
+  EXPECT_TRUE(exited) << "the grandchild survived the timeout";
+  if (!exited) ::kill(grandchild, SIGKILL);  // never leave it behind
   auto spans = capture_.SpansNamed("tool.hang");
   ASSERT_EQ(spans.size(), 1u);
   EXPECT_EQ(spans[0].status, trace::SpanStatusCode::kError);

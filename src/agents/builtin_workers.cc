@@ -73,6 +73,7 @@ class LlmTaskHandler final : public TaskHandler {
     }
     ToolLoopOptions options;
     options.max_rounds = tools_->max_rounds;
+    options.timeout = request.timeout;  // the subtask's limit bounds every round together
     auto loop = RunToolLoop(context, *provider_, registry, std::move(request), options);
     if (!loop.ok()) return loop.status().WithContext(role + " tool loop");
     nlohmann::json calls = nlohmann::json::array();

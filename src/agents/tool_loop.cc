@@ -57,6 +57,14 @@ class Loop {
     ToolLoopResult result;
     for (int round = 1; round <= options_.max_rounds; ++round) {
       MINION_RETURN_IF_ERROR(CheckStop(request));
+      // The provider's own deadline is what is left of the loop's, so one slow call cannot
+      // outlast the whole loop.
+      if (options_.timeout.count() > 0) {
+        auto left = options_.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::nanoseconds(clock_.MonotonicNanos() - start_));
+        if (left.count() < 1) left = std::chrono::milliseconds(1);
+        if (request.timeout.count() <= 0 || left < request.timeout) request.timeout = left;
+      }
       auto response = provider_.Chat(parent_, request);
       if (!response.ok()) return response.status().WithContext("tool loop round " + std::to_string(round));
       result.rounds = round;

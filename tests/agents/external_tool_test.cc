@@ -12,7 +12,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "llm/span_capture.h"
+#include "support/tracing_rig.h"
 #include "minion/agents/external_tool.h"
 
 namespace minion::agents {
@@ -50,8 +50,8 @@ class ExternalToolTest : public ::testing::Test {
     for (auto& spec : *specs) MINION_RETURN_IF_ERROR(registry_.Register(MakeExternalTool(std::move(spec))));
     return Status::Ok();
   }
-  minion::testing::SpanCapture capture_;
-  tools::ToolRegistry registry_{capture_.tracer()};
+  minion::testing::TracingRig capture_;
+  tools::ToolRegistry registry_{capture_.tracer};
   fs::path dir_;
 };
 

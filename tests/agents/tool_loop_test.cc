@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "llm/span_capture.h"
+#include "support/tracing_rig.h"
 #include "minion/agents/tool_loop.h"
 #include "minion/common/json.h"
 #include "minion/llm/offline_provider.h"
@@ -112,7 +112,7 @@ class ToolLoopTest : public ::testing::Test {
     o.model = "scripted-1";
     o.max_retries = 0;
     o.timeout = std::chrono::milliseconds(20000);
-    o.tracer = capture_.tracer();
+    o.tracer = capture_.tracer;
     return std::make_unique<llm::OpenAIProvider>(std::move(o));
   }
   llm::ChatRequest Ask(const std::string& text) {
@@ -123,15 +123,15 @@ class ToolLoopTest : public ::testing::Test {
   // Runs the loop under a parent span and ends it, so every span is exported.
   Result<ToolLoopResult> RunUnderParent(llm::Provider& provider, llm::ChatRequest request,
                                         const ToolLoopOptions& options = {}) {
-    auto [ctx, span] = capture_.tracer().StartSpan(trace::Context(), "worker.test", observability::Component::kWorker);
+    auto [ctx, span] = observability::StartSpan(*capture_.tracer, trace::Context(), "worker.test", observability::Component::kWorker);
     parent_id_ = span.GetContext().span_id();
     auto result = RunToolLoop(ctx, provider, registry_, std::move(request), options);
     span.End();
     return result;
   }
 
-  minion::testing::SpanCapture capture_;
-  tools::ToolRegistry registry_{capture_.tracer()};
+  minion::testing::TracingRig capture_;
+  tools::ToolRegistry registry_{capture_.tracer};
   fs::path root_;
   fs::path workspace_;
   trace::SpanId parent_id_;
@@ -333,9 +333,9 @@ TEST_F(ToolLoopTest, LongToolResultsAreCutBeforeTheyReachTheModel) {
 }
 
 TEST_F(ToolLoopTest, OfflineProviderWritesTheFileThenRecordsTheArtifact) {
-  auto store = std::make_shared<storage::MemoryStorage>(capture_.tracer());
+  auto store = std::make_shared<storage::MemoryStorage>(capture_.tracer);
   ASSERT_TRUE(tools::RegisterStorageTools(registry_, {.storage = store}).ok());
-  llm::OfflineProvider provider({.tracer = capture_.tracer()});
+  llm::OfflineProvider provider({.tracer = capture_.tracer});
   auto result = RunUnderParent(provider, Ask("Implement a word counter in python"));
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->rounds, 3);
@@ -372,7 +372,7 @@ TEST_F(ToolLoopTest, OfflineProviderWritesTheFileThenRecordsTheArtifact) {
 }
 
 TEST_F(ToolLoopTest, OfflineProviderAnswersDirectlyWhenNoFileToolIsOffered) {
-  llm::OfflineProvider provider({.tracer = capture_.tracer()});
+  llm::OfflineProvider provider({.tracer = capture_.tracer});
   ToolLoopOptions options;
   options.allowed_tools = {"calculator"};
   auto result = RunUnderParent(provider, Ask("Implement a parser"), options);

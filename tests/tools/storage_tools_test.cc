@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "llm/span_capture.h"
+#include "support/tracing_rig.h"
 #include "minion/storage/memory_storage.h"
 #include "minion/storage/sqlite_storage.h"
 #include "minion/tools/builtin.h"
@@ -23,11 +23,11 @@ class StorageToolsTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "memory") {
-      storage_ = std::make_shared<storage::MemoryStorage>(capture_.tracer());
+      storage_ = std::make_shared<storage::MemoryStorage>(capture_.tracer);
     } else {
       db_ = fs::temp_directory_path() / ("minion_storage_tools_" + std::to_string(::getpid()) + ".db");
       fs::remove(db_);
-      auto opened = storage::SqliteStorage::Open({.path = db_.string(), .tracer = capture_.tracer()});
+      auto opened = storage::SqliteStorage::Open({.path = db_.string(), .tracer = capture_.tracer});
       ASSERT_TRUE(opened.ok()) << opened.status().ToString();
       storage_ = std::shared_ptr<storage::Storage>(std::move(opened).value());
     }
@@ -37,8 +37,8 @@ class StorageToolsTest : public ::testing::TestWithParam<std::string> {
     storage_.reset();
     if (!db_.empty()) fs::remove(db_);
   }
-  minion::testing::SpanCapture capture_;
-  ToolRegistry registry_{capture_.tracer()};
+  minion::testing::TracingRig capture_;
+  ToolRegistry registry_{capture_.tracer};
   std::shared_ptr<storage::Storage> storage_;
   fs::path db_;
 };

@@ -9,14 +9,13 @@
 
 #include <filesystem>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "minion/agents/worker.h"
 #include "minion/llm/provider.h"
-#include "minion/observability/tracing.h"
+#include "minion/trace/tracer.h"
 #include "minion/storage/storage.h"
 #include "minion/tools/tool.h"
 
@@ -41,8 +40,8 @@ struct WorkerTools {
   // More tools offered to every kind (http_get with its allow-list, external tools).
   std::vector<std::shared_ptr<tools::Tool>> extra;
   int max_rounds = 8;  // the loop's round limit
-  // Where tool spans go; unset: observability::GetTracer() at each call.
-  std::optional<observability::Tracer> tracer;
+  // Where tool spans go; null: observability::GetTracer() at each call.
+  std::shared_ptr<trace::Tracer> tracer;
 };
 
 // The handler a built-in worker uses: a system prompt for its role and the subtask's

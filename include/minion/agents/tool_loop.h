@@ -36,8 +36,9 @@ struct ToolLoopOptions {
   std::vector<std::string> allowed_tools;
   // A tool result longer than this (as JSON text) is cut before it goes back to the model.
   std::size_t max_result_bytes = 64u << 10;
-  // The whole loop (model calls and tools) ends within this time: DeadlineExceeded. Zero: no
-  // limit beyond the provider's own. Measured on `clock` (null: SystemClock()).
+  // The whole loop (model calls and tools) ends within this time: DeadlineExceeded; each model
+  // call's ChatRequest::timeout is set to what is left of it. Zero: no limit beyond the
+  // request's own. Measured on `clock` (null: SystemClock()).
   std::chrono::milliseconds timeout{0};
   Clock* clock = nullptr;
 };

@@ -33,6 +33,7 @@
 #include "minion/propagation/from_env.h"
 #include "minion/sdk/simple_span_processor.h"
 #include "transport.h"
+#include "worker_tools.h"
 
 namespace minion::cli {
 namespace {
@@ -99,6 +100,7 @@ struct RunFlags {
   std::string ui_url = "http://127.0.0.1:16686";  // its --listen address
   TransportFlags transport;
   ObserveFlags observe;
+  ToolFlags tools;
 };
 
 // With a networked transport the coordinator's workers are other processes: route each live
@@ -139,6 +141,11 @@ void PrintHuman(const agents::TaskResult& r) {
       }
     } else if (!s.output.is_null()) {
       std::cout << "    " << EscapeControl(DumpJson(s.output)) << "\n";
+    }
+    if (s.output.is_object() && s.output.contains("files") && s.output["files"].is_array()) {
+      for (const auto& file : s.output["files"]) {
+        if (file.is_string()) std::cout << "    file: " << EscapeControl(file.get<std::string>()) << "\n";
+      }
     }
   }
 }
@@ -256,9 +263,23 @@ int Run(const RunFlags& flags) {
     }
     options.workflow = std::shared_ptr<agents::Planner>(std::move(workflow).value());
   }
+  // The built-in workers are made here, with their tools, rather than by BuildCoordinator.
+  auto worker_tools = BuildWorkerTools(flags.tools);
+  if (!worker_tools.ok()) {
+    std::cerr << "minion: " << worker_tools.status().ToString() << "\n";
+    return 2;
+  }
+  if (remote == nullptr) {  // a remote transport's workers are other processes
+    for (agents::BuiltinKind kind : agents::kAllBuiltinKinds) {
+      agents::WorkerOptions wo = options.worker_options;
+      if (!wo.tracer) wo.tracer = options.tracer;
+      if (!wo.clock) wo.clock = options.clock;
+      options.workers.push_back(agents::MakeBuiltinWorker(kind, options.provider, {}, std::move(wo), *worker_tools));
+    }
+  }
   agents::RuntimeDefaults defaults;
   defaults.ledger_path = flags.ledger;
-  defaults.builtin_workers = remote == nullptr;
+  defaults.builtin_workers = false;
   auto coordinator = agents::BuildCoordinator(std::move(options), std::move(defaults));
   if (!coordinator.ok()) {
     std::cerr << "minion: " << coordinator.status().ToString() << "\n";
@@ -408,6 +429,7 @@ Command AddRunCommand(CLI::App& app) {
                   "Dispatch to worker processes over redis://[user:password@]host:port/db "
                   "(default: $MINION_TRANSPORT; none: in-process workers)");
   run->add_option("--namespace", flags->transport.key_namespace, "Prefix of every Redis key");
+  AddToolFlags(run, &flags->tools);
   run->add_flag("--json", flags->json, "Print the result as JSON");
   run->add_flag("--no-trace-tree", flags->no_tree, "Do not print the trace tree");
   run->add_flag("--ui", flags->ui, "Export the trace to a running `minion serve` and print its URL");

@@ -1,14 +1,19 @@
 #include "minion/agents/builtin_workers.h"
 
+#include <algorithm>
+
+#include "minion/agents/tool_loop.h"
 #include "minion/common/json.h"
+#include "minion/tools/builtin.h"
+#include "minion/tools/storage_tools.h"
 
 namespace minion::agents {
 namespace {
 
 class LlmTaskHandler final : public TaskHandler {
  public:
-  LlmTaskHandler(BuiltinKind kind, std::shared_ptr<llm::Provider> provider)
-      : kind_(kind), provider_(std::move(provider)) {}
+  LlmTaskHandler(BuiltinKind kind, std::shared_ptr<llm::Provider> provider, std::shared_ptr<const WorkerTools> tools)
+      : kind_(kind), provider_(std::move(provider)), tools_(std::move(tools)) {}
 
   Result<nlohmann::json> HandleTask(const trace::Context& context, const Subtask& subtask) override {
     if (!provider_) return FailedPreconditionError("worker has no LLM provider configured");
@@ -32,6 +37,7 @@ class LlmTaskHandler final : public TaskHandler {
     request.messages.push_back({"user", std::move(user)});
     request.stop = subtask.stop_token;  // a cancelled subtask stops waiting on the model
     request.timeout = subtask.timeout;  // and never waits longer than the orchestrator does
+    if (tools_) return WithTools(context, subtask, std::move(request));
     auto response = provider_->Chat(context, request);
     if (!response.ok()) return response.status().WithContext(std::string(BuiltinRole(kind_)) + " LLM call");
     return nlohmann::json{{"text", response->content},
@@ -43,8 +49,64 @@ class LlmTaskHandler final : public TaskHandler {
   }
 
  private:
+  // The registry one subtask's loop uses: its own, so the file tools are rooted in this task's
+  // workspace while the other tools are shared.
+  Result<nlohmann::json> WithTools(const trace::Context& context, const Subtask& subtask, llm::ChatRequest request) {
+    const std::string role(BuiltinRole(kind_));
+    tools::ToolRegistry registry(tools_->tracer);
+    std::filesystem::path workspace;
+    if (!tools_->workspace_base.empty()) {
+      auto dir = tools::TaskWorkspace(tools_->workspace_base, subtask.task_id.empty() ? "task" : subtask.task_id);
+      if (!dir.ok()) return dir.status().WithContext(role);
+      workspace = *dir;
+      tools::FileToolOptions files{workspace};
+      if (kind_ == BuiltinKind::kCoder) MINION_RETURN_IF_ERROR(registry.Register(tools::MakeWriteFileTool(files)));
+      MINION_RETURN_IF_ERROR(registry.Register(tools::MakeReadFileTool(files)));
+    }
+    MINION_RETURN_IF_ERROR(registry.Register(tools::MakeCalculatorTool()));
+    if (tools_->storage) {
+      MINION_RETURN_IF_ERROR(tools::RegisterStorageTools(registry, {.storage = tools_->storage}));
+    }
+    for (const auto& tool : tools_->extra) {
+      Status s = registry.Register(tool);
+      if (!s.ok()) return FailedPreconditionError(role + " tools: " + s.message());
+    }
+    ToolLoopOptions options;
+    options.max_rounds = tools_->max_rounds;
+    options.timeout = request.timeout;  // the subtask's limit bounds every round together
+    auto loop = RunToolLoop(context, *provider_, registry, std::move(request), options);
+    if (!loop.ok()) return loop.status().WithContext(role + " tool loop");
+    nlohmann::json calls = nlohmann::json::array();
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& call : loop->calls) {
+      calls.push_back({{"name", call.name}, {"ok", call.ok}});
+      if (call.ok && call.name == "write_file") {
+        auto result = ParseJson(call.result, "write_file result");
+        if (result.ok() && result->contains("path") && (*result)["path"].is_string()) {
+          const std::string path = (workspace / (*result)["path"].get<std::string>()).string();
+          if (std::find(files.begin(), files.end(), path) == files.end()) files.push_back(path);
+        }
+      }
+    }
+    const llm::ChatResponse& answer = loop->final_response;
+    nlohmann::json out{{"text", answer.content},
+                       {"provider", provider_->Name()},
+                       {"model", answer.model},
+                       {"input_tokens", loop->input_tokens},
+                       {"output_tokens", loop->output_tokens},
+                       {"finish_reason", answer.finish_reason},
+                       {"rounds", loop->rounds},
+                       {"tool_calls", std::move(calls)}};
+    if (!files.empty()) {
+      out["workspace"] = workspace.string();
+      out["files"] = std::move(files);
+    }
+    return out;
+  }
+
   BuiltinKind kind_;
   std::shared_ptr<llm::Provider> provider_;
+  std::shared_ptr<const WorkerTools> tools_;
 };
 
 }  // namespace
@@ -80,18 +142,20 @@ const std::vector<std::string>& BuiltinCapabilities(BuiltinKind kind) {
   return kCoder;
 }
 
-std::unique_ptr<TaskHandler> MakeLlmTaskHandler(BuiltinKind kind, std::shared_ptr<llm::Provider> provider) {
-  return std::make_unique<LlmTaskHandler>(kind, std::move(provider));
+std::unique_ptr<TaskHandler> MakeLlmTaskHandler(BuiltinKind kind, std::shared_ptr<llm::Provider> provider,
+                                                std::shared_ptr<const WorkerTools> tools) {
+  return std::make_unique<LlmTaskHandler>(kind, std::move(provider), std::move(tools));
 }
 
 std::shared_ptr<Worker> MakeBuiltinWorker(BuiltinKind kind, std::shared_ptr<llm::Provider> provider,
-                                          std::string agent_id, WorkerOptions options) {
+                                          std::string agent_id, WorkerOptions options,
+                                          std::shared_ptr<const WorkerTools> tools) {
   WorkerMetadata metadata;
   metadata.role = std::string(BuiltinRole(kind));
   metadata.agent_id = agent_id.empty() ? metadata.role + "-1" : std::move(agent_id);
   metadata.capabilities = BuiltinCapabilities(kind);
   metadata.group = "workers";
-  return std::make_shared<Worker>(std::move(metadata), MakeLlmTaskHandler(kind, std::move(provider)),
+  return std::make_shared<Worker>(std::move(metadata), MakeLlmTaskHandler(kind, std::move(provider), std::move(tools)),
                                   std::move(options));
 }
 

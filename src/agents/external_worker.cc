@@ -168,7 +168,12 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
   sigaddset(&defaults, SIGHUP);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  short spawn_flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (options.own_process_group) {
+    posix_spawnattr_setpgroup(&attr, 0);
+    spawn_flags |= POSIX_SPAWN_SETPGROUP;
+  }
+  posix_spawnattr_setflags(&attr, spawn_flags);
   pid_t pid = -1;
   int rc = posix_spawnp(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -177,6 +182,8 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
   in.Close(0);
   out.Close(1);
   err.Close(1);
+  // The group leader is not reaped before these signals, so its group id cannot be reused.
+  auto signal_child = [&](int sig) { ::kill(options.own_process_group ? -pid : pid, sig); };
 
   // Feed stdin and drain stdout/stderr together so a chatty child never blocks on a full pipe.
   const std::string payload = input.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -246,10 +253,10 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
   if (cancelled) {
     // Ask first, so the child can clean up (its own children, temporary files); insist after
     // the grace period.
-    ::kill(pid, SIGTERM);
+    signal_child(SIGTERM);
     std::string how = "SIGTERM";
     if (!WaitForExit(pid, options.cancel_grace, &wstatus)) {
-      ::kill(pid, SIGKILL);
+      signal_child(SIGKILL);
       how += ", then SIGKILL after " + std::to_string(options.cancel_grace.count()) + " ms";
       while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
       }
@@ -257,7 +264,7 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
     return CancelledError("external command '" + program + "' (pid " + std::to_string(pid) +
                           ") was cancelled: sent " + how + "; it " + DescribeExit(wstatus));
   }
-  if (timed_out || overflow) ::kill(pid, SIGKILL);
+  if (timed_out || overflow) signal_child(SIGKILL);
   while (!reaped && ::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
   }
   if (timed_out) {
@@ -276,6 +283,7 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
     return InternalError("external command '" + program + "' exited with status " +
                          std::to_string(WEXITSTATUS(wstatus)) + "; stderr: " + Tail(stderr_data, 2000));
   }
+  if (options.raw_stdout) return nlohmann::json(std::move(stdout_data));
   auto result = ParseJson(stdout_data, "stdout");
   if (!result.ok()) {
     return InvalidArgumentError("external command '" + program + "' wrote invalid JSON on stdout (" +

@@ -11,11 +11,13 @@
 
 namespace minion::llm::internal {
 
-// The JSON body for POST /chat/completions.
+// The JSON body for POST /chat/completions: messages (with assistant tool_calls and `tool`
+// replies), tools and tool_choice when set. Invalid UTF-8 anywhere becomes U+FFFD.
 std::string BuildChatRequestBody(const ChatRequest& request, const std::string& model);
 
-// Parses a 2xx body: choices[0].message.content, finish_reason, usage, id, model. A body that
-// is not JSON or has no choices is an error that says which.
+// Parses a 2xx body: choices[0].message.content and tool_calls, finish_reason, usage, id,
+// model. A body that is not JSON or has no choices, or tool calls beyond the limits in
+// provider.h (count, name, id and arguments sizes), is a DataLoss error that says which.
 Result<ChatResponse> ParseChatResponse(std::string_view body);
 
 // error.message from an error body ({"error":{"message":...}}, Ollama's {"error":"..."}), or a

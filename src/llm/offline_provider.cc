@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <iomanip>
 #include <sstream>
@@ -235,6 +236,67 @@ std::string TruncateWords(const std::string& text, int max_words) {
   return text;
 }
 
+bool Offered(const ChatRequest& request, std::string_view name) {
+  return std::any_of(request.tools.begin(), request.tools.end(), [&](const ToolSpec& t) { return t.name == name; });
+}
+
+// A file name for the task: its words joined by '_', lower-case ASCII, at most 40 bytes. The
+// built-in workers' "Task: " label is not part of the name.
+std::string Slug(std::string_view task) {
+  if (task.rfind("Task: ", 0) == 0) task.remove_prefix(6);
+  std::string out;
+  for (char c : task) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) && u < 0x80) {
+      out.push_back(static_cast<char>(std::tolower(u)));
+    } else if (!out.empty() && out.back() != '_') {
+      out.push_back('_');
+    }
+    if (out.size() >= 40) break;
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out.empty() ? "generated" : out;
+}
+
+// The reply (parsed `tool` message) to the call named `name`, if the conversation has one.
+std::optional<json> ReplyTo(const ChatRequest& request, std::string_view name) {
+  std::string id;
+  for (const auto& m : request.messages) {
+    for (const auto& call : m.tool_calls) {
+      if (call.name == name) id = call.id;
+    }
+    if (!id.empty() && m.role == "tool" && m.tool_call_id == id) {
+      auto parsed = ParseJson(m.content, "tool reply");
+      return parsed.ok() ? std::move(parsed).value() : json{{"error", "unreadable reply"}};
+    }
+  }
+  return std::nullopt;
+}
+
+// The offline coder's script when tools are offered: write the generated code with write_file,
+// then record the artifact with storage_insert, then answer. Each step runs once: the
+// conversation so far (the replies to earlier calls) says which step is next.
+std::optional<ToolCall> NextCoderToolCall(const ChatRequest& request, const std::string& task,
+                                          const std::string& lower) {
+  if (!Offered(request, "write_file")) return std::nullopt;
+  const bool python = Contains(lower, "python");
+  const std::string path = "generated/" + Slug(task) + (python ? ".py" : ".cc");
+  auto wrote = ReplyTo(request, "write_file");
+  if (!wrote) {
+    return ToolCall{"offline-call-1", "write_file",
+                    DumpJson(json{{"path", path}, {"content", CodeSkeleton(task, lower)}})};
+  }
+  if (wrote->contains("error") || !Offered(request, "storage_insert") || ReplyTo(request, "storage_insert")) {
+    return std::nullopt;
+  }
+  json record{{"path", wrote->value("path", path)},
+              {"bytes", wrote->value("bytes_written", 0)},
+              {"language", python ? "python" : "c++"},
+              {"task", task}};
+  return ToolCall{"offline-call-2", "storage_insert",
+                  DumpJson(json{{"collection", "artifacts"}, {"key", wrote->value("path", path)}, {"value", record}})};
+}
+
 }  // namespace
 
 std::int64_t CountOfflineTokens(std::string_view text) {
@@ -290,8 +352,17 @@ Result<ChatResponse> OfflineProvider::Chat(const trace::Context& parent, const C
     }
     response.content = PlanJson(task, lower, Lower(user_text));
   } else {
-    if (Contains(lower, "code") || Contains(lower, "implement") || Contains(lower, "function")) {
+    const bool is_code = Contains(lower, "code") || Contains(lower, "implement") || Contains(lower, "function");
+    std::optional<ToolCall> call;
+    if (is_code && !request.tools.empty()) call = NextCoderToolCall(request, task, lower);
+    if (call) {
+      response.finish_reason = "tool_calls";
+      response.tool_calls.push_back(std::move(*call));
+    } else if (is_code) {
       response.content = CodeSkeleton(task, lower);
+      if (auto wrote = ReplyTo(request, "write_file"); wrote && wrote->contains("path")) {
+        response.content += "\nSaved as " + wrote->value("path", std::string()) + " in the workspace.\n";
+      }
     } else if (Contains(lower, "analy") || Contains(lower, "review") || Contains(lower, "research")) {
       response.content = Analysis(task, lower, input_tokens);
     } else if (Contains(lower, "test")) {
@@ -309,6 +380,7 @@ Result<ChatResponse> OfflineProvider::Chat(const trace::Context& parent, const C
   response.response_id = id;
   response.input_tokens = input_tokens;
   response.output_tokens = CountOfflineTokens(response.content);
+  for (const auto& call : response.tool_calls) response.output_tokens += CountOfflineTokens(call.arguments);
   internal::SetResponseAttributes(span, response);
   observability::EndSpan(span);
   return response;

@@ -83,11 +83,12 @@ std::shared_ptr<Tool> ToolRegistry::Find(const std::string& name) const {
 }
 
 Result<json> ToolRegistry::Invoke(const trace::Context& parent, const std::string& name,
-                                  const json& input) const {
+                                  const json& input, std::string_view call_id) const {
   auto [ctx, span] = observability::StartToolSpan(observability::TracerOrGlobal(tracer_), parent, name);
   span.SetAttribute("gen_ai.operation.name", "execute_tool");
   span.SetAttribute("gen_ai.tool.name", name);
   span.SetAttribute("tool.name", name);
+  if (!call_id.empty()) span.SetAttribute("gen_ai.tool.call.id", call_id);
   const std::uint64_t start = SystemClock().MonotonicNanos();
   auto finish = [&](Result<json> result, std::string_view error_type) {
     if (!result.ok()) span.SetAttribute("error.type", error_type);

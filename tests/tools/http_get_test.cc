@@ -26,6 +26,9 @@ class HttpGetTest : public ::testing::Test {
     if (r.target == "/missing") return {404, {{"Content-Type", "text/plain"}}, "no such page"};
     if (r.target == "/to-hello") return {302, {{"Location", "/hello"}}, ""};
     if (r.target == "/to-outside") return {302, {{"Location", "http://192.0.2.1/"}}, ""};
+    if (r.target.rfind("/to-ip/", 0) == 0) {  // /to-ip/<port>: the same server by address
+      return {302, {{"Location", "http://127.0.0.1:" + r.target.substr(7) + "/hello"}}, ""};
+    }
     if (r.target == "/big") return {200, {{"Content-Type", "text/plain"}}, std::string(5000, 'z')};
     if (r.target == "/binary") return {200, {{"Content-Type", "application/octet-stream"}}, std::string("\x00\xff\xfe", 3)};
     return {500, {}, ""};
@@ -107,6 +110,65 @@ TEST_F(HttpGetTest, ConnectionRefusedIsUnavailable) {
   auto r = Get(tool_, url);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+}
+
+TEST(HttpGetHostTest, AllowListMatchesExactNamesAndWildcardSubdomains) {
+  const std::vector<std::string> list = {"api.example.com", "*.docs.example.org"};
+  EXPECT_TRUE(HostAllowed(list, "api.example.com"));
+  EXPECT_TRUE(HostAllowed(list, "API.Example.COM."));
+  EXPECT_TRUE(HostAllowed(list, "v1.docs.example.org"));
+  EXPECT_FALSE(HostAllowed(list, "docs.example.org"));
+  EXPECT_FALSE(HostAllowed(list, "evildocs.example.org"));
+  EXPECT_FALSE(HostAllowed(list, "api.example.com.evil.net"));
+  EXPECT_FALSE(HostAllowed(list, "example.com"));
+  EXPECT_FALSE(HostAllowed({}, "anything"));
+}
+
+TEST_F(HttpGetTest, HostsOffTheAllowListAreRefusedBeforeAnyConnection) {
+  auto tool = MakeHttpGetTool({.allowed_hosts = {"localhost"}});
+  auto ok = Get(tool, "http://localhost:" + std::to_string(server_.port()) + "/hello");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ok)["body"], "hello world");
+  const std::size_t seen = server_.requests().size();
+  auto by_ip = Get(tool, server_.url("/hello"));
+  ASSERT_FALSE(by_ip.ok());
+  EXPECT_EQ(by_ip.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(by_ip.status().message(), HasSubstr("host \"127.0.0.1\" is not on the allow-list"));
+  EXPECT_EQ(server_.requests().size(), seen);  // refused before dialling
+}
+
+TEST_F(HttpGetTest, ARedirectToAHostOffTheAllowListIsRefused) {
+  auto tool = MakeHttpGetTool({.allowed_hosts = {"localhost"}});
+  const std::string port = std::to_string(server_.port());
+  auto r = Get(tool, "http://user:secret@localhost:" + port + "/to-ip/" + port);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(r.status().message(), HasSubstr("reached by a redirect"));
+  EXPECT_THAT(r.status().message(), ::testing::Not(HasSubstr("secret")));
+  // Only the first hop reached the server.
+  ASSERT_EQ(server_.requests().size(), 1u);
+  EXPECT_EQ(server_.requests()[0].target, "/to-ip/" + port);
+}
+
+TEST_F(HttpGetTest, AnAllowedNameThatResolvesToLoopbackIsRefusedWhenLoopbackIsNot) {
+  // The name passes the list; the address it resolves to decides (DNS cannot move the call).
+  auto tool = MakeHttpGetTool({.allowed_hosts = {"localhost"}, .allow_loopback = false, .allow_public = true});
+  auto r = Get(tool, "http://localhost:" + std::to_string(server_.port()) + "/hello");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(r.status().message(), HasSubstr("a loopback address"));
+  EXPECT_TRUE(server_.requests().empty());
+}
+
+TEST_F(HttpGetTest, PrivateRangesAreRefusedUnlessAllowed) {
+  auto tool = MakeHttpGetTool({.allow_loopback = false, .allow_public = true});
+  for (const char* url : {"http://10.1.2.3:9/", "http://169.254.169.254/latest/meta-data/",
+                          "http://192.168.0.1:9/", "http://[fd00::1]:9/", "http://[::ffff:10.0.0.1]:9/"}) {
+    auto r = Get(tool, url);
+    ASSERT_FALSE(r.ok()) << url;
+    EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied) << url;
+    EXPECT_THAT(r.status().message(), HasSubstr("a private or reserved address")) << url;
+  }
 }
 
 }  // namespace

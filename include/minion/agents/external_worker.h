@@ -30,11 +30,16 @@ struct ExternalCommandOptions {
   // After SIGTERM on cancellation, how long the child may take to exit before SIGKILL.
   std::chrono::milliseconds cancel_grace{2000};
   const trace::TextMapPropagator* propagator = nullptr;  // null: propagation::DefaultPropagator()
+  // Start the child in a process group of its own and send timeout and cancellation signals
+  // to the whole group, so what the child started (a shell's children) stops with it.
+  bool own_process_group = false;
+  // Return stdout as a JSON string instead of parsing it as JSON (external tools print text).
+  bool raw_stdout = false;
 };
 
 // Runs the command once with `input` on stdin. Errors: DeadlineExceeded (killed after the
 // timeout), Internal (non-zero exit or killed by a signal; the message has the end of stderr),
-// InvalidArgument (stdout is not JSON), ResourceExhausted (stdout over max_output_bytes),
+// InvalidArgument (stdout is not JSON, unless raw_stdout), ResourceExhausted (stdout over max_output_bytes),
 // Unavailable (the program could not be started), Cancelled (`stop` was requested: the child
 // was stopped as described above, or never started; the message names the pid and the signal
 // that ended it).

@@ -3,6 +3,10 @@
 // air-gapped runs. It answers from the prompt's shape: a planner prompt that asks for JSON
 // subtasks gets a valid JSON plan, a coding request a code skeleton, an analysis request an
 // analysis, anything else a short summary. The same request always gets the same answer.
+// When tools are offered it drives the tool loop the same way a model would, deterministically:
+// a coding request asks for write_file (generated/<task slug>.cc or .py, the skeleton as
+// content), then, once that succeeded, storage_insert of an artifact record (collection
+// "artifacts", key = the file's path), then answers with the skeleton and where it was saved.
 // Token counts are counted (whitespace-separated words), not invented. Its spans are named
 // `llm.offline.<model>` so nobody mistakes its output for a real model's. Thread-safe.
 

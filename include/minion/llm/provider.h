@@ -4,10 +4,12 @@
 // under `parent` with token counts and the OpenTelemetry GenAI attributes.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <stop_token>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "minion/common/status.h"
@@ -15,9 +17,34 @@
 
 namespace minion::llm {
 
+// A function call the model asks for (chat-completions `tool_calls[i]`). `arguments` is the
+// JSON text exactly as the model wrote it: it may be invalid JSON, which the caller reports
+// back to the model instead of trusting it.
+struct ToolCall {
+  std::string id;         // the model's id for this call; a `tool` message answers it
+  std::string name;       // function name
+  std::string arguments;  // JSON text (an object when the model behaves)
+};
+
+// A tool offered to the model (chat-completions `tools[i]`, type "function").
+struct ToolSpec {
+  std::string name;
+  std::string description;
+  std::string parameters;  // a JSON-schema object as JSON text; empty: {"type":"object"}
+};
+
 struct ChatMessage {
-  std::string role;  // "system", "user", "assistant"
+  ChatMessage() = default;
+  // {"user", "text"} keeps working at every call site now that tool fields exist.
+  ChatMessage(std::string role_in, std::string content_in)
+      : role(std::move(role_in)), content(std::move(content_in)) {}
+
+  std::string role;  // "system", "user", "assistant", "tool"
   std::string content;
+  // role "assistant": the calls the model asked for in this turn (content may be empty).
+  std::vector<ToolCall> tool_calls;
+  // role "tool": which call this message answers.
+  std::string tool_call_id;
 };
 
 struct ChatRequest {
@@ -26,6 +53,10 @@ struct ChatRequest {
   double temperature = 0.2;
   int max_tokens = 1024;
   bool json_response = false;  // ask for a JSON object (response_format) where supported
+  // Tools the model may call; empty: none offered (and no `tools` key is sent).
+  std::vector<ToolSpec> tools;
+  // "auto", "none", "required", or a tool's name (forces that function); empty: not sent.
+  std::string tool_choice;
   // Not sent: when stop is requested the provider abandons the call and returns Cancelled
   // (workers pass Subtask::stop_token, so a timed-out subtask stops waiting on the model).
   std::stop_token stop;
@@ -38,12 +69,21 @@ struct ChatRequest {
 
 struct ChatResponse {
   std::string content;
+  // The calls the model asked for (finish_reason "tool_calls"); at most kMaxToolCalls.
+  std::vector<ToolCall> tool_calls;
   std::string model;          // as the server reported it
   std::string finish_reason;
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
   std::string response_id;
 };
+
+// Bounds on what a model may ask for in one response: more calls, or a longer arguments text,
+// make the response an error (DataLoss) rather than a memory or time sink.
+inline constexpr std::size_t kMaxToolCalls = 32;
+inline constexpr std::size_t kMaxToolArgumentBytes = 256u << 10;
+inline constexpr std::size_t kMaxToolNameBytes = 64;  // the chat-completions limit on names
+inline constexpr std::size_t kMaxToolCallIdBytes = 256;
 
 class Provider {
  public:

@@ -10,6 +10,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -64,9 +65,10 @@ class ToolRegistry {
   void SetPolicy(resilience::PolicyConfig policy, Clock* clock = nullptr);
 
   // NotFound for an unknown tool, InvalidArgument when the input does not match the schema,
-  // otherwise what the tool returns. The span records the outcome.
+  // otherwise what the tool returns. The span records the outcome. `call_id` (the model's id
+  // for this call, when a model asked for it) becomes gen_ai.tool.call.id.
   Result<nlohmann::json> Invoke(const trace::Context& parent, const std::string& name,
-                                const nlohmann::json& input) const;
+                                const nlohmann::json& input, std::string_view call_id = {}) const;
 
  private:
   std::shared_ptr<trace::Tracer> tracer_;

@@ -157,6 +157,26 @@ class RedisStreamsProtocol::Impl {
     Message message;
   };
 
+  // One stream's read position and connection. Only the thread holding the reader role
+  // (reading == true, set under Subscription::mu) touches the unguarded fields.
+  struct Reader {
+    const StreamSpec* spec = nullptr;
+    std::unique_ptr<Connection> conn;
+    std::string last_id;  // fan-out read position
+    std::chrono::milliseconds backoff{50};
+    std::chrono::steady_clock::time_point last_reclaim;
+    std::chrono::steady_clock::time_point last_touch;
+    bool logged_down = false;
+    bool reading = false;  // guarded by Subscription::mu: a thread holds the role
+    bool done = false;     // guarded by Subscription::mu: stopped, or drained
+  };
+
+  // Threads of a subscription are alike (leader/follower): a free thread takes the reader role
+  // of a stream nobody reads, and when its read returns entries it runs the oldest one itself
+  // while another thread takes the role over. The entry is not handed from a reader thread to
+  // a handler thread, which on a loaded VM costs tens of microseconds of wake-up per message.
+  // streams.size() + max_concurrency threads: at most max_concurrency run handlers (a reader
+  // takes no more entries than there are free slots), so every stream keeps a reader.
   struct Subscription {
     std::string agent_id;
     std::string consumer;
@@ -164,20 +184,22 @@ class RedisStreamsProtocol::Impl {
     std::size_t max_concurrency = 1;
     agents::MessageHandler handler;
     std::vector<std::unique_ptr<StreamSpec>> streams;
+    std::vector<std::unique_ptr<Reader>> readers;  // one per stream, fixed after Subscribe
 
     std::mutex mu;
-    std::condition_variable work_cv;                    // queue gained an entry, or stop_handlers
-    std::condition_variable slot_cv;                    // a slot freed, or stop_reading
-    std::condition_variable idle_cv;                    // queue and running both empty
-    std::deque<Entry> queue;                            // guarded by mu
-    std::size_t in_use = 0;                             // guarded by mu; queued + running
-    std::size_t running = 0;                            // guarded by mu
+    std::condition_variable work_cv;     // queue gained an entry, a reader role freed, or stop
+    std::condition_variable slot_cv;     // a slot freed, or stop_reading / draining
+    std::condition_variable idle_cv;     // queue and running both empty
+    std::condition_variable readers_cv;  // a reader is done
+    std::deque<Entry> queue;             // guarded by mu
+    std::size_t in_use = 0;              // guarded by mu; queued + running
+    std::size_t running = 0;             // guarded by mu
     std::map<std::string, std::set<std::string>> held;  // guarded by mu; stream -> entry ids
     bool stop_reading = false;                          // guarded by mu
     bool draining = false;  // guarded by mu: read what is there, then stop
     std::chrono::steady_clock::time_point drain_deadline;  // guarded by mu
     bool stop_handlers = false;                            // guarded by mu
-    std::vector<std::thread> threads;  // readers then handlers; joined by the unsubscriber
+    std::vector<std::thread> threads;                      // joined by the unsubscriber
   };
 
   explicit Impl(RedisStreamsOptions options)
@@ -406,12 +428,16 @@ class RedisStreamsProtocol::Impl {
                       "agent '" + sub->agent_id + "' is already subscribed");
       }
       subs_[sub->agent_id] = sub;
+      const auto now = std::chrono::steady_clock::now();
       for (const auto& s : sub->streams) {
-        const StreamSpec* spec = s.get();
-        sub->threads.emplace_back([this, sub, spec] { ReadLoop(sub, spec); });
+        auto r = std::make_unique<Reader>();
+        r->spec = s.get();
+        r->last_reclaim = now - options_.reclaim_idle;  // reclaim at once: a crash left entries
+        r->last_touch = now;
+        sub->readers.push_back(std::move(r));
       }
-      for (std::size_t i = 0; i < sub->max_concurrency; ++i) {
-        sub->threads.emplace_back([this, sub] { HandleLoop(sub); });
+      for (std::size_t i = 0; i < sub->streams.size() + sub->max_concurrency; ++i) {
+        sub->threads.emplace_back([this, sub] { Loop(sub); });
       }
     }
     return Status::Ok();
@@ -450,10 +476,10 @@ class RedisStreamsProtocol::Impl {
     return Status::Ok();
   }
 
-  // Waits `delay` or until the subscription stops reading; false when it did.
+  // Waits `delay` or until the subscription stops or drains; false when it did.
   bool Pause(Subscription& sub, std::chrono::milliseconds delay) {
     std::unique_lock lock(sub.mu);
-    return !sub.slot_cv.wait_for(lock, delay, [&] { return sub.stop_reading; });
+    return !sub.slot_cv.wait_for(lock, delay, [&] { return sub.stop_reading || sub.draining; });
   }
 
   std::chrono::milliseconds Jittered(std::chrono::milliseconds base) {
@@ -463,93 +489,135 @@ class RedisStreamsProtocol::Impl {
         static_cast<std::int64_t>(static_cast<double>(base.count()) * d(rng)));
   }
 
-  void ReadLoop(std::shared_ptr<Subscription> sub, const StreamSpec* spec) {
-    std::unique_ptr<Connection> conn;
-    std::string last_id;  // fan-out read position
-    auto backoff = std::chrono::milliseconds(50);
-    auto last_reclaim = std::chrono::steady_clock::now() - options_.reclaim_idle;
-    auto last_touch = std::chrono::steady_clock::now();
-    bool logged_down = false;
-    const auto touch_every = std::max(options_.reclaim_idle / 3, std::chrono::milliseconds(1));
-    const auto reclaim_every = std::max(options_.reclaim_idle / 2, std::chrono::milliseconds(1));
+  // A free reader role of `sub`, or null. Caller holds sub.mu.
+  static Reader* FreeReader(Subscription& sub) {
+    if (sub.stop_reading) return nullptr;
+    for (auto& r : sub.readers) {
+      if (!r->reading && !r->done) return r.get();
+    }
+    return nullptr;
+  }
+
+  // Every thread of a subscription runs this: handle a queued entry, else read as a stream's
+  // reader (and then handle the oldest entry read, on this thread).
+  void Loop(std::shared_ptr<Subscription> sub) {
+    std::unique_lock lock(sub->mu);
     for (;;) {
-      bool draining;
-      std::size_t free;
-      {
-        std::unique_lock lock(sub->mu);
-        if (sub->stop_reading) break;
-        // Take no more than can run: what this consumer holds unstarted, others cannot reclaim.
-        sub->slot_cv.wait_for(lock, options_.block, [&] {
-          return sub->stop_reading || sub->in_use < sub->max_concurrency;
-        });
-        if (sub->stop_reading) break;
-        draining = sub->draining;
-        if (draining && std::chrono::steady_clock::now() >= sub->drain_deadline) break;
-        free = sub->in_use < sub->max_concurrency ? sub->max_concurrency - sub->in_use : 0;
-      }
-      if (!conn || conn->broken()) {
-        if (conn) reconnects_.fetch_add(1, std::memory_order_relaxed);
-        conn.reset();
-        auto opened = Connection::Open(options_.endpoint, options_.connect_timeout);
-        Status ready = opened.ok() ? Prepare(**opened, *spec, &last_id) : opened.status();
-        if (!ready.ok()) {
-          if (!logged_down) Log(ready.ToString() + "; retrying with backoff");
-          logged_down = true;
-          if (draining) break;
-          if (!Pause(*sub, Jittered(backoff))) break;
-          backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
-          continue;
+      Reader* role = nullptr;
+      sub->work_cv.wait(lock, [&] {
+        if (!sub->queue.empty() || sub->stop_handlers) return true;
+        role = FreeReader(*sub);
+        return role != nullptr;
+      });
+      if (!sub->queue.empty()) {
+        Entry e = std::move(sub->queue.front());
+        sub->queue.pop_front();
+        sub->running++;
+        lock.unlock();
+        Handle(*sub, e);
+        lock.lock();
+        sub->running--;
+        sub->in_use--;
+        if (!e.stream->fanout) {
+          auto it = sub->held.find(e.stream->key);
+          if (it != sub->held.end()) it->second.erase(e.entry_id);
         }
-        if (logged_down)
-          Log("reconnected to " + options_.endpoint.Describe() + " for " + spec->key);
-        logged_down = false;
-        backoff = std::chrono::milliseconds(50);
-        conn = std::move(opened).value();
-        conn->SetTimeout(options_.block + options_.connect_timeout);
+        sub->slot_cv.notify_all();
+        if (sub->in_use == 0) sub->idle_cv.notify_all();
+        continue;
       }
-      const auto now = std::chrono::steady_clock::now();
-      if (!spec->fanout && now - last_touch >= touch_every) {
-        Touch(*sub, *spec, *conn);
-        last_touch = now;
-      }
-      if (free == 0) continue;
+      if (sub->stop_handlers) return;
+      role->reading = true;
+      lock.unlock();
       std::vector<Entry> got;
-      Status s;
-      if (spec->fanout) {
-        s = ReadFanout(*conn, *spec, free, draining, &last_id, &got);
-      } else {
-        if (now - last_reclaim >= reclaim_every) {
-          s = Reclaim(*sub, *spec, *conn, free, &got);
-          last_reclaim = now;
-        }
-        if (s.ok() && got.empty()) s = ReadGroup(*sub, *spec, *conn, free, draining, &got);
+      const bool ended = ReadOnce(*sub, *role, &got);
+      lock.lock();
+      role->reading = false;
+      if (ended) {
+        role->done = true;
+        sub->readers_cv.notify_all();
       }
-      if (!s.ok()) {
-        if (s.code() == StatusCode::kNotFound && conn && !conn->broken()) {
-          // NOGROUP: Redis lost the stream or group (restarted without persistence, or a DEL).
-          Status again = Prepare(*conn, *spec, &last_id);
-          if (again.ok()) continue;
-        }
-        if (!logged_down) Log("reading " + spec->key + ": " + s.ToString());
-        logged_down = true;
-        if (conn && !conn->broken()) conn.reset();
-        if (draining) break;
-        if (!Pause(*sub, Jittered(backoff))) break;
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
-        continue;
-      }
-      if (got.empty()) {
-        if (draining) break;
-        continue;
-      }
-      std::lock_guard lock(sub->mu);
       for (auto& e : got) {
         sub->in_use++;
-        if (!spec->fanout) sub->held[spec->key].insert(e.entry_id);
+        if (!e.stream->fanout) sub->held[e.stream->key].insert(e.entry_id);
         sub->queue.push_back(std::move(e));
       }
-      sub->work_cv.notify_all();
+      // This thread takes the oldest queued entry on its next turn; wake one thread for each
+      // other entry and one for the reader role it leaves.
+      for (std::size_t i = 0; i < got.size(); ++i) sub->work_cv.notify_one();
     }
+  }
+
+  // One turn of a stream's reader: wait for a free slot, keep the connection, touch what this
+  // consumer holds, reclaim, read. True when the reader is done (stopped, or drained).
+  bool ReadOnce(Subscription& sub, Reader& rd, std::vector<Entry>* got) {
+    const StreamSpec* spec = rd.spec;
+    const auto touch_every = std::max(options_.reclaim_idle / 3, std::chrono::milliseconds(1));
+    const auto reclaim_every = std::max(options_.reclaim_idle / 2, std::chrono::milliseconds(1));
+    bool draining;
+    std::size_t free;
+    {
+      std::unique_lock lock(sub.mu);
+      if (sub.stop_reading) return true;
+      // Take no more than can run: what this consumer holds unstarted, others cannot reclaim.
+      sub.slot_cv.wait_for(lock, options_.block,
+                           [&] { return sub.stop_reading || sub.in_use < sub.max_concurrency; });
+      if (sub.stop_reading) return true;
+      draining = sub.draining;
+      if (draining && std::chrono::steady_clock::now() >= sub.drain_deadline) return true;
+      free = sub.in_use < sub.max_concurrency ? sub.max_concurrency - sub.in_use : 0;
+    }
+    if (!rd.conn || rd.conn->broken()) {
+      if (rd.conn) reconnects_.fetch_add(1, std::memory_order_relaxed);
+      rd.conn.reset();
+      auto opened = Connection::Open(options_.endpoint, options_.connect_timeout);
+      Status ready = opened.ok() ? Prepare(**opened, *spec, &rd.last_id) : opened.status();
+      if (!ready.ok()) {
+        if (!rd.logged_down) Log(ready.ToString() + "; retrying with backoff");
+        rd.logged_down = true;
+        if (draining) return true;
+        if (!Pause(sub, Jittered(rd.backoff))) return true;
+        rd.backoff = std::min(rd.backoff * 2, std::chrono::milliseconds(5000));
+        return false;
+      }
+      if (rd.logged_down)
+        Log("reconnected to " + options_.endpoint.Describe() + " for " + spec->key);
+      rd.logged_down = false;
+      rd.backoff = std::chrono::milliseconds(50);
+      rd.conn = std::move(opened).value();
+      rd.conn->SetTimeout(options_.block + options_.connect_timeout);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!spec->fanout && now - rd.last_touch >= touch_every) {
+      Touch(sub, *spec, *rd.conn);
+      rd.last_touch = now;
+    }
+    if (free == 0) return false;
+    Status s;
+    if (spec->fanout) {
+      s = ReadFanout(*rd.conn, *spec, free, draining, &rd.last_id, got);
+    } else {
+      if (now - rd.last_reclaim >= reclaim_every) {
+        s = Reclaim(sub, *spec, *rd.conn, free, got);
+        rd.last_reclaim = now;
+      }
+      if (s.ok() && got->empty()) s = ReadGroup(sub, *spec, *rd.conn, free, draining, got);
+    }
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kNotFound && rd.conn && !rd.conn->broken()) {
+        // NOGROUP: Redis lost the stream or group (restarted without persistence, or a DEL).
+        Status again = Prepare(*rd.conn, *spec, &rd.last_id);
+        if (again.ok()) return false;
+      }
+      if (!rd.logged_down) Log("reading " + spec->key + ": " + s.ToString());
+      rd.logged_down = true;
+      if (rd.conn && !rd.conn->broken()) rd.conn.reset();
+      if (draining) return true;
+      if (!Pause(sub, Jittered(rd.backoff))) return true;
+      rd.backoff = std::min(rd.backoff * 2, std::chrono::milliseconds(5000));
+      return false;
+    }
+    return got->empty() && draining;
   }
 
   // Parses entries; a parsed one becomes an Entry, the rest stay pending for dead-lettering.
@@ -641,8 +709,33 @@ class RedisStreamsProtocol::Impl {
 
   // Takes over entries idle longer than reclaim_idle (their consumer died or hung). Entries
   // delivered more than max_deliveries times go to the dead-letter stream instead.
+  // What the pending-entry list says about an entry another consumer held.
+  struct Held {
+    std::string consumer;
+    std::int64_t idle_ms = 0;
+    std::int64_t deliveries = 0;
+  };
+
+  // Takes over entries idle longer than reclaim_idle (their consumer died or hung). Entries
+  // delivered more than max_deliveries times go to the dead-letter stream instead. Each
+  // reclaimed entry's lost attempt is recorded as a span (RecordLostAttempt).
   Status Reclaim(Subscription& sub, const StreamSpec& spec, Connection& conn, std::size_t count,
                  std::vector<Entry>* out) {
+    // Who held the idle entries, and since when, before they change hands: XAUTOCLAIM does not
+    // say. Nothing idle: no claim either.
+    MINION_ASSIGN_OR_RETURN(Reply stale,
+                            conn.Command({"XPENDING", spec.key, options_.group, "IDLE",
+                                          std::to_string(options_.reclaim_idle.count()), "-", "+",
+                                          std::to_string(count + 64)}));
+    if (stale.is_error()) return ReplyError("XPENDING " + spec.key, stale);
+    if (!stale.is_array() || stale.elements.empty()) return Status::Ok();
+    std::map<std::string, Held> before;
+    for (const auto& p : stale.elements) {
+      if (p.is_array() && p.elements.size() >= 4) {
+        before[p.elements[0].str] =
+            Held{p.elements[1].str, p.elements[2].integer, p.elements[3].integer};
+      }
+    }
     MINION_ASSIGN_OR_RETURN(
         Reply r, conn.Command({"XAUTOCLAIM", spec.key, options_.group, sub.consumer,
                                std::to_string(options_.reclaim_idle.count()), "0-0", "COUNT",
@@ -666,12 +759,22 @@ class RedisStreamsProtocol::Impl {
           counts[p.elements[0].str] = p.elements[3].integer;
       }
     }
+    std::set<std::string> running_here;
+    {
+      std::lock_guard lock(sub.mu);
+      if (auto it = sub.held.find(spec.key); it != sub.held.end()) running_here = it->second;
+    }
     Reply keep;
     keep.type = Reply::Type::kArray;
     for (const auto& e : claimed) {
       if (!e.is_array() || e.elements.empty()) continue;
       const std::string& id = e.elements[0].str;
       std::int64_t n = counts.count(id) ? counts[id] : 2;
+      // An entry this subscription is itself still running (it missed its touches) was not
+      // lost; anything else was: its holder died or hung.
+      if (auto b = before.find(id); b != before.end() && !running_here.count(id)) {
+        RecordLostAttempt(sub, spec, e, b->second);
+      }
       if (n > options_.max_deliveries) {
         DeadLetter(sub, spec, e, n);
       } else {
@@ -680,6 +783,67 @@ class RedisStreamsProtocol::Impl {
     }
     Collect(keep, spec, 2, &counts, out);
     return Status::Ok();
+  }
+
+  // A consumer killed in the middle of a subtask never ends its worker span, so the trace
+  // would show the redelivery only as a count. The process that reclaims the entry records
+  // the lost attempt in its place: a `worker.<capability>` CONSUMER span with the same parent
+  // as a real attempt (the sender's span, from the entry's traceparent), starting at the
+  // attempt's last sign of life in the pending-entry list (its delivery, or a later keep-alive
+  // touch) and ending now, status ERROR. The holder is named by `multiagent.worker.id` (the
+  // agent id in its consumer name) and `messaging.client.id` (the consumer name itself).
+  void RecordLostAttempt(Subscription& sub, const StreamSpec& spec, const Reply& raw,
+                         const Held& held) {
+    if (!tracer_->raw().Enabled()) return;
+    std::string id;
+    std::vector<std::string> fields;
+    if (!EntryOf(raw, &id, &fields)) return;
+    auto parsed = redis::DecodeEntry(fields, options_.max_message_bytes);
+    if (!parsed.ok()) return;  // not a message: nothing to attach a span to
+    const Message& m = *parsed;
+    std::string capability, task_id, subtask_name;
+    std::int64_t attempt = 0;
+    if (m.content.is_object()) {
+      capability = m.content.value("capability", "");
+      task_id = m.content.value("task_id", "");
+      subtask_name = m.content.value("name", "");
+      if (auto a = m.content.find("attempt"); a != m.content.end() && a->is_number_integer())
+        attempt = a->get<std::int64_t>();
+    }
+    if (capability.empty()) return;  // not a subtask: no worker span would have existed
+    const std::string worker_id = held.consumer.substr(held.consumer.rfind('/') + 1);
+    const UnixNanos now = SystemClock().Now();
+    const UnixNanos idle_ns =
+        static_cast<UnixNanos>(std::max<std::int64_t>(0, held.idle_ms)) * 1'000'000;
+    trace::Context parent = agents::ExtractMessageContext(m, options_.propagator);
+    trace::SpanStartOptions o;
+    o.kind = trace::SpanKind::kConsumer;
+    o.parent = &parent;
+    o.start_time = now > idle_ns ? now - idle_ns : now;
+    const std::string name = "worker." + capability;
+    trace::Span span = tracer_->raw().StartSpan(name,
+                                                {{observability::kAttrWorkerID, worker_id},
+                                                 {observability::kAttrWorkerCapability, capability},
+                                                 {observability::kAttrTaskID, task_id},
+                                                 {observability::kAttrComponent, "worker"}},
+                                                o);
+    span.SetAttribute("multiagent.subtask.name", subtask_name);
+    span.SetAttribute("multiagent.subtask.attempt", attempt);
+    span.SetAttribute("messaging.system", "redis");
+    span.SetAttribute("messaging.destination.name", spec.key);
+    span.SetAttribute("messaging.operation.type", "process");
+    span.SetAttribute("messaging.message.id", id);
+    span.SetAttribute("messaging.consumer.group.name", options_.group);
+    span.SetAttribute("messaging.client.id", held.consumer);
+    span.SetAttribute("messaging.redis.message.delivery_count", held.deliveries);
+    span.SetAttribute("minion.redis.reclaimed_by", sub.consumer);
+    span.SetAttribute(observability::kAttrTailKeep, true);
+    span.SetStatus(trace::SpanStatusCode::kError,
+                   "worker died / delivery reclaimed: " + held.consumer +
+                       " did not acknowledge entry " + id + " for " + std::to_string(held.idle_ms) +
+                       " ms; reclaimed by " + sub.consumer);
+    span.End(now);
+    lost_attempts_.fetch_add(1, std::memory_order_relaxed);
   }
 
   void DeadLetter(Subscription& sub, const StreamSpec& spec, const Reply& raw,
@@ -728,88 +892,70 @@ class RedisStreamsProtocol::Impl {
 
   Status SendInternal(const trace::Context& parent, Message message);  // set by the facade
 
-  void HandleLoop(std::shared_ptr<Subscription> sub) {
-    for (;;) {
-      Entry e;
-      {
-        std::unique_lock lock(sub->mu);
-        sub->work_cv.wait(lock, [&] { return !sub->queue.empty() || sub->stop_handlers; });
-        if (sub->queue.empty()) return;
-        e = std::move(sub->queue.front());
-        sub->queue.pop_front();
-        sub->running++;
+  // Runs the handler for `e` (when the subscription accepts its type), then acknowledges it.
+  void Handle(Subscription& sub, Entry& e) {
+    const StreamSpec& spec = *e.stream;
+    if (sub.types & (1u << static_cast<unsigned>(e.message.type))) {
+      Message& m = e.message;
+      m.metadata["messaging.system"] = "redis";
+      m.metadata["messaging.destination.name"] = spec.key;
+      m.metadata["messaging.operation.type"] = "process";
+      m.metadata["messaging.message.id"] = e.entry_id;
+      if (!spec.fanout) m.metadata["messaging.consumer.group.name"] = options_.group;
+      if (e.deliveries > 1) {
+        m.metadata["messaging.redis.message.delivery_count"] = std::to_string(e.deliveries);
+        redelivered_.fetch_add(1, std::memory_order_relaxed);
       }
-      const StreamSpec& spec = *e.stream;
-      if (sub->types & (1u << static_cast<unsigned>(e.message.type))) {
-        Message& m = e.message;
-        m.metadata["messaging.system"] = "redis";
-        m.metadata["messaging.destination.name"] = spec.key;
-        m.metadata["messaging.operation.type"] = "process";
-        m.metadata["messaging.message.id"] = e.entry_id;
-        if (!spec.fanout) m.metadata["messaging.consumer.group.name"] = options_.group;
-        if (e.deliveries > 1) {
-          m.metadata["messaging.redis.message.delivery_count"] = std::to_string(e.deliveries);
-          redelivered_.fetch_add(1, std::memory_order_relaxed);
-        }
-        trace::Context ctx = agents::ExtractMessageContext(m, options_.propagator);
-        delivered_.fetch_add(1, std::memory_order_relaxed);
-        tls_current_ = sub.get();
-        tls_send_failed_ = false;
-        sub->handler(ctx, std::move(m));
-        tls_current_ = nullptr;
-      }
-      if (tls_send_failed_) {
-        // Redis went away while the handler sent (its reply): leave the entry pending, it is
-        // delivered again once Redis is back, so the reply is not lost.
-        tls_send_failed_ = false;
-        Log("not acknowledging " + e.entry_id + " on " + spec.key +
-            ": a message its handler sent was not written; it will be redelivered");
-      } else if (!spec.fanout) {
-        // Acknowledged only now: whatever the handler sent (its reply) is already in Redis.
-        auto r = RunPipeline(
-            {{"XACK", spec.key, options_.group, e.entry_id}, {"XDEL", spec.key, e.entry_id}});
-        if (r.ok())
-          acked_.fetch_add(1, std::memory_order_relaxed);
-        else
-          Log("acknowledging " + e.entry_id + " on " + spec.key +
-              " failed (it will be redelivered): " + r.status().ToString());
-      }
-      std::lock_guard lock(sub->mu);
-      sub->running--;
-      sub->in_use--;
-      if (!spec.fanout) {
-        auto it = sub->held.find(spec.key);
-        if (it != sub->held.end()) it->second.erase(e.entry_id);
-      }
-      sub->slot_cv.notify_all();
-      if (sub->in_use == 0) sub->idle_cv.notify_all();
+      trace::Context ctx = agents::ExtractMessageContext(m, options_.propagator);
+      delivered_.fetch_add(1, std::memory_order_relaxed);
+      tls_current_ = &sub;
+      tls_send_failed_ = false;
+      sub.handler(ctx, std::move(m));
+      tls_current_ = nullptr;
+    }
+    if (tls_send_failed_) {
+      // Redis went away while the handler sent (its reply): leave the entry pending, it is
+      // delivered again once Redis is back, so the reply is not lost.
+      tls_send_failed_ = false;
+      Log("not acknowledging " + e.entry_id + " on " + spec.key +
+          ": a message its handler sent was not written; it will be redelivered");
+    } else if (!spec.fanout) {
+      // Acknowledged only now: whatever the handler sent (its reply) is already in Redis.
+      auto r = RunPipeline(
+          {{"XACK", spec.key, options_.group, e.entry_id}, {"XDEL", spec.key, e.entry_id}});
+      if (r.ok())
+        acked_.fetch_add(1, std::memory_order_relaxed);
+      else
+        Log("acknowledging " + e.entry_id + " on " + spec.key +
+            " failed (it will be redelivered): " + r.status().ToString());
     }
   }
 
   // Stops `sub`. drain_until: read what its streams hold and handle it before stopping.
   void Stop(const std::shared_ptr<Subscription>& sub,
             std::optional<std::chrono::steady_clock::time_point> drain_until, bool* drained) {
-    std::size_t readers = sub->streams.size();
     {
       std::unique_lock lock(sub->mu);
       if (drain_until) {
         sub->draining = true;
         sub->drain_deadline = *drain_until;
-        sub->slot_cv.notify_all();
       } else {
         sub->stop_reading = true;
-        sub->slot_cv.notify_all();
       }
+      sub->slot_cv.notify_all();
+      sub->work_cv.notify_all();
     }
     const bool self = tls_current_ == sub.get();
-    // Readers end by themselves when draining (after an empty read) or when told to stop.
     if (drain_until) {
-      // Join readers only (the first `readers` threads), then wait for the handlers to empty.
-      for (std::size_t i = 0; i < readers && i < sub->threads.size(); ++i) {
-        if (sub->threads[i].joinable()) sub->threads[i].join();
-      }
       std::unique_lock lock(sub->mu);
+      // Readers end by themselves when draining (after a read that found nothing, or at the
+      // deadline); then wait for the handlers to empty.
+      sub->readers_cv.wait_until(lock, *drain_until, [&] {
+        return std::all_of(sub->readers.begin(), sub->readers.end(),
+                           [](const auto& r) { return r->done; });
+      });
       sub->stop_reading = true;
+      sub->slot_cv.notify_all();
       bool ok = sub->idle_cv.wait_until(lock, *drain_until,
                                         [&] { return sub->in_use <= (self ? 1u : 0u); });
       if (!ok && drained) *drained = false;
@@ -1067,7 +1213,7 @@ class RedisStreamsProtocol::Impl {
   Stats stats() const {
     return Stats{sent_.load(),       delivered_.load(),     redelivered_.load(),
                  acked_.load(),      dead_lettered_.load(), rejected_full_.load(),
-                 reconnects_.load(), unparseable_.load()};
+                 reconnects_.load(), unparseable_.load(),   lost_attempts_.load()};
   }
 
   RedisStreamsOptions options_;
@@ -1097,7 +1243,7 @@ class RedisStreamsProtocol::Impl {
   std::atomic<std::uint32_t> sends_in_flight_{0};
 
   std::atomic<std::uint64_t> sent_{0}, delivered_{0}, redelivered_{0}, acked_{0}, dead_lettered_{0},
-      rejected_full_{0}, reconnects_{0}, unparseable_{0};
+      rejected_full_{0}, reconnects_{0}, unparseable_{0}, lost_attempts_{0};
 
   static thread_local const Subscription* tls_current_;
   static thread_local bool tls_send_failed_;

@@ -10,13 +10,17 @@ namespace minion::transports {
 
 Result<RedisEndpoint> RedisEndpoint::Parse(std::string_view url) {
   constexpr std::string_view kScheme = "redis://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return InvalidArgumentError("transport URL must start with redis:// (got scheme '" +
+  constexpr std::string_view kUnixScheme = "unix://";
+  const bool unix_socket = url.substr(0, kUnixScheme.size()) == kUnixScheme;
+  if (!unix_socket && url.substr(0, kScheme.size()) != kScheme) {
+    return InvalidArgumentError("transport URL must start with redis:// or unix:// (got scheme '" +
                                 std::string(url.substr(0, url.find(':'))) + "')");
   }
-  std::string_view rest = url.substr(kScheme.size());
+  std::string_view rest = url.substr(unix_socket ? kUnixScheme.size() : kScheme.size());
   RedisEndpoint e;
-  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+  // The userinfo ends at the last '@' before the path (a socket path may itself contain '@').
+  std::string_view authority = unix_socket ? rest.substr(0, rest.find('/')) : rest;
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
     std::string_view userinfo = rest.substr(0, at);
     rest = rest.substr(at + 1);
     if (auto colon = userinfo.find(':'); colon != std::string_view::npos) {
@@ -25,6 +29,23 @@ Result<RedisEndpoint> RedisEndpoint::Parse(std::string_view url) {
     } else {
       e.password = std::string(userinfo);  // redis://secret@host: the password alone
     }
+  }
+  if (unix_socket) {
+    std::string_view path = rest.substr(0, rest.find('?'));
+    std::string_view query = rest.size() > path.size() ? rest.substr(path.size() + 1) : "";
+    if (path.empty() || path[0] != '/')
+      return InvalidArgumentError("unix:// transport URL needs an absolute socket path");
+    e.unix_path = std::string(path);
+    if (!query.empty()) {
+      constexpr std::string_view kDb = "db=";
+      std::string_view db = query.substr(0, kDb.size()) == kDb ? query.substr(kDb.size()) : "";
+      auto [ptr, ec] = std::from_chars(db.data(), db.data() + db.size(), e.db);
+      if (db.empty() || ec != std::errc() || ptr != db.data() + db.size() || e.db < 0) {
+        return InvalidArgumentError("unix:// transport URL query '" + std::string(query) +
+                                    "' is not db=<number>");
+      }
+    }
+    return e;
   }
   std::string_view hostport = rest.substr(0, rest.find('/'));
   std::string_view path = rest.size() > hostport.size() ? rest.substr(hostport.size() + 1) : "";
@@ -53,6 +74,7 @@ Result<RedisEndpoint> RedisEndpoint::Parse(std::string_view url) {
 }
 
 std::string RedisEndpoint::Describe() const {
+  if (!unix_path.empty()) return "unix://" + unix_path + "?db=" + std::to_string(db);
   return "redis://" + host + ":" + std::to_string(port) + "/" + std::to_string(db);
 }
 

@@ -1,6 +1,7 @@
 // RedisStreamsProtocol over a private redis-server on loopback:
-//   BM_RoundTrip            one task message to a worker and its reply back (two XADDs, two
-//                           group reads, two XACK+XDEL); p50/p99 reported as counters.
+//   BM_RoundTrip/0          one task message to a worker and its reply back (two XADDs, two
+//                           group reads, two XACK+XDEL) over TCP loopback; p50/p99 counters.
+//   BM_RoundTrip/1          the same over the server's unix socket (unix:// endpoint).
 //   BM_Throughput/N         task->reply messages per second with N worker processes (this
 //                           binary re-executed with --worker), 256 tasks in flight.
 //   BM_RedisCeiling         redis-benchmark on the same server for the commands one subtask
@@ -132,9 +133,9 @@ bool WaitForWorkers(RedisStreamsProtocol& p, std::size_t n) {
 
 class Workers {
  public:
-  explicit Workers(int n) {
+  explicit Workers(int n, const std::string& url = g_server->Url()) {
     for (int i = 0; i < n; ++i) {
-      pids_.push_back(Spawn({g_self, "--worker", g_server->Url(), "bw" + std::to_string(i)}));
+      pids_.push_back(Spawn({g_self, "--worker", url, "bw" + std::to_string(i)}));
     }
   }
   ~Workers() {
@@ -146,9 +147,11 @@ class Workers {
   std::vector<pid_t> pids_;
 };
 
+// Arg 0: TCP on loopback; 1: the server's unix socket (sender and worker both).
 void BM_RoundTrip(benchmark::State& state) {
-  Workers workers(1);
-  auto p = RedisStreamsProtocol::Connect(Options(g_server->Url())).value();
+  const std::string url = state.range(0) == 1 ? g_server->UnixUrl() : g_server->Url();
+  Workers workers(1, url);
+  auto p = RedisStreamsProtocol::Connect(Options(url)).value();
   if (!WaitForWorkers(*p, 1)) {
     state.SkipWithError("worker did not start");
     return;
@@ -181,7 +184,7 @@ void BM_RoundTrip(benchmark::State& state) {
   }
   (void)p->Shutdown();
 }
-BENCHMARK(BM_RoundTrip)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RoundTrip)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 void BM_Throughput(benchmark::State& state) {
   const int nworkers = static_cast<int>(state.range(0));

@@ -37,17 +37,20 @@
 
 namespace minion::transports {
 
-// redis://[user:password@]host:port/db. The password is kept for AUTH and never printed.
+// redis://[user:password@]host:port/db, or unix://[user:password@]/path/to/redis.sock[?db=N]
+// for a Redis on the same host (a unix socket saves the TCP loopback path on every round
+// trip: docs/benchmarks.md). The password is kept for AUTH and never printed.
 struct RedisEndpoint {
   std::string host = "127.0.0.1";
   int port = 6379;
+  std::string unix_path;  // non-empty: connect to this unix socket, not host:port
   int db = 0;
   std::string user;
   std::string password;
 
   // InvalidArgument naming what is wrong (never echoing the password).
   static Result<RedisEndpoint> Parse(std::string_view url);
-  // "redis://host:port/db" with the userinfo removed: safe to log.
+  // "redis://host:port/db" (or "unix:///path?db=N") with the userinfo removed: safe to log.
   std::string Describe() const;
 };
 
@@ -124,6 +127,7 @@ class RedisStreamsProtocol final : public agents::Protocol {
     std::uint64_t rejected_full = 0;
     std::uint64_t reconnects = 0;
     std::uint64_t unparseable = 0;  // entries that are not a message (left for dead-lettering)
+    std::uint64_t lost_attempts = 0;  // reclaimed deliveries recorded as a lost attempt's span
   };
   Stats stats() const;
 

@@ -60,8 +60,11 @@ void ToArgv(const std::vector<std::string>& args, std::vector<const char*>* argv
 
 Result<std::unique_ptr<Connection>> Connection::Open(const RedisEndpoint& endpoint,
                                                      std::chrono::milliseconds timeout) {
+  const bool unix_socket = !endpoint.unix_path.empty();
   redisContext* c =
-      redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, ToTimeval(timeout));
+      unix_socket
+          ? redisConnectUnixWithTimeout(endpoint.unix_path.c_str(), ToTimeval(timeout))
+          : redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, ToTimeval(timeout));
   if (!c)
     return UnavailableError("redis " + endpoint.Describe() + ": cannot allocate a connection");
   if (c->err) {
@@ -70,7 +73,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(const RedisEndpoint& endpoi
     return UnavailableError("redis " + endpoint.Describe() + " is not reachable: " + why);
   }
   std::unique_ptr<Connection> conn(new Connection(c));
-  redisEnableKeepAlive(c);
+  // TCP keep-alive (hiredis would fail setting TCP options on a unix socket).
+  if (!unix_socket) redisEnableKeepAlive(c);
   conn->SetTimeout(timeout);
   if (!endpoint.password.empty()) {
     std::vector<std::string> auth = {"AUTH"};

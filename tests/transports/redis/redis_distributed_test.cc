@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -78,7 +79,15 @@ struct FileSpan {
   std::string trace_id, span_id, parent_span_id, name;
   std::int64_t pid = 0;
   std::map<std::string, std::string> attributes;
+  int status_code = 0;  // OTLP: 0 unset, 1 ok, 2 error
+  std::string status_message;
+  std::uint64_t start_ns = 0, end_ns = 0;
 };
+
+std::uint64_t Nanos(const nlohmann::json& v) {
+  if (v.is_string()) return std::stoull(v.get<std::string>());
+  return v.is_number() ? v.get<std::uint64_t>() : 0;
+}
 
 std::string AttrValue(const nlohmann::json& v) {
   if (v.contains("stringValue")) return v["stringValue"].get<std::string>();
@@ -109,6 +118,12 @@ std::vector<FileSpan> ReadSpans(const std::string& path) {
           f.parent_span_id = s.value("parentSpanId", "");
           f.name = s.value("name", "");
           f.pid = pid;
+          if (auto st = s.find("status"); st != s.end() && st->is_object()) {
+            f.status_code = st->value("code", 0);
+            f.status_message = st->value("message", "");
+          }
+          if (s.contains("startTimeUnixNano")) f.start_ns = Nanos(s["startTimeUnixNano"]);
+          if (s.contains("endTimeUnixNano")) f.end_ns = Nanos(s["endTimeUnixNano"]);
           for (const auto& a : s.value("attributes", nlohmann::json::array())) {
             f.attributes[a["key"].get<std::string>()] = AttrValue(a["value"]);
           }
@@ -306,15 +321,37 @@ TEST_F(DistributedTest, KilledWorkerMidSubtaskIsReclaimedByTheOtherAndTheTaskCom
   ASSERT_TRUE(protocol->Shutdown().ok());
   w2->Signal(SIGTERM);
   EXPECT_EQ(w2->Wait(), 0) << Log("w2");
+  // Both attempts are in the trace as worker spans with the same parent (the coordinator's
+  // send span): w2's own, and w1's lost one, recorded by w2 when it reclaimed the entry (w1
+  // was killed before it could end its span).
   auto spans = ReadSpans(dir_ + "/w2.jsonl");
-  int redelivered = 0;
+  std::vector<FileSpan> attempts;
   for (const auto& s : spans) {
-    if (s.name == std::string("worker.") + kCapability && s.trace_id == r.trace_id) {
-      EXPECT_EQ(s.attributes.at("messaging.redis.message.delivery_count"), "2");
-      ++redelivered;
-    }
+    if (s.name == std::string("worker.") + kCapability && s.trace_id == r.trace_id)
+      attempts.push_back(s);
   }
-  EXPECT_EQ(redelivered, 1);
+  ASSERT_EQ(attempts.size(), 2u) << "the surviving attempt and the lost one";
+  std::sort(attempts.begin(), attempts.end(),
+            [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; });
+  const FileSpan& lost = attempts[0];
+  const FileSpan& done = attempts[1];
+  EXPECT_EQ(lost.parent_span_id, done.parent_span_id) << "both are deliveries of one send";
+  std::set<std::string> send_spans;
+  for (const auto& s : traces.Spans()) {
+    if (s.name == "protocol.send") send_spans.insert(s.span_id.ToHex());
+  }
+  EXPECT_TRUE(send_spans.count(lost.parent_span_id)) << "parented by the coordinator's send span";
+  EXPECT_EQ(lost.attributes.at("multiagent.worker.id"), "w1");
+  EXPECT_EQ(lost.attributes.at("messaging.redis.message.delivery_count"), "1");
+  EXPECT_NE(lost.attributes.at("messaging.client.id").find("/w1"), std::string::npos);
+  EXPECT_EQ(lost.attributes.at("messaging.message.id"), done.attributes.at("messaging.message.id"));
+  EXPECT_EQ(lost.status_code, 2) << "ERROR";
+  EXPECT_NE(lost.status_message.find("worker died / delivery reclaimed"), std::string::npos)
+      << lost.status_message;
+  EXPECT_LE(lost.end_ns, done.start_ns) << "the lost attempt ends when w2 takes the entry over";
+  EXPECT_EQ(done.attributes.at("multiagent.worker.id"), "w2");
+  EXPECT_EQ(done.attributes.at("messaging.redis.message.delivery_count"), "2");
+  EXPECT_NE(done.status_code, 2);
   // The coordinator's dispatch span shows the redelivery and who finished it.
   int events = 0;
   for (const auto& s : traces.Spans()) {

@@ -50,9 +50,10 @@ std::string FreshNamespace() {
 }
 
 RedisStreamsOptions TestOptions(std::shared_ptr<trace::Tracer> tracer,
-                                const std::string& ns = FreshNamespace()) {
+                                const std::string& ns = FreshNamespace(),
+                                bool unix_socket = false) {
   RedisStreamsOptions o;
-  o.endpoint = RedisEndpoint::Parse(g_server->Url()).value();
+  o.endpoint = RedisEndpoint::Parse(unix_socket ? g_server->UnixUrl() : g_server->Url()).value();
   o.key_namespace = ns;
   o.reclaim_idle = std::chrono::milliseconds(1000);
   o.block = std::chrono::milliseconds(100);
@@ -69,7 +70,16 @@ INSTANTIATE_TEST_SUITE_P(
           auto p = RedisStreamsProtocol::Connect(TestOptions(std::move(tracer)));
           EXPECT_TRUE(p.ok()) << p.status().ToString();
           return p.ok() ? std::move(p).value() : nullptr;
-        }}),
+        }},
+        // The same server over its unix socket (unix:// endpoint).
+        ProtocolUnderTest{
+            "RedisUnixSocket",
+            [](std::shared_ptr<trace::Tracer> tracer) -> std::unique_ptr<agents::Protocol> {
+              auto p = RedisStreamsProtocol::Connect(
+                  TestOptions(std::move(tracer), FreshNamespace(), /*unix_socket=*/true));
+              EXPECT_TRUE(p.ok()) << p.status().ToString();
+              return p.ok() ? std::move(p).value() : nullptr;
+            }}),
     agents::testing::ProtocolName);
 
 WorkerAdvert Advert(std::string id, std::string kind, std::vector<std::string> capabilities) {
@@ -105,6 +115,39 @@ TEST(RedisEndpointTest, ParsesUrlsAndNeverPrintsThePassword) {
   auto bad = RedisEndpoint::Parse("redis://u:topsecret@host:notaport");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message().find("topsecret"), std::string::npos);
+}
+
+TEST(RedisEndpointTest, ParsesUnixSocketUrls) {
+  auto e = RedisEndpoint::Parse("unix://bob:s3cret@/run/redis/redis.sock?db=3");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->unix_path, "/run/redis/redis.sock");
+  EXPECT_EQ(e->db, 3);
+  EXPECT_EQ(e->user, "bob");
+  EXPECT_EQ(e->password, "s3cret");
+  EXPECT_EQ(e->Describe(), "unix:///run/redis/redis.sock?db=3");
+  auto plain = RedisEndpoint::Parse("unix:///tmp/r@1.sock");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->unix_path, "/tmp/r@1.sock") << "an '@' in the path is not userinfo";
+  EXPECT_TRUE(plain->password.empty());
+  EXPECT_EQ(plain->db, 0);
+  EXPECT_FALSE(RedisEndpoint::Parse("unix://relative.sock").ok());
+  EXPECT_FALSE(RedisEndpoint::Parse("unix:///tmp/r.sock?db=x").ok());
+  EXPECT_FALSE(RedisEndpoint::Parse("unix:///tmp/r.sock?timeout=1").ok());
+}
+
+TEST(RedisEndpointTest, UnixSocketConnectsAndAMissingSocketIsUnavailable) {
+  auto ok = redis::Connection::Open(RedisEndpoint::Parse(g_server->UnixUrl()).value(),
+                                    std::chrono::seconds(2));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  auto pong = (*ok)->Command({"PING"});
+  ASSERT_TRUE(pong.ok());
+  EXPECT_EQ(pong->str, "PONG");
+  auto missing = redis::Connection::Open(
+      RedisEndpoint::Parse("unix://:pw@" + g_server->dir() + "/no-such.sock").value(),
+      std::chrono::seconds(2));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(missing.status().message().find("no-such.sock"), std::string::npos);
 }
 
 TEST(RedisStreamsProtocolTest, EntriesAreReadableWithXrange) {

@@ -1,5 +1,6 @@
 #pragma once
-// A private redis-server for tests: 127.0.0.1, a free port, a temporary directory, AOF on.
+// A private redis-server for tests: 127.0.0.1, a free port (and a unix socket in its
+// directory), a temporary directory, AOF on.
 // Stop() (or the destructor) terminates it and removes the directory; Kill() is kill -9;
 // Restart() starts it again on the same port and directory (so it replays the same AOF).
 
@@ -60,6 +61,12 @@ class RedisServer {
            "/0";
   }
 
+  // unix://[:password@]<dir>/redis.sock?db=0: the same server over its unix socket.
+  std::string UnixUrl() const {
+    const std::string& pw = options_.password;
+    return "unix://" + (pw.empty() ? "" : ":" + pw + "@") + dir_ + "/redis.sock?db=0";
+  }
+
   void Stop() { Signal(SIGTERM); }
   void Kill() { Signal(SIGKILL); }
   bool Restart() {
@@ -112,7 +119,11 @@ class RedisServer {
                                      "--daemonize",
                                      "no",
                                      "--logfile",
-                                     dir_ + "/redis.log"};
+                                     dir_ + "/redis.log",
+                                     "--unixsocket",
+                                     dir_ + "/redis.sock",
+                                     "--unixsocketperm",
+                                     "700"};
     if (!options_.password.empty()) {
       args.push_back("--requirepass");
       args.push_back(options_.password);

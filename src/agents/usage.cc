@@ -1,5 +1,6 @@
 #include "minion/agents/usage.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>

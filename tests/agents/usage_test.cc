@@ -281,9 +281,7 @@ class UsageEndToEnd : public ::testing::Test {
     EXPECT_EQ(worker_in, llm.input);
     int task_spans = 0;
     for (const auto& span : spans) {
-      if (span.name.rfind("multiagent.", 0) != 0 ||
-          IntAttr(span, observability::kAttrSubtaskCount) < 0)
-        continue;
+      if (span.name.rfind(observability::kSpanMultiAgentTaskPrefix, 0) != 0) continue;
       ++task_spans;
       EXPECT_EQ(IntAttr(span, observability::kAttrUsageInputTokens), llm.input);
       EXPECT_EQ(IntAttr(span, observability::kAttrUsageOutputTokens), llm.output);

@@ -53,6 +53,7 @@ struct Subtask {
   std::stop_token stop_token;
   // Not serialised. Where the handler adds each LLM call's tokens (UsageMeter::Add); the worker
   // sets it for the attempt and sends the total back in the reply. Null: nobody is counting.
+  // Valid only while HandleTask runs: work a handler leaves behind must not add to it later.
   UsageMeter* usage = nullptr;
 };
 

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -89,6 +90,7 @@ struct RunFlags {
   std::string service_name;
   std::string planner = "direct";
   std::string ledger;
+  std::string prices;  // --prices FILE: model -> USD per million input/output tokens
   int timeout_ms = 60000;
   int max_attempts = 3;
   int max_parallel = 4;          // OrchestratorOptions::max_parallel
@@ -116,6 +118,21 @@ Result<std::shared_ptr<transports::RedisStreamsProtocol>> ConnectTransport(const
   return std::shared_ptr<transports::RedisStreamsProtocol>(std::move(protocol));
 }
 
+// "12 in / 34 out tokens, 2 LLM calls, $0.000123" or "cost unknown (no price for gpt-x)".
+std::string UsageLine(const agents::Usage& usage, const agents::Cost& cost) {
+  std::string line = std::to_string(usage.input_tokens()) + " in / " + std::to_string(usage.output_tokens()) +
+                     " out tokens, " + std::to_string(usage.llm_calls()) +
+                     (usage.llm_calls() == 1 ? " LLM call, " : " LLM calls, ");
+  if (cost.usd) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "$%.6f", *cost.usd);
+    return line + buf;
+  }
+  std::string models;
+  for (const auto& m : cost.unpriced_models) models += (models.empty() ? "" : ", ") + m;
+  return line + "cost unknown (no price for " + text::EscapeControl(models) + "; see --prices)";
+}
+
 // Human output: everything that came from the task, a worker or a model is escaped
 // (text::EscapeControl), so it cannot drive the terminal; --json output is exact instead.
 void PrintHuman(const agents::TaskResult& r) {
@@ -124,12 +141,14 @@ void PrintHuman(const agents::TaskResult& r) {
             << static_cast<double>(r.duration.count()) / 1e6 << " ms (planner: " << r.planner
             << (r.replanned ? ", replanned" : "") << ")\n";
   if (!r.ok()) std::cout << "  error: " << EscapeControl(r.status.ToString()) << "\n";
+  std::cout << "  usage: " << UsageLine(r.usage, r.cost) << "\n";
   for (const auto& s : r.subtasks) {
     std::cout << "  [" << (s.status.ok() ? "succeeded" : "failed") << "] " << EscapeControl(s.name)
               << " (capability " << EscapeControl(s.capability) << ", worker "
               << (s.worker_id.empty() ? "-" : EscapeControl(s.worker_id)) << ", " << s.attempts
               << (s.attempts == 1 ? " attempt" : " attempts") << ")\n";
     if (!s.status.ok()) std::cout << "    error: " << EscapeControl(s.status.ToString()) << "\n";
+    std::cout << "    usage: " << UsageLine(s.usage, s.cost) << "\n";
     if (s.output.is_object() && s.output.contains("text") && s.output["text"].is_string()) {
       const std::string& text = s.output["text"].get_ref<const std::string&>();
       std::size_t start = 0;
@@ -277,6 +296,14 @@ int Run(const RunFlags& flags) {
       options.workers.push_back(agents::MakeBuiltinWorker(kind, options.provider, {}, std::move(wo), *worker_tools));
     }
   }
+  if (!flags.prices.empty()) {
+    auto prices = agents::PriceTable::Load(flags.prices);
+    if (!prices.ok()) {
+      std::cerr << "minion: --prices: " << prices.status().ToString() << "\n";
+      return 2;
+    }
+    options.prices = std::make_shared<const agents::PriceTable>(std::move(prices).value());
+  }
   agents::RuntimeDefaults defaults;
   defaults.ledger_path = flags.ledger;
   defaults.builtin_workers = false;
@@ -413,6 +440,10 @@ Command AddRunCommand(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0));
   run->add_option("--service-name", flags->service_name, "service.name of the spans");
   run->add_option("--ledger", flags->ledger, "SQLite file recording tasks, subtasks and steps (default: memory)");
+  run->add_option("--prices", flags->prices,
+                  "JSON price table: model -> {input_per_million, output_per_million} in USD "
+                  "(examples/prices.json); without it cost is unknown except for the offline model")
+      ->check(CLI::ExistingFile);
   run->add_option("--timeout-ms", flags->timeout_ms, "Per-subtask timeout in milliseconds")->check(CLI::PositiveNumber);
   run->add_option("--max-attempts", flags->max_attempts, "Attempts per subtask, including the first")
       ->check(CLI::Range(1, 100));

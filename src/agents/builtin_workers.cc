@@ -39,6 +39,12 @@ class LlmTaskHandler final : public TaskHandler {
     request.timeout = subtask.timeout;  // and never waits longer than the orchestrator does
     if (tools_) return WithTools(context, subtask, std::move(request));
     auto response = provider_->Chat(context, request);
+    // Counted as soon as the model answered: if a later step of this attempt fails (or it is
+    // cancelled), the tokens were still spent. The key is the model the server reported.
+    if (response.ok() && subtask.usage) {
+      subtask.usage->Add(provider_->Name(), response->model.empty() ? provider_->DefaultModel() : response->model,
+                         response->input_tokens, response->output_tokens);
+    }
     if (!response.ok()) return response.status().WithContext(std::string(BuiltinRole(kind_)) + " LLM call");
     return nlohmann::json{{"text", response->content},
                           {"provider", provider_->Name()},

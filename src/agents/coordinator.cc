@@ -24,6 +24,22 @@ std::string_view HealthStateName(HealthState state) {
   return "unknown";
 }
 
+namespace {
+
+// {"input_tokens", "output_tokens", "llm_calls", "cost_usd": <number or null>,
+//  "unpriced_models": [...] (only when cost is unknown), "by_model": [...]}
+nlohmann::json UsageJson(const Usage& usage, const Cost& cost) {
+  nlohmann::json j = {{"input_tokens", usage.input_tokens()},
+                      {"output_tokens", usage.output_tokens()},
+                      {"llm_calls", usage.llm_calls()},
+                      {"cost_usd", cost.usd ? nlohmann::json(*cost.usd) : nlohmann::json(nullptr)},
+                      {"by_model", EncodeUsage(usage)}};
+  if (!cost.usd) j["unpriced_models"] = cost.unpriced_models;
+  return j;
+}
+
+}  // namespace
+
 nlohmann::json TaskResult::ToJson() const {
   nlohmann::json subtasks_json = nlohmann::json::array();
   for (const auto& s : subtasks) {
@@ -32,12 +48,13 @@ nlohmann::json TaskResult::ToJson() const {
                         {"attempts", s.attempts}, {"output", s.output},
                         {"duration_ms", s.finished_at > s.started_at ? (s.finished_at - s.started_at) / 1e6 : 0.0}};
     if (!s.status.ok()) j["error"] = s.status.ToString();
+    j["usage"] = UsageJson(s.usage, s.cost);
     subtasks_json.push_back(std::move(j));
   }
   nlohmann::json j = {{"task_id", task_id}, {"trace_id", trace_id}, {"status", status_name()}, {"planner", planner},
                       {"replanned", replanned}, {"duration_ms", duration.count() / 1e6},
                       {"started_at", started_at}, {"finished_at", finished_at},
-                      {"subtasks", std::move(subtasks_json)}};
+                      {"subtasks", std::move(subtasks_json)}, {"usage", UsageJson(usage, cost)}};
   if (!status.ok()) j["error"] = status.ToString();
   return j;
 }
@@ -166,6 +183,17 @@ TaskResult Coordinator::ExecuteTask(const TaskRequest& request, const trace::Con
   result.planner = std::move(execution.planner);
   result.replanned = execution.replanned;
   result.subtasks = std::move(execution.subtasks);
+  result.usage = std::move(execution.usage);
+  {
+    const PriceTable none;
+    const PriceTable& prices = options_.prices ? *options_.prices : none;
+    for (auto& s : result.subtasks) s.cost = prices.CostOf(s.usage);
+    result.cost = prices.CostOf(result.usage);
+  }
+  span.SetAttribute(observability::kAttrUsageInputTokens, result.usage.input_tokens());
+  span.SetAttribute(observability::kAttrUsageOutputTokens, result.usage.output_tokens());
+  span.SetAttribute(observability::kAttrUsageLlmCalls, result.usage.llm_calls());
+  if (result.cost.usd) span.SetAttribute(observability::kAttrUsageCostUsd, *result.cost.usd);
   observability::EndSpan(span, result.status);
 
   result.finished_at = clock_->Now();

@@ -134,6 +134,7 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
     ledger.Step(task_id, "", "plan", std::to_string(plan.subtasks.size()) + " subtasks from planner " + planner.Name());
     bool cancelled = false;
     result.status = RunPlan(context, task_id, plan, execution, ledger, &result.subtasks, &cancelled);
+    for (const auto& o : result.subtasks) result.usage.Merge(o.usage);
     if (!result.status.ok() && options_.replan_on_failure && !cancelled) {
       auto [replan_ctx, span] = observability::StartOrchestratorSpan(observability::TracerOrGlobal(tracer_), context, options_.id, "replan");
       auto replanned = planner.Replan(replan_ctx, request, capabilities, plan, result.status);
@@ -148,6 +149,7 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
           Plan second = std::move(replanned).value();
           std::vector<SubtaskOutcome> outcomes;
           Status again = RunPlan(context, task_id + "#replan", second, execution, ledger, &outcomes, &cancelled);
+          for (const auto& o : outcomes) result.usage.Merge(o.usage);
           result.replanned = true;
           result.subtasks = std::move(outcomes);
           result.status = again.ok() ? again

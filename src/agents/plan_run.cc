@@ -269,6 +269,9 @@ void PlanRun::HandleReply(std::size_t i, const Message& reply) {
     AttemptFailed(i, decoded.status().WithContext("malformed reply from worker " + o.worker_id), true);
     return;
   }
+  // Exactly once per accepted reply: duplicates and late replies never get here (ReplyTable and
+  // the message-id check above). Error replies count too: their tokens were spent.
+  o.usage.Merge(decoded->usage);
   if (decoded->delivery_count > 1 && slot.span) {
     // The transport delivered this attempt more than once (a worker died holding it).
     slot.span->span.AddEvent("redelivered", {{"messaging.redis.message.delivery_count", decoded->delivery_count},

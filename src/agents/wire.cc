@@ -111,6 +111,7 @@ MessageType ReplyType(const TaskReply& reply) {
 json EncodeReply(const TaskReply& r) {
   json j{{"subtask_id", r.subtask_id}, {"task_id", r.task_id}, {"worker_id", r.worker_id}};
   if (r.delivery_count > 0) j["delivery_count"] = r.delivery_count;
+  if (!r.usage.empty()) j["usage"] = EncodeUsage(r.usage);
   if (r.status.ok()) {
     j["output"] = r.output;
   } else {
@@ -134,6 +135,11 @@ Result<TaskReply> DecodeReply(MessageType type, const json& j) {
   MINION_RETURN_IF_ERROR(ReadString(j, kWhat, "task_id", &r.task_id, false));
   MINION_RETURN_IF_ERROR(ReadString(j, kWhat, "worker_id", &r.worker_id, false));
   MINION_RETURN_IF_ERROR(ReadInt<std::int64_t>(j, kWhat, "delivery_count", &r.delivery_count, 0));
+  if (auto it = j.find("usage"); it != j.end()) {
+    auto usage = DecodeUsage(*it);
+    if (!usage.ok()) return usage.status().WithContext("reply field 'usage'");
+    r.usage = std::move(usage).value();
+  }
   if (type == MessageType::kResult) {
     if (auto it = j.find("output"); it != j.end()) r.output = *it;
     return r;

@@ -5,6 +5,7 @@
 #include "minion/metrics/recorder.h"
 
 #include <algorithm>
+#include <optional>
 #include <cstdlib>
 
 namespace minion::agents {
@@ -123,9 +124,17 @@ Result<nlohmann::json> Worker::Handle(const trace::Context& parent, const Subtas
   return HandleInSpan(parent, subtask, nullptr, nullptr, nullptr);
 }
 
-Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const Subtask& subtask,
+Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const Subtask& given,
                                             trace::Context* span_context, Running* running,
                                             const Message* message) {
+  // Every attempt is metered, so its worker span always carries the roll-up.
+  UsageMeter local_meter;
+  std::optional<Subtask> metered;
+  if (!given.usage) {
+    metered.emplace(given);
+    metered->usage = &local_meter;
+  }
+  const Subtask& subtask = metered ? *metered : given;
   // The span names the capability actually serving this subtask, not the worker's first one.
   auto [context, span] =
       observability::StartWorkerSpan(observability::TracerOrGlobal(tracer_), parent,
@@ -211,6 +220,12 @@ Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const 
     failed_.fetch_add(1, std::memory_order_relaxed);
     consecutive_failures_.fetch_add(1, std::memory_order_relaxed);
   }
+  {
+    const Usage usage = subtask.usage->Snapshot();
+    span.SetAttribute(observability::kAttrUsageInputTokens, usage.input_tokens());
+    span.SetAttribute(observability::kAttrUsageOutputTokens, usage.output_tokens());
+    span.SetAttribute(observability::kAttrUsageLlmCalls, usage.llm_calls());
+  }
   observability::EndSpan(span, result.status());
   return result;
 }
@@ -260,6 +275,8 @@ void Worker::OnMessage(const trace::Context& context, Message message) {
       cancelled_.fetch_add(1, std::memory_order_relaxed);
     }
     subtask->stop_token = running->source.get_token();
+    UsageMeter meter;
+    subtask->usage = &meter;
     // Handle() ends the worker span before the reply is sent, so the span is complete by the
     // time the orchestrator can observe the result.
     Result<nlohmann::json> result = HandleInSpan(context, *subtask, &reply_parent, running.get(), &message);
@@ -267,6 +284,7 @@ void Worker::OnMessage(const trace::Context& context, Message message) {
       std::lock_guard lock(cancel_mu_);
       running_.erase(message.id);
     }
+    reply.usage = meter.Snapshot();  // on an error reply too: those tokens were spent
     if (result.ok()) {
       reply.output = std::move(result).value();
     } else {

@@ -26,8 +26,6 @@ void SetResponseAttributes(trace::Span& span, const ChatResponse& response) {
   }
   span.SetAttribute("gen_ai.usage.input_tokens", response.input_tokens);
   span.SetAttribute("gen_ai.usage.output_tokens", response.output_tokens);
-  span.SetAttribute("llm.tokens.input", response.input_tokens);
-  span.SetAttribute("llm.tokens.output", response.output_tokens);
 }
 
 }  // namespace minion::llm::internal

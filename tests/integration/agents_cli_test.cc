@@ -47,6 +47,42 @@ TEST(MinionCliTest, RunSucceedsAndContinuesTheCallersTraceparent) {
   EXPECT_EQ((*out)["subtasks"][0]["capability"], "code_generation");
 }
 
+// Usage and cost in `minion run --json` (docs/usage.md): the offline model's tokens, per
+// subtask and per task, and its cost 0 with or without a price table.
+TEST(MinionCliTest, RunJsonReportsUsageAndCost) {
+  const std::string prices = ::testing::TempDir() + "/prices-" + std::to_string(getpid()) + ".json";
+  {
+    std::ofstream f(prices);
+    f << R"({"_note": "test", "gpt-4o": {"input_per_million": 2.5, "output_per_million": 10}})";
+  }
+  for (bool with_prices : {false, true}) {
+    std::vector<std::string> args = {"run", "--name", "Generate REST API", "--type", "code_generation",
+                                     "--json", "--no-trace-tree"};
+    if (with_prices) args.insert(args.end(), {"--prices", prices});
+    auto out = RunExternalCommand({}, Cli(args), json::object());
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    const json& usage = (*out)["usage"];
+    EXPECT_GT(usage["input_tokens"].get<std::int64_t>(), 0) << usage.dump();
+    EXPECT_GT(usage["output_tokens"].get<std::int64_t>(), 0);
+    EXPECT_EQ(usage["llm_calls"], 1);
+    EXPECT_EQ(usage["cost_usd"], 0.0);  // offline: no model was called
+    ASSERT_EQ((*out)["subtasks"].size(), 1u);
+    EXPECT_EQ((*out)["subtasks"][0]["usage"]["input_tokens"], usage["input_tokens"]);
+    EXPECT_EQ((*out)["subtasks"][0]["usage"]["output_tokens"], usage["output_tokens"]);
+    EXPECT_EQ((*out)["subtasks"][0]["usage"]["by_model"][0]["provider"], "offline");
+  }
+  {
+    std::ofstream f(prices);
+    f << R"({"gpt-4o": {"input_per_million": -1, "output_per_million": 10}})";
+  }
+  auto bad = RunExternalCommand({}, Cli({"run", "--name", "x", "--type", "code_generation", "--prices", prices}),
+                                json::object());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("exited with status 2"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("non-negative"), std::string::npos) << bad.status().message();
+  std::filesystem::remove(prices);
+}
+
 TEST(MinionCliTest, UnofferedTypeExitsNonZeroNamingTheCapability) {
   auto out = RunExternalCommand({}, Cli({"run", "--name", "x", "--type", "quantum_teleportation", "--json",
                                          "--no-trace-tree"}),

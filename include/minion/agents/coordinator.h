@@ -57,6 +57,9 @@ struct CoordinatorOptions {
   std::shared_ptr<Planner> workflow;
   std::shared_ptr<trace::Tracer> tracer;  // null: observability::GetTracer() at each span
   Clock* clock = nullptr;                         // null: SystemClock()
+  // Prices the task's usage into TaskResult::cost and minion.usage.cost_usd on the task span.
+  // Null: cost unknown (only the offline provider's calls are known to cost 0).
+  std::shared_ptr<const PriceTable> prices;
 };
 
 struct TaskResult {
@@ -69,6 +72,8 @@ struct TaskResult {
   UnixNanos started_at = 0;
   UnixNanos finished_at = 0;
   std::chrono::nanoseconds duration{0};
+  Usage usage;  // every LLM call of every accepted subtask reply (ExecutionResult::usage)
+  Cost cost;    // usage priced with CoordinatorOptions::prices; usd unknown without a price
 
   bool ok() const { return status.ok(); }
   std::string_view status_name() const { return status.ok() ? "succeeded" : "failed"; }

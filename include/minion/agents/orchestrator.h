@@ -38,6 +38,7 @@
 #include "minion/agents/planner.h"
 #include "minion/agents/protocol.h"
 #include "minion/agents/registry.h"
+#include "minion/agents/usage.h"
 #include "minion/common/clock.h"
 
 namespace minion::agents {
@@ -98,6 +99,10 @@ struct SubtaskOutcome {
   int attempts = 0;
   UnixNanos started_at = 0;
   UnixNanos finished_at = 0;
+  // LLM usage of every attempt whose reply was accepted (failed attempts included; a late reply
+  // to an abandoned attempt is dropped with its usage, which its worker span still shows).
+  Usage usage;
+  Cost cost;  // usage priced by the coordinator (CoordinatorOptions::prices)
 };
 
 struct ExecutionResult {
@@ -105,6 +110,7 @@ struct ExecutionResult {
   std::string planner;
   bool replanned = false;
   std::vector<SubtaskOutcome> subtasks;  // of the last plan, in plan order
+  Usage usage;  // the sum over every subtask of every plan run (a replan's first plan included)
 };
 
 class Orchestrator {

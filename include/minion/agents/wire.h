@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "minion/agents/message.h"
+#include "minion/agents/usage.h"
 #include "minion/common/clock.h"
 #include "minion/common/status.h"
 
@@ -50,6 +51,10 @@ struct Subtask {
   // or stop_requested() between steps) and return promptly; ignoring it is allowed, the late
   // result is then dropped. Empty (never stops) for Worker::Handle unless the caller sets it.
   std::stop_token stop_token;
+  // Not serialised. Where the handler adds each LLM call's tokens (UsageMeter::Add); the worker
+  // sets it for the attempt and sends the total back in the reply. Null: nobody is counting.
+  // Valid only while HandleTask runs: work a handler leaves behind must not add to it later.
+  UsageMeter* usage = nullptr;
 };
 
 // What a worker answers: a `result` message when status is OK (with output), else an `error`.
@@ -62,6 +67,9 @@ struct TaskReply {
   // How often the transport delivered the task (Redis redelivers when a worker died holding
   // it); 0: not reported. The orchestrator shows a count above 1 on its dispatch span.
   std::int64_t delivery_count = 0;
+  // The LLM calls this attempt made, per model; also on an error reply, because a failed
+  // attempt's tokens were spent and billed (docs/usage.md).
+  Usage usage;
 };
 
 // What a cancel message asks (an `event` to WorkerControlId(worker)). `message_id` names the
@@ -82,6 +90,7 @@ Result<Subtask> DecodeSubtask(const nlohmann::json& content);
 MessageType ReplyType(const TaskReply& reply);
 //   result: {"subtask_id", "task_id", "worker_id", "output"}
 //   error:  {"subtask_id", "task_id", "worker_id", "error": "<message>", "code": "<StatusCode name>"}
+//   both:   "usage": [...] (EncodeUsage) when the attempt called a model; absent means none.
 nlohmann::json EncodeReply(const TaskReply& reply);
 // `type` is the message's type; anything but kResult / kError is InvalidArgument. An error
 // reply's status carries the worker's code (InvalidArgument when the name is unknown).

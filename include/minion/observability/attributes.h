@@ -30,6 +30,13 @@ inline constexpr std::string_view kAttrComponent = "minion.component";
 // subtask attempt failed (possibly in another process, whose half of the trace is kept for
 // its error) and a retry then succeeded. The tail-sampling processor keeps such a trace.
 inline constexpr std::string_view kAttrTailKeep = "minion.tail.keep";
+// Roll-ups of the LLM calls under a worker span (one subtask attempt) or a task span (every
+// accepted reply of every attempt). Deliberately not gen_ai.usage.*: a backend summing that over
+// a trace would count each token again for every level it appears on (docs/usage.md).
+inline constexpr std::string_view kAttrUsageInputTokens = "minion.usage.input_tokens";
+inline constexpr std::string_view kAttrUsageOutputTokens = "minion.usage.output_tokens";
+inline constexpr std::string_view kAttrUsageLlmCalls = "minion.usage.llm_calls";
+inline constexpr std::string_view kAttrUsageCostUsd = "minion.usage.cost_usd";
 
 // ---- OpenTelemetry semantic-convention keys the helpers set ----
 inline constexpr std::string_view kAttrGenAiOperationName = "gen_ai.operation.name";

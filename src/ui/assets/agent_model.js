@@ -55,8 +55,8 @@ function llmCall(s) {
     requestModel: s.attr.has('gen_ai.request.model') ? String(s.attr.get('gen_ai.request.model')) : null,
     provider: s.attr.has('gen_ai.provider.name') ? String(s.attr.get('gen_ai.provider.name')) : (s.attr.has('gen_ai.system') ? String(s.attr.get('gen_ai.system')) : null),
     latencyNs: s.durationNs,
-    // gen_ai.* is the OpenTelemetry convention; llm.tokens.* is the older name we also write on
-    // the same span. One span counts once: the first key present wins.
+    // gen_ai.* is the OpenTelemetry convention; llm.tokens.* is the older name minion wrote on
+    // the same span before issue 12 (stored traces). One span counts once: the first key wins.
     inputTokens: firstNumber(s.attr, ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.tokens.input']),
     outputTokens: firstNumber(s.attr, ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.tokens.output']),
     cost: firstNumber(s.attr, ['gen_ai.usage.cost', 'gen_ai.usage.cost_usd', 'llm.cost', 'llm.cost_usd']),

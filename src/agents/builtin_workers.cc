@@ -80,6 +80,13 @@ class LlmTaskHandler final : public TaskHandler {
     ToolLoopOptions options;
     options.max_rounds = tools_->max_rounds;
     options.timeout = request.timeout;  // the subtask's limit bounds every round together
+    if (subtask.usage) {
+      // Every round's tokens, as each answer arrives (the plain path above counts the same way).
+      options.on_response = [&](const llm::ChatResponse& response) {
+        subtask.usage->Add(provider_->Name(), response.model.empty() ? provider_->DefaultModel() : response.model,
+                           response.input_tokens, response.output_tokens);
+      };
+    }
     auto loop = RunToolLoop(context, *provider_, registry, std::move(request), options);
     if (!loop.ok()) return loop.status().WithContext(role + " tool loop");
     nlohmann::json calls = nlohmann::json::array();

@@ -67,6 +67,7 @@ class Loop {
       }
       auto response = provider_.Chat(parent_, request);
       if (!response.ok()) return response.status().WithContext("tool loop round " + std::to_string(round));
+      if (options_.on_response) options_.on_response(*response);
       result.rounds = round;
       result.input_tokens += response->input_tokens;
       result.output_tokens += response->output_tokens;

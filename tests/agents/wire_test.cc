@@ -68,7 +68,7 @@ TEST(WireTest, SubtaskDecodingRejectsWrongTypesAndSizes) {
 }
 
 TEST(WireTest, RepliesRoundTripAsResultOrError) {
-  TaskReply ok{"t", "s", "w", Status::Ok(), json{{"text", "done"}}};
+  TaskReply ok{"t", "s", "w", Status::Ok(), json{{"text", "done"}}, 0, {}};
   EXPECT_EQ(ReplyType(ok), MessageType::kResult);
   auto back = DecodeReply(MessageType::kResult, EncodeReply(ok));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -76,7 +76,7 @@ TEST(WireTest, RepliesRoundTripAsResultOrError) {
   EXPECT_EQ(back->output, ok.output);
   EXPECT_EQ(back->worker_id, "w");
 
-  TaskReply failed{"t", "s", "w", DeadlineExceededError("model too slow"), {}};
+  TaskReply failed{"t", "s", "w", DeadlineExceededError("model too slow"), {}, 0, {}};
   EXPECT_EQ(ReplyType(failed), MessageType::kError);
   back = DecodeReply(MessageType::kError, EncodeReply(failed));
   ASSERT_TRUE(back.ok()) << back.status().ToString();

@@ -1,7 +1,7 @@
 // The web UI in a real headless Chromium (Debian's `chromium`, driven by puppeteer-core): a real
 // `minion serve` on free ports, real `minion run` tasks exporting OTLP/HTTP to it (one of them
 // failing inside its worker), then the seed's queries typed into the search form, the waterfall
-// of a 7-span task checked row by row against the API, the ERROR spans marked, the agent view's
+// of a 12-span task (7 plus the coder's tool loop) checked row by row against the API, the ERROR spans marked, the agent view's
 // numbers checked against the spans, a 1,002-span trace rendered (timed and reported), keyboard
 // navigation, a deep link opened directly, and screenshots saved as artifacts.
 //
@@ -137,7 +137,8 @@ async function main() {
       {MINION_LLM_PROVIDER: 'openai', MINION_LLM_BASE_URL: 'http://127.0.0.1:9/v1', MINION_LLM_API_KEY: 'test-key',
         MINION_LLM_MAX_RETRIES: '0', MINION_LLM_TIMEOUT_MS: '5000'}),
     workflow: await runTask(serve.otlp, ['--name', 'Ship feature', '--type', 'workflow', '--workflow', path.join(source, 'examples/workflow.yaml')]),
-    big: await runTask(serve.otlp, ['--name', 'Big workflow', '--type', 'workflow', '--workflow', bigWorkflow, '--timeout-ms', '60000']),
+    // --no-tools: this trace is about size (1,002 spans), not about the coder's tool loop.
+    big: await runTask(serve.otlp, ['--name', 'Big workflow', '--type', 'workflow', '--workflow', bigWorkflow, '--timeout-ms', '60000', '--no-tools']),
     xss: await runTask(serve.otlp, ['--name', xssName, '--type', 'research', '--priority', '3']),
   };
   assert.equal(runs.codegen.code, 0);
@@ -148,13 +149,15 @@ async function main() {
   assert.equal(runs.xss.code, 0);
   const id = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.result.trace_id]));
   const spans = {
-    codegen: await traceSpans(serve.base, id.codegen, 7),
+    codegen: await traceSpans(serve.base, id.codegen, 12),
     failing: await traceSpans(serve.base, id.failing),
     workflow: await traceSpans(serve.base, id.workflow),
     big: await traceSpans(serve.base, id.big, 1002),
     xss: await traceSpans(serve.base, id.xss),
   };
-  assert.equal(spans.codegen.length, 7);
+  // 7 spans of a task plus the coder's tool loop (docs/tools.md): two more llm.* rounds,
+  // tool.write_file, tool.storage_insert and its storage.insert.
+  assert.equal(spans.codegen.length, 12);
   assert.equal(spans.big.length, 1002);
   log('trace ids', id);
 
@@ -228,9 +231,9 @@ async function main() {
   const failingErrors = spans.failing.filter((s) => s.status?.code === 2).length;
   assert.ok(failingErrors >= 3, `the failing trace has ERROR spans (${failingErrors})`);
   assert.deepEqual(await rowOf(id.failing), {spans: `${spans.failing.length} spans`, error: `${failingErrors} errors`, services: `minion-multiagent (${spans.failing.length})`});
-  assert.deepEqual(await rowOf(id.codegen), {spans: '7 spans', error: null, services: 'minion-multiagent (7)'});
+  assert.deepEqual(await rowOf(id.codegen), {spans: '12 spans', error: null, services: 'minion-multiagent (12)'});
 
-  // --- The 7-span waterfall --------------------------------------------------------------
+  // --- The 12-span waterfall --------------------------------------------------------------
   await page.$eval('.results', (el) => { el.dataset.stale = '1'; });
   await page.click(`a.result-link[data-trace-id="${id.codegen}"]`);
   await page.waitForSelector('.waterfall[data-span-count]');
@@ -245,9 +248,14 @@ async function main() {
     [2, 'protocol.send'],
     [3, 'worker.code_generation'],
     [4, rows[5].name],
+    [4, 'tool.write_file'],
+    [4, rows[7].name],
+    [4, 'tool.storage_insert'],
+    [5, 'storage.insert'],
+    [4, rows[10].name],
     [4, 'protocol.send'],
-  ], 'the 7 spans of a task, nested as docs/architecture.md draws them');
-  assert.match(rows[5].name, /^llm\./);
+  ], 'the spans of a task, nested as docs/architecture.md and docs/tools.md draw them');
+  for (const i of [5, 7, 10]) assert.match(rows[i].name, /^llm\./);
   const apiParent = new Map(spans.codegen.map((s) => [s.spanId, s.parentSpanId ?? '']));
   for (const r of rows) {
     assert.equal(r.parentId, apiParent.get(r.spanId), `row ${r.name}: parent as the API says`);
@@ -279,7 +287,7 @@ async function main() {
   await page.keyboard.press('ArrowLeft');  // collapse the dispatch subtree
   assert.equal(await page.$$eval('.waterfall .row:not([hidden])', (rs) => rs.length), 3);
   await page.keyboard.press('ArrowRight');  // expand it again
-  assert.equal(await page.$$eval('.waterfall .row:not([hidden])', (rs) => rs.length), 7);
+  assert.equal(await page.$$eval('.waterfall .row:not([hidden])', (rs) => rs.length), 12);
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('Enter');

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,9 @@ struct ToolLoopOptions {
   // request's own. Measured on `clock` (null: SystemClock()).
   std::chrono::milliseconds timeout{0};
   Clock* clock = nullptr;
+  // Called with every answer the model gives, as soon as it arrives: a caller counting usage
+  // sees each call's tokens once, also when a later round fails.
+  std::function<void(const llm::ChatResponse&)> on_response;
 };
 
 // One tool call the model made, as the loop handled it.

@@ -186,9 +186,13 @@ void TaskApi::HandlePost(const http::Request& req, http::Response& res) {
   const propagation::HttpHeaderCarrier carrier(incoming);
   const trace::Context caller = W3CPropagator().Extract(carrier, trace::Context());
 
-  auto [context, span] =
+  // Named references rather than a structured binding: the lambdas below capture them, which
+  // clang 14 (the fuzz build's compiler) does not allow for structured bindings.
+  observability::StartedSpan started =
       observability::StartSpan(observability::TracerOrGlobal(tracer_), caller, "POST /v1/tasks",
                                observability::Component::kMultiAgent, {}, trace::SpanKind::kServer);
+  trace::Context& context = started.context;
+  trace::Span& span = started.span;
   span.SetAttribute("http.request.method", "POST");
   span.SetAttribute("http.route", "/v1/tasks");
   span.SetAttribute("url.path", req.Path());

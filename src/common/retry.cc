@@ -91,7 +91,8 @@ std::optional<std::chrono::nanoseconds> ParseRetryAfter(std::string_view value, 
   const auto when = ParseImfFixdateSeconds(value);
   if (!when) return std::nullopt;
   const auto now_s = static_cast<std::int64_t>(now / 1'000'000'000ULL);
-  return std::chrono::seconds(std::max<std::int64_t>(0, *when - now_s));
+  // A date far in the future (year 4030) would overflow nanoseconds: the same clamp as above.
+  return std::chrono::seconds(std::clamp<std::int64_t>(*when - now_s, 0, 365LL * 86400));
 }
 
 }  // namespace minion::retry

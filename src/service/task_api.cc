@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
-#include <set>
 
 #include "minion/common/json.h"
 #include "minion/logging/logging.h"
@@ -12,6 +11,7 @@
 #include "minion/propagation/composite.h"
 #include "minion/propagation/trace_context.h"
 #include "minion/trace/ids.h"
+#include "task_request.h"
 
 namespace minion::service {
 namespace {
@@ -48,51 +48,6 @@ std::string Traceparent(const trace::Context& context) {
 }
 
 std::string NewTaskId() { return "task-" + trace::DefaultIdGenerator().GenerateTraceId().ToHex(); }
-
-// The request body as a TaskRequest, or the message of a 400.
-Result<agents::TaskRequest> ParseTask(const std::string& body, std::size_t max_depth) {
-  if (body.empty())
-    return InvalidArgumentError("request body is empty; want a JSON object with name and type");
-  MINION_ASSIGN_OR_RETURN(json j, ParseJson(body, "request body", static_cast<int>(max_depth)));
-  if (!j.is_object())
-    return InvalidArgumentError("request body must be a JSON object, got " +
-                                std::string(j.type_name()));
-  static const std::set<std::string> kKnown = {"name", "type", "priority", "description", "input"};
-  for (const auto& [key, value] : j.items()) {
-    if (!kKnown.count(key)) {
-      return InvalidArgumentError("unknown field '" + key +
-                                  "' (known: name, type, priority, description, input)");
-    }
-  }
-  agents::TaskRequest r;
-  for (const char* field : {"name", "type"}) {
-    if (!j.contains(field))
-      return InvalidArgumentError(std::string("missing field '") + field + "'");
-    if (!j[field].is_string())
-      return InvalidArgumentError(std::string("field '") + field + "' must be a string");
-    if (j[field].get_ref<const std::string&>().empty()) {
-      return InvalidArgumentError(std::string("field '") + field + "' must not be empty");
-    }
-  }
-  r.name = j["name"];
-  r.type = j["type"];
-  if (j.contains("priority")) {
-    if (!j["priority"].is_number_integer())
-      return InvalidArgumentError("field 'priority' must be an integer from 1 to 10");
-    const auto p = j["priority"].get<std::int64_t>();
-    if (p < 1 || p > 10)
-      return InvalidArgumentError("field 'priority' must be from 1 to 10, got " +
-                                  std::to_string(p));
-    r.priority = static_cast<int>(p);
-  }
-  if (j.contains("description")) {
-    if (!j["description"].is_string())
-      return InvalidArgumentError("field 'description' must be a string");
-    r.description = j["description"];
-  }
-  if (j.contains("input")) r.input = std::move(j["input"]);
-  return r;
-}
 
 }  // namespace
 
@@ -232,7 +187,7 @@ void TaskApi::HandlePost(const http::Request& req, http::Response& res) {
                   "request body has " + std::to_string(req.body.size()) + " bytes; the limit is " +
                       std::to_string(options_.max_body_bytes));
   }
-  auto parsed = ParseTask(req.body, options_.max_json_depth);
+  auto parsed = ParseTaskRequest(req.body, options_.max_json_depth);
   if (!parsed.ok()) return reject(400, "invalid_argument", parsed.status().message());
   const std::set<std::string> capabilities = coordinator_.registry().Capabilities();
   if (!capabilities.count(parsed->type)) {

@@ -84,7 +84,12 @@ std::shared_ptr<Tool> ToolRegistry::Find(const std::string& name) const {
 
 Result<json> ToolRegistry::Invoke(const trace::Context& parent, const std::string& name,
                                   const json& input, std::string_view call_id) const {
-  auto [ctx, span] = observability::StartToolSpan(observability::TracerOrGlobal(tracer_), parent, name);
+  // Named members, not a structured binding: the lambdas below capture the span, and clang 14
+  // (the fuzz build's compiler) cannot capture structured bindings.
+  observability::StartedSpan started =
+      observability::StartToolSpan(observability::TracerOrGlobal(tracer_), parent, name);
+  const trace::Context& ctx = started.context;
+  trace::Span& span = started.span;
   span.SetAttribute("gen_ai.operation.name", "execute_tool");
   span.SetAttribute("gen_ai.tool.name", name);
   span.SetAttribute("tool.name", name);

@@ -64,6 +64,8 @@ TEST(RetryAfterTest, SecondsAndHttpDate) {
   EXPECT_FALSE(ParseRetryAfter("", 0).has_value());
   EXPECT_FALSE(ParseRetryAfter("-5", 0).has_value());
   EXPECT_EQ(ParseRetryAfter("99999999999", 0), seconds(365LL * 86400));  // clamped, no overflow
+  // Found by fuzz_chat_completions: a date in year 4030 overflowed the nanosecond conversion.
+  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 4030 07:28:00 GMT", 0), seconds(365LL * 86400));
 }
 
 }  // namespace

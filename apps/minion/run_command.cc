@@ -57,7 +57,7 @@ LLM configuration (default: the offline provider, deterministic and without netw
   MINION_LLM_PROVIDER, MINION_LLM_BASE_URL or OPENAI_BASE_URL, MINION_LLM_API_KEY or
   OPENAI_API_KEY, MINION_LLM_MODEL, MINION_LLM_TIMEOUT_MS, MINION_LLM_MAX_RETRIES
 
-Built-in workers and their capabilities (--type picks one directly):
+Built-in workers and their capabilities (--type picks one directly; --workers FILE replaces them):
   coder-1       code_generation code_review debugging refactoring
   analyst-1     data_analysis statistical_analysis forecasting visualization
   researcher-1  research information_gathering synthesis summarization
@@ -91,6 +91,7 @@ struct RunFlags {
   std::string planner = "direct";
   std::string ledger;
   std::string prices;  // --prices FILE: model -> USD per million input/output tokens
+  std::string workers_file;  // --workers FILE: the workers (agents/worker_config.h) instead of the five
   int timeout_ms = 60000;
   int max_attempts = 3;
   int max_parallel = 4;          // OrchestratorOptions::max_parallel
@@ -288,7 +289,23 @@ int Run(const RunFlags& flags) {
     std::cerr << "minion: " << worker_tools.status().ToString() << "\n";
     return 2;
   }
-  if (remote == nullptr) {  // a remote transport's workers are other processes
+  if (!flags.workers_file.empty() && remote != nullptr) {
+    std::cerr << "minion: --workers declares in-process workers; with --transport the workers are "
+                 "other processes (`minion worker`)\n";
+    return 2;
+  }
+  if (!flags.workers_file.empty()) {
+    agents::WorkerOptions wo = options.worker_options;
+    if (!wo.tracer) wo.tracer = options.tracer;
+    if (!wo.clock) wo.clock = options.clock;
+    auto workers = BuildWorkersFromFile(flags.workers_file, options.provider, *resilience_config, *worker_tools,
+                                        std::move(wo));
+    if (!workers.ok()) {
+      std::cerr << "minion: " << workers.status().ToString() << "\n";
+      return 2;
+    }
+    options.workers = std::move(workers).value();
+  } else if (remote == nullptr) {  // a remote transport's workers are other processes
     for (agents::BuiltinKind kind : agents::kAllBuiltinKinds) {
       agents::WorkerOptions wo = options.worker_options;
       if (!wo.tracer) wo.tracer = options.tracer;
@@ -443,6 +460,10 @@ Command AddRunCommand(CLI::App& app) {
   run->add_option("--prices", flags->prices,
                   "JSON price table: model -> {input_per_million, output_per_million} in USD "
                   "(examples/prices.json); without it cost is unknown except for the offline model")
+      ->check(CLI::ExistingFile);
+  run->add_option("--workers", flags->workers_file,
+                  "Workers declared in a YAML (or JSON) file, replacing the five built-in ones: kind or "
+                  "command, capabilities, provider, model, tools, concurrency (examples/workers.yaml)")
       ->check(CLI::ExistingFile);
   run->add_option("--timeout-ms", flags->timeout_ms, "Per-subtask timeout in milliseconds")->check(CLI::PositiveNumber);
   run->add_option("--max-attempts", flags->max_attempts, "Attempts per subtask, including the first")

@@ -4,6 +4,10 @@
 #include <system_error>
 
 #include "minion/agents/external_tool.h"
+#include "minion/agents/worker_config.h"
+#include "minion/common/env.h"
+#include "minion/llm/factory.h"
+#include "observe.h"
 #include "minion/observability/tracing.h"
 #include "minion/storage/memory_storage.h"
 #include "minion/storage/sqlite_storage.h"
@@ -16,7 +20,7 @@ void AddToolFlags(CLI::App* command, ToolFlags* flags) {
   command->add_option("--workspace", flags->workspace,
                       "Folder holding one workspace per task for write_file/read_file "
                       "(default: <temp dir>/minion-workspaces)");
-  command->add_option("--tools-file", flags->tools_file, "External tools declared in a JSON file (docs/tools.md)");
+  command->add_option("--tools-file", flags->tools_file, "External tools declared in a JSON or YAML file (docs/tools.md)");
   command->add_option("--http-allow", flags->http_allow,
                       "Host http_get may fetch (repeatable; *.example.com for subdomains); none: no http_get");
   command->add_flag("--http-allow-private", flags->http_allow_private,
@@ -64,6 +68,33 @@ Result<std::shared_ptr<const agents::WorkerTools>> BuildWorkerTools(const ToolFl
   }
   tools->max_rounds = flags.max_tool_rounds;
   return std::shared_ptr<const agents::WorkerTools>(std::move(tools));
+}
+
+Result<std::vector<std::shared_ptr<agents::Worker>>> BuildWorkersFromFile(
+    const std::string& path, std::shared_ptr<llm::Provider> default_provider,
+    const resilience::ResilienceConfig& resilience, std::shared_ptr<const agents::WorkerTools> tools,
+    agents::WorkerOptions options) {
+  auto specs = agents::LoadWorkersFile(path);
+  if (!specs.ok()) return specs.status().WithContext("--workers");
+  agents::WorkerBuildContext context;
+  context.default_provider = std::move(default_provider);
+  context.tools = std::move(tools);
+  context.options = std::move(options);
+  context.source = path;
+  context.make_provider = [&resilience](const std::string& provider,
+                                        const std::string& model) -> Result<std::shared_ptr<llm::Provider>> {
+    // The same construction as the default provider, so the base URL, key and timeouts of the
+    // environment apply; only the provider kind and the model come from the file.
+    env::Lookup lookup = [&](std::string_view name) -> std::optional<std::string> {
+      if (name == "MINION_LLM_PROVIDER" && !provider.empty()) return provider;
+      if (name == "MINION_LLM_MODEL" && !model.empty()) return model;
+      return env::Get(name);
+    };
+    auto made = llm::MakeProviderFromEnv(lookup);
+    if (!made.ok()) return made.status();
+    return GuardProvider(std::shared_ptr<llm::Provider>(std::move(made).value()), resilience);
+  };
+  return agents::BuildConfiguredWorkers(*specs, context);
 }
 
 }  // namespace minion::cli

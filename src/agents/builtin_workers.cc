@@ -60,20 +60,29 @@ class LlmTaskHandler final : public TaskHandler {
   Result<nlohmann::json> WithTools(const trace::Context& context, const Subtask& subtask, llm::ChatRequest request) {
     const std::string role(BuiltinRole(kind_));
     tools::ToolRegistry registry(tools_->tracer);
+    auto offered = [&](std::string_view name) {
+      if (tools_->only) return std::find(tools_->only->begin(), tools_->only->end(), name) != tools_->only->end();
+      return name != "write_file" || kind_ == BuiltinKind::kCoder;
+    };
     std::filesystem::path workspace;
-    if (!tools_->workspace_base.empty()) {
+    if (!tools_->workspace_base.empty() && (offered("write_file") || offered("read_file"))) {
       auto dir = tools::TaskWorkspace(tools_->workspace_base, subtask.task_id.empty() ? "task" : subtask.task_id);
       if (!dir.ok()) return dir.status().WithContext(role);
       workspace = *dir;
       tools::FileToolOptions files{workspace};
-      if (kind_ == BuiltinKind::kCoder) MINION_RETURN_IF_ERROR(registry.Register(tools::MakeWriteFileTool(files)));
-      MINION_RETURN_IF_ERROR(registry.Register(tools::MakeReadFileTool(files)));
+      if (offered("write_file")) MINION_RETURN_IF_ERROR(registry.Register(tools::MakeWriteFileTool(files)));
+      if (offered("read_file")) MINION_RETURN_IF_ERROR(registry.Register(tools::MakeReadFileTool(files)));
     }
-    MINION_RETURN_IF_ERROR(registry.Register(tools::MakeCalculatorTool()));
+    std::vector<std::shared_ptr<tools::Tool>> others{tools::MakeCalculatorTool()};
     if (tools_->storage) {
-      MINION_RETURN_IF_ERROR(tools::RegisterStorageTools(registry, {.storage = tools_->storage}));
+      tools::StorageToolOptions storage{.storage = tools_->storage};
+      others.push_back(tools::MakeStorageInsertTool(storage));
+      others.push_back(tools::MakeStorageGetTool(storage));
+      others.push_back(tools::MakeStorageQueryTool(storage));
     }
-    for (const auto& tool : tools_->extra) {
+    others.insert(others.end(), tools_->extra.begin(), tools_->extra.end());
+    for (const auto& tool : others) {
+      if (!offered(tool->Name())) continue;
       Status s = registry.Register(tool);
       if (!s.ok()) return FailedPreconditionError(role + " tools: " + s.message());
     }

@@ -1,9 +1,9 @@
 #include "minion/agents/external_tool.h"
 
-#include <fstream>
 #include <set>
 #include <sstream>
 
+#include "bounded_yaml.h"
 #include "minion/agents/external_worker.h"
 #include "minion/common/json.h"
 
@@ -56,6 +56,15 @@ Result<ExternalToolSpec> ParseOne(const json& entry, const std::string& where) {
   }
   spec.name = name->get<std::string>();
   const std::string at = where + " (" + spec.name + ")";
+  // A misspelt optional key ("timeout") would otherwise be ignored without a word.
+  for (auto it = entry.begin(); it != entry.end(); ++it) {
+    static const std::set<std::string> kKnown = {"name",       "description", "command",
+                                                 "parameters", "timeout_ms",  "max_output_bytes"};
+    if (kKnown.count(it.key()) == 0) {
+      return InvalidArgumentError(at + ": unknown key '" + it.key() +
+                                  "' (known: name, description, command, parameters, timeout_ms, max_output_bytes)");
+    }
+  }
   if (auto d = entry.find("description"); d != entry.end()) {
     if (!d->is_string()) return InvalidArgumentError(at + ".description must be a string");
     spec.description = d->get<std::string>();
@@ -65,7 +74,7 @@ Result<ExternalToolSpec> ParseOne(const json& entry, const std::string& where) {
     return InvalidArgumentError(at + ".command must be a non-empty array of strings (argv, no shell)");
   }
   for (const auto& arg : *command) {
-    if (!arg.is_string()) return InvalidArgumentError(at + ".command must hold only strings");
+    if (!arg.is_string()) return InvalidArgumentError(at + ".command must hold only strings (in YAML, quote numbers: \"1\")");
     spec.command.push_back(arg.get<std::string>());
   }
   if (spec.command[0].empty()) return InvalidArgumentError(at + ".command[0] is empty");
@@ -96,10 +105,14 @@ std::shared_ptr<tools::Tool> MakeExternalTool(ExternalToolSpec spec) {
   return std::make_shared<ExternalTool>(std::move(spec));
 }
 
-Result<std::vector<ExternalToolSpec>> ParseExternalTools(std::string_view json_text) {
-  MINION_ASSIGN_OR_RETURN(json doc, ParseJson(json_text, "external tools"));
+namespace {
+
+Result<std::vector<ExternalToolSpec>> ParseExternalToolsDocument(const json& doc) {
   if (!doc.is_object() || !doc.contains("tools") || !doc["tools"].is_array()) {
     return InvalidArgumentError("external tools: expected {\"tools\": [...]}");
+  }
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (it.key() != "tools") return InvalidArgumentError("external tools: unknown top-level key '" + it.key() + "'");
   }
   const json& list = doc["tools"];
   if (list.size() > kMaxTools) {
@@ -118,16 +131,24 @@ Result<std::vector<ExternalToolSpec>> ParseExternalTools(std::string_view json_t
   return out;
 }
 
+}  // namespace
+
+Result<std::vector<ExternalToolSpec>> ParseExternalTools(std::string_view json_text) {
+  MINION_ASSIGN_OR_RETURN(json doc, ParseJson(json_text, "external tools"));
+  return ParseExternalToolsDocument(doc);
+}
+
+Result<std::vector<ExternalToolSpec>> ParseExternalToolsYaml(std::string_view yaml_text) {
+  // The same bounded loader as workflows and worker files: an alias bomb is an error.
+  MINION_ASSIGN_OR_RETURN(json doc, internal::YamlToJson(yaml_text, "external tools"));
+  return ParseExternalToolsDocument(doc);
+}
+
 Result<std::vector<ExternalToolSpec>> LoadExternalTools(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot open the external tools file " + path.string());
-  std::string text(kMaxFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxFileBytes) {
-    return InvalidArgumentError(path.string() + " is larger than " + std::to_string(kMaxFileBytes) + " bytes");
-  }
-  auto parsed = ParseExternalTools(text);
+  MINION_ASSIGN_OR_RETURN(std::string text, internal::ReadBoundedFile(path, kMaxFileBytes));
+  const std::string ext = path.extension().string();
+  const bool yaml = ext == ".yaml" || ext == ".yml" || (ext != ".json" && !internal::LooksLikeJson(text));
+  auto parsed = yaml ? ParseExternalToolsYaml(text) : ParseExternalTools(text);
   if (!parsed.ok()) return parsed.status().WithContext(path.string());
   return parsed;
 }

@@ -8,8 +8,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include <yaml-cpp/yaml.h>
-
+#include "bounded_yaml.h"
 #include "minion/common/json.h"
 
 namespace minion::agents {
@@ -56,73 +55,10 @@ Status ReadSubtask(const json& j, std::size_t index, SubtaskSpec* out) {
   return Status::Ok();
 }
 
-// Limits for converting a workflow's YAML. yaml-cpp keeps an alias as a shared node, so a file
-// of a few hundred bytes ("a: &a [x, x], b: &b [*a, *a], ...") is a DAG whose expansion is
-// exponential; the conversion below counts every node it visits and every scalar byte it
-// copies, and gives up past the budget. Depth is bounded like any JSON input (ParseJson).
-constexpr std::size_t kMaxYamlNodes = 100000;
-constexpr std::size_t kMaxYamlBytes = std::size_t{16} << 20;
-
 // A model's plan reply: bounded before any scan, and at most this many bracketed candidates are
 // tried (each try scans to the matching bracket, so an unbounded count is quadratic).
 constexpr std::size_t kMaxPlanReplyBytes = std::size_t{8} << 20;
 constexpr int kMaxPlanCandidates = 64;
-
-struct YamlBudget {
-  std::size_t nodes = 0;
-  std::size_t bytes = 0;
-};
-
-struct YamlLimitExceeded {
-  std::string what;
-};
-
-// Converts a YAML node to JSON; scalars that read as numbers or booleans become those.
-// Recursion is bounded by kMaxJsonDepth.
-json YamlToJson(const YAML::Node& node, int depth, YamlBudget& budget) {
-  if (depth > kMaxJsonDepth) {
-    throw YamlLimitExceeded{"workflow nests deeper than " + std::to_string(kMaxJsonDepth) + " levels"};
-  }
-  if (++budget.nodes > kMaxYamlNodes) {
-    throw YamlLimitExceeded{"workflow expands to more than " + std::to_string(kMaxYamlNodes) +
-                            " nodes (aliases are expanded; is it an alias bomb?)"};
-  }
-  switch (node.Type()) {
-    case YAML::NodeType::Sequence: {
-      json arr = json::array();
-      for (const auto& item : node) arr.push_back(YamlToJson(item, depth + 1, budget));
-      return arr;
-    }
-    case YAML::NodeType::Map: {
-      json obj = json::object();
-      for (const auto& kv : node) {
-        // A key must be a scalar here; as<std::string> throws a YAML::Exception otherwise.
-        std::string key = kv.first.as<std::string>();
-        budget.bytes += key.size();
-        obj[std::move(key)] = YamlToJson(kv.second, depth + 1, budget);
-      }
-      return obj;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      if ((budget.bytes += s.size()) > kMaxYamlBytes) {
-        throw YamlLimitExceeded{"workflow expands to more than " + std::to_string(kMaxYamlBytes >> 20) +
-                                " MiB of text (aliases are expanded)"};
-      }
-      if (node.Tag() != "!") {  // unquoted: try the plain-scalar types
-        std::int64_t i;
-        double d;
-        bool b;
-        if (YAML::convert<std::int64_t>::decode(node, i)) return i;
-        if (YAML::convert<double>::decode(node, d)) return d;
-        if (YAML::convert<bool>::decode(node, b)) return b;
-      }
-      return s;
-    }
-    default:
-      return nullptr;
-  }
-}
 
 // Scans from `start` (an opening bracket) to its matching close, skipping string contents.
 std::size_t MatchingBracket(std::string_view text, std::size_t start) {
@@ -395,15 +331,8 @@ Result<Plan> DirectPlanner::MakePlan(const trace::Context&, const TaskRequest& r
 }
 
 Result<std::unique_ptr<DeclarativePlanner>> DeclarativePlanner::FromYaml(std::string_view text) {
-  json value;
-  try {
-    YamlBudget budget;
-    value = YamlToJson(YAML::Load(std::string(text)), 0, budget);
-  } catch (const YAML::Exception& e) {
-    return InvalidArgumentError(std::string("workflow is not valid YAML: ") + e.what());
-  } catch (const YamlLimitExceeded& e) {
-    return InvalidArgumentError(e.what);
-  }
+  // The agents component's one bounded YAML loader (bounded_yaml.h): alias bombs are refused.
+  MINION_ASSIGN_OR_RETURN(json value, internal::YamlToJson(text, "workflow"));
   auto plan = ParsePlanJson(value);
   if (!plan.ok()) return plan.status().WithContext("workflow");
   plan->planner = "workflow";

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,10 @@ struct WorkerTools {
   // More tools offered to every kind (http_get with its allow-list, external tools).
   std::vector<std::shared_ptr<tools::Tool>> extra;
   int max_rounds = 8;  // the loop's round limit
+  // When set, exactly the tools of these names are offered (write_file too, whatever the kind),
+  // the others are not registered at all, so a call to one is the loop's "unknown tool" error.
+  // Unset: the kind's defaults above. (worker_config.h sets it from a worker's `tools`.)
+  std::optional<std::vector<std::string>> only;
   // Where tool spans go; null: observability::GetTracer() at each call.
   std::shared_ptr<trace::Tracer> tracer;
 };

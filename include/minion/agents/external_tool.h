@@ -1,5 +1,5 @@
 #pragma once
-// External tools: programs declared in a JSON file that a model may call like any built-in
+// External tools: programs declared in a JSON or YAML file that a model may call like any built-in
 // tool. The tool's arguments (already checked against its declared schema by the
 // ToolRegistry) go to the program's stdin as JSON, its stdout comes back as {"output": text};
 // the caller's trace context is in its environment (TRACEPARENT/TRACESTATE). The program runs
@@ -15,6 +15,15 @@
 //                              "required": ["text"]},        // JSON schema of the arguments
 //               "timeout_ms": 5000,                          // optional, default 10000
 //               "max_output_bytes": 65536}]}                 // optional, default 1 MiB
+// The same declarations in YAML (LoadExternalTools picks YAML for .yaml/.yml, or when the text
+// does not start with '{' or '['):
+//   tools:
+//     - name: word_count
+//       description: Counts the words of a text
+//       command: [wc, -w]
+//       parameters: {type: object, properties: {text: {type: string}}, required: [text]}
+//       timeout_ms: 5000
+// Unknown keys are errors (a misspelt "timeout" is not silently ignored).
 // Thread-safe: every call runs its own child.
 
 #include <chrono>
@@ -48,7 +57,11 @@ std::shared_ptr<tools::Tool> MakeExternalTool(ExternalToolSpec spec);
 // is not an object with "type":"object", a non-positive timeout, duplicate names), and for
 // more than 64 tools.
 Result<std::vector<ExternalToolSpec>> ParseExternalTools(std::string_view json_text);
-// Reads `path` (at most 1 MiB) and parses it; errors name the file.
+// The same from YAML, through the agents' bounded YAML loader (an alias bomb, more than 100,000
+// nodes after expansion, is InvalidArgument).
+Result<std::vector<ExternalToolSpec>> ParseExternalToolsYaml(std::string_view yaml_text);
+// Reads `path` (at most 1 MiB) and parses it: YAML for .yaml/.yml, JSON for .json, otherwise
+// JSON when the first non-blank byte is '{' or '[' and YAML else; errors name the file.
 Result<std::vector<ExternalToolSpec>> LoadExternalTools(const std::filesystem::path& path);
 
 }  // namespace minion::agents

@@ -4,6 +4,10 @@
 //   BM_RoundTrip/1          the same over the server's unix socket (unix:// endpoint).
 //   BM_Throughput/N         task->reply messages per second with N worker processes (this
 //                           binary re-executed with --worker), 256 tasks in flight.
+//   BM_StreamFloor/0|1      the floor under BM_RoundTrip: two plain stream hops between this
+//                           process and a peer process with bare hiredis (XADD, then a
+//                           blocking XREAD; no groups, acks, scripts, threads or minion code),
+//                           TCP (0) or unix socket (1). No client can go below it on this host.
 //   BM_RedisCeiling         redis-benchmark on the same server for the commands one subtask
 //                           needs; `subtasks_per_s` is the rate Redis alone allows when those
 //                           commands run one after another per subtask.
@@ -18,11 +22,14 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <hiredis/hiredis.h>
 
 #include "minion/agents/worker.h"
 #include "minion/transports/redis_streams_protocol.h"
@@ -184,6 +191,81 @@ void BM_RoundTrip(benchmark::State& state) {
   }
   (void)p->Shutdown();
 }
+// The floor's two ends connect with bare hiredis: "tcp:<port>" or "unix:<socket path>".
+redisContext* FloorConnect(const std::string& where) {
+  if (where.rfind("unix:", 0) == 0) return redisConnectUnix(where.c_str() + 5);
+  return redisConnect("127.0.0.1", std::atoi(where.c_str() + 4));
+}
+
+// XREAD BLOCK on `stream` after `*last`; returns the first entry's first field value and
+// advances *last. Empty on error.
+std::string FloorRead(redisContext* c, const char* stream, std::string* last) {
+  auto* r = static_cast<redisReply*>(
+      redisCommand(c, "XREAD BLOCK 0 STREAMS %s %s", stream, last->c_str()));
+  std::string value;
+  if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+    const redisReply* entry = r->element[0]->element[1]->element[0];
+    *last = entry->element[0]->str;
+    value = entry->element[1]->element[1]->str;
+  }
+  if (r) freeReplyObject(r);
+  return value;
+}
+
+// --floor-peer WHERE: echoes every entry of bench:floor:a onto bench:floor:b until "stop".
+int FloorPeerMain(const std::string& where) {
+  redisContext* c = FloorConnect(where);
+  if (!c || c->err) return 1;
+  std::string last = "0";
+  for (;;) {
+    const std::string v = FloorRead(c, "bench:floor:a", &last);
+    if (v.empty() || v == "stop") break;
+    if (auto* r = redisCommand(c, "XADD bench:floor:b * v %s", v.c_str())) freeReplyObject(r);
+  }
+  redisFree(c);
+  return 0;
+}
+
+void BM_StreamFloor(benchmark::State& state) {
+  std::string where = "tcp:" + std::to_string(g_server->port());
+  if (state.range(0) == 1) {
+    std::string url = g_server->UnixUrl();  // unix://<dir>/redis.sock?db=0
+    where = "unix:" + url.substr(7, url.find('?') - 7);
+  }
+  redisContext* c = FloorConnect(where);
+  if (!c || c->err) {
+    state.SkipWithError("connect failed");
+    return;
+  }
+  if (auto* r = redisCommand(c, "DEL bench:floor:a bench:floor:b")) freeReplyObject(r);
+  const pid_t peer = Spawn({g_self, "--floor-peer", where});
+  std::string last = "0";
+  auto hop = [&](const char* v) {
+    if (auto* r = redisCommand(c, "XADD bench:floor:a * v %s", v)) freeReplyObject(r);
+    return FloorRead(c, "bench:floor:b", &last) == v;
+  };
+  for (int i = 0; i < 200; ++i) (void)hop("x");  // warm-up (and waits for the peer to start)
+  std::vector<double> us;
+  for (auto _ : state) {
+    auto start = std::chrono::steady_clock::now();
+    if (!hop("x")) {
+      state.SkipWithError("peer did not echo");
+      break;
+    }
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  if (auto* r = redisCommand(c, "XADD bench:floor:a * v stop")) freeReplyObject(r);
+  waitpid(peer, nullptr, 0);
+  redisFree(c);
+  std::sort(us.begin(), us.end());
+  if (!us.empty()) {
+    state.counters["p50_us"] = us[us.size() / 2];
+    state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  }
+}
+BENCHMARK(BM_StreamFloor)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
 BENCHMARK(BM_RoundTrip)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 void BM_Throughput(benchmark::State& state) {
@@ -285,6 +367,7 @@ BENCHMARK(BM_RedisCeiling)->Iterations(1)->UseRealTime()->Unit(benchmark::kMilli
 int main(int argc, char** argv) {
   g_self = argv[0];
   if (argc >= 4 && std::string(argv[1]) == "--worker") return WorkerMain(argv[2], argv[3]);
+  if (argc >= 3 && std::string(argv[1]) == "--floor-peer") return FloorPeerMain(argv[2]);
   auto server = minion::testing::RedisServer::Start(
       minion::testing::RedisServerOptions{.password = "", .aof = false});
   if (!server) {

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "minion/agents/coordinator.h"
 #include "minion/agents/runtime_builder.h"
+#include "minion/agents/usage.h"
 #include "minion/common/env.h"
 #include "minion/http/server.h"
 #include "minion/llm/factory.h"
@@ -48,6 +49,7 @@ struct CoordinatorFlags {
   int max_body_kib = 1024;
   int timeout_ms = 60000;
   int max_attempts = 3;
+  std::string prices;
   ObserveFlags observe;
 };
 
@@ -81,7 +83,18 @@ int Serve(const CoordinatorFlags& flags) {
   }
   if (!flags.exporter.empty()) config->exporter = flags.exporter;
   if (!flags.service_name.empty()) config->service_name = flags.service_name;
-  if (Status s = observability::InitGlobalTracer(*config); !s.ok()) {
+  std::shared_ptr<const agents::PriceTable> prices;
+  if (!flags.prices.empty()) {
+    auto table = agents::PriceTable::Load(flags.prices);
+    if (!table.ok()) {
+      std::cerr << "minion: --prices: " << table.status().ToString() << "\n";
+      return 2;
+    }
+    prices = std::make_shared<const agents::PriceTable>(std::move(table).value());
+  }
+  // Before tracing: the exporters' pipeline health is reported through it.
+  auto metrics = StartMetrics();
+  if (Status s = InitTracing(*config, metrics); !s.ok()) {
     std::cerr << "minion: tracing: " << s.ToString() << "\n";
     return 2;
   }
@@ -90,13 +103,13 @@ int Serve(const CoordinatorFlags& flags) {
     std::cerr << "minion: " << resilience_config.status().ToString() << "\n";
     return 2;
   }
-  auto metrics = StartMetrics();
   auto provider = llm::MakeProviderFromEnv();
   if (!provider.ok()) {
     std::cerr << "minion: LLM provider: " << provider.status().ToString() << "\n";
     return 2;
   }
   agents::CoordinatorOptions options;
+  options.prices = prices;  // tasks' cost, and minion_llm_cost_total
   options.provider = GuardProvider(std::shared_ptr<llm::Provider>(std::move(provider).value()),
                                    *resilience_config);
   options.orchestrator.subtask_timeout = std::chrono::milliseconds(flags.timeout_ms);
@@ -182,6 +195,10 @@ Command AddCoordinatorCommand(CLI::App& app) {
   cmd->add_option("--max-attempts", flags->max_attempts,
                   "Attempts per subtask, including the first")
       ->check(CLI::Range(1, 100));
+  cmd->add_option("--prices", flags->prices,
+                  "JSON price table (USD per million tokens per model, examples/prices.json): "
+                  "tasks report their cost and minion_llm_cost_total counts it")
+      ->check(CLI::ExistingFile);
   AddObserveFlags(*cmd, flags->observe);
   return Command{cmd, [flags] { return Serve(*flags); }};
 }

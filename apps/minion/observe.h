@@ -9,6 +9,7 @@
 #include "minion/common/status.h"
 #include "minion/llm/provider.h"
 #include "minion/metrics/prometheus_metrics.h"
+#include "minion/observability/setup.h"
 #include "minion/resilience/config.h"
 
 namespace CLI {
@@ -43,6 +44,15 @@ Status StartLogging(const ObserveFlags& flags);
 
 // Creates the Prometheus recorder and installs it as the global one.
 std::shared_ptr<metrics::PrometheusMetrics> StartMetrics();
+
+// observability::InitGlobalTracer(config), with each configured exporter's pipeline health in
+// `metrics` (null: exactly InitGlobalTracer): every exporter is built here behind its own
+// BatchSpanProcessor, and a collect hook reads that processor's counters (spans exported,
+// lost, queued) and the export calls' outcomes and durations as they happen
+// (minion_tracing_*{exporter="<exporter name>"}). The processors are handed to
+// InitGlobalTracer, so sampling, tail sampling and shutdown are as for the plain setup.
+Status InitTracing(observability::TracingConfig config,
+                   const std::shared_ptr<metrics::PrometheusMetrics>& metrics);
 
 // Adds a collect hook reading `coordinator`'s workers, tasks, ledger and health (and the
 // logger's counters). Serialize only while `coordinator` runs (before its Shutdown: its ledger

@@ -11,6 +11,7 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,15 @@
 #include "minion/agents/builtin_workers.h"
 #include "minion/agents/external_worker.h"
 #include "minion/llm/factory.h"
+#include "minion/logging/logging.h"
 #include "minion/observability/setup.h"
 #include "minion/observability/tracing.h"
+#include "observe.h"
 #include "transport.h"
+#ifdef MINION_HAVE_COORDINATOR
+#include "minion/common/json.h"
+#include "minion/http/server.h"
+#endif
 
 namespace minion::cli {
 namespace {
@@ -35,7 +42,82 @@ struct WorkerFlags {
   std::string name;
   std::string exporter;
   std::string service_name;
+  std::string metrics_listen;  // empty: no metrics endpoint
 };
+
+// What /healthz and the metrics collect hook read, while the worker runs. The pointers are set
+// once the transport is connected and the worker started, and cleared before either goes away.
+struct WorkerState {
+  std::mutex mu;
+  std::string id;
+  transports::RedisStreamsProtocol* protocol = nullptr;  // guarded by mu
+  agents::Worker* worker = nullptr;                       // guarded by mu
+  bool stopping = false;                                  // guarded by mu
+};
+
+// The Redis connection's state, by a round trip (the same query `minion workers` makes):
+// "up", "connecting" (not connected yet), "stopping", or "down" with the error.
+std::pair<std::string, std::string> ProbeRedis(WorkerState& state) {
+  std::lock_guard<std::mutex> lock(state.mu);
+  if (state.stopping) return {"stopping", ""};
+  if (state.protocol == nullptr) return {"connecting", ""};
+  auto workers = state.protocol->ListWorkers();
+  if (!workers.ok()) return {"down", workers.status().ToString()};
+  return {"up", ""};
+}
+
+#ifdef MINION_HAVE_COORDINATOR
+// `--metrics-listen`: GET /metrics (the Prometheus exposition) and GET /healthz (200 while the
+// Redis connection answers, 503 otherwise) on the project's HTTP toolkit.
+Result<std::unique_ptr<http::Server>> StartMetricsServer(
+    const std::string& listen, std::shared_ptr<metrics::PrometheusMetrics> metrics,
+    WorkerState& state) {
+  auto address = http::ParseListenAddress(listen);
+  if (!address.ok()) return address.status().WithContext("--metrics-listen");
+  metrics->AddCollectHook([&state](metrics::PrometheusMetrics& m) {
+    const auto [redis, error] = ProbeRedis(state);
+    m.SetHealth(redis == "up" ? 1 : 0);
+    std::lock_guard<std::mutex> lock(state.mu);
+    metrics::WorkerProcessStats s;
+    if (state.worker != nullptr) {
+      s.handled = state.worker->handled();
+      s.failed = state.worker->failed();
+      s.in_flight = state.worker->in_flight();
+      m.SetQueueDepth(state.id, static_cast<double>(s.in_flight));
+    }
+    if (state.protocol != nullptr) {
+      const auto t = state.protocol->stats();
+      s.redelivered = t.redelivered;
+      s.dead_lettered = t.dead_lettered;
+      s.reconnects = t.reconnects;
+    }
+    m.SetWorkerStats(state.id, s);
+    const logging::LoggingStats log = logging::Stats();
+    m.SetLogStats(log.lines, log.dropped, log.suppressed);
+  });
+  http::ServerOptions options;
+  options.host = address->first;
+  options.port = address->second;
+  options.threads = 2;
+  options.max_body_bytes = 1024;  // GET only
+  auto server = std::make_unique<http::Server>(options);
+  server->Get("/metrics", [metrics](const http::Request&, http::Response& res) {
+    res.content_type = std::string(metrics::PrometheusMetrics::kContentType);
+    res.body = metrics->Serialize();
+  });
+  server->Get("/healthz", [&state](const http::Request&, http::Response& res) {
+    const auto [redis, error] = ProbeRedis(state);
+    nlohmann::json body = {{"status", redis == "up" ? "ok" : "unavailable"},
+                           {"worker", state.id},
+                           {"redis", redis}};
+    if (!error.empty()) body["error"] = error;
+    res.status = redis == "up" ? 200 : 503;
+    res.body = DumpJson(body);
+  });
+  if (Status s = server->Start(); !s.ok()) return s.WithContext("--metrics-listen");
+  return server;
+}
+#endif
 
 std::optional<agents::BuiltinKind> KindFromName(const std::string& name) {
   for (auto k : agents::kAllBuiltinKinds) {
@@ -109,7 +191,11 @@ int RunWorker(const WorkerFlags& flags) {
   }
   if (!flags.exporter.empty()) config->exporter = flags.exporter;
   if (!flags.service_name.empty()) config->service_name = flags.service_name;
-  if (Status s = observability::InitGlobalTracer(*config); !s.ok()) {
+  // With --metrics-listen the process-wide recorder counts what the worker does, and the
+  // exporters' pipeline health is reported; without it nothing is recorded.
+  std::shared_ptr<metrics::PrometheusMetrics> metrics;
+  if (!flags.metrics_listen.empty()) metrics = StartMetrics();
+  if (Status s = InitTracing(*config, metrics); !s.ok()) {
     std::cerr << "minion worker: tracing: " << s.ToString() << "\n";
     return 2;
   }
@@ -136,8 +222,43 @@ int RunWorker(const WorkerFlags& flags) {
 
   options->tracer = tracer;
   options->consumer = id;
-  // Redis may be down when the worker starts (or restarts): retry with backoff, saying so.
+  // Declared before the metrics server, so they outlive its handlers.
   std::unique_ptr<transports::RedisStreamsProtocol> protocol;
+  std::unique_ptr<agents::Worker> worker_holder;
+  WorkerState state;
+  state.id = id;
+  // Cleared (under the lock) before the worker and the transport go, whichever way we leave.
+  struct Detach {
+    WorkerState& state;
+    ~Detach() {
+      std::lock_guard<std::mutex> lock(state.mu);
+      state.stopping = true;
+      state.protocol = nullptr;
+      state.worker = nullptr;
+    }
+  };
+#ifdef MINION_HAVE_COORDINATOR
+  std::unique_ptr<http::Server> metrics_server;
+  if (!flags.metrics_listen.empty()) {
+    auto started = StartMetricsServer(flags.metrics_listen, metrics, state);
+    if (!started.ok()) {
+      std::cerr << "minion worker: " << started.status().ToString() << "\n";
+      (void)observability::ShutdownTracer();
+      return 2;
+    }
+    metrics_server = std::move(started).value();
+    std::cout << "minion worker metrics listening on http://" << metrics_server->host() << ":"
+              << metrics_server->port() << std::endl;
+  }
+#else
+  if (!flags.metrics_listen.empty()) {
+    std::cerr << "minion worker: --metrics-listen needs the HTTP toolkit (cpp-httplib), which "
+                 "this build lacks\n";
+    return 2;
+  }
+#endif
+  Detach detach{state};
+  // Redis may be down when the worker starts (or restarts): retry with backoff, saying so.
   auto backoff = std::chrono::milliseconds(200);
   for (;;) {
     auto connected = transports::RedisStreamsProtocol::Connect(*options);
@@ -176,10 +297,16 @@ int RunWorker(const WorkerFlags& flags) {
   agents::WorkerOptions wo;
   wo.tracer = tracer;
   wo.max_concurrency = static_cast<std::size_t>(flags.concurrency);
-  agents::Worker worker(meta, std::move(handler), wo);
+  worker_holder = std::make_unique<agents::Worker>(meta, std::move(handler), wo);
+  agents::Worker& worker = *worker_holder;
   if (Status s = worker.Start(*protocol); !s.ok()) {
     std::cerr << "minion worker: " << s.ToString() << "\n";
     return 1;
+  }
+  {
+    std::lock_guard<std::mutex> lock(state.mu);
+    state.protocol = protocol.get();
+    state.worker = &worker;
   }
   std::cerr << "minion worker: " << id << " (pid " << getpid() << ") serving";
   for (const auto& c : capabilities) std::cerr << " " << c;
@@ -292,6 +419,9 @@ Command AddWorkerCommand(CLI::App& app) {
   cmd->add_option("--exporter", flags->exporter, "Span exporters, as for `minion run`");
   cmd->add_option("--service-name", flags->service_name,
                   "service.name of the spans (default minion-worker)");
+  cmd->add_option("--metrics-listen", flags->metrics_listen,
+                  "host:port serving GET /metrics (Prometheus) and GET /healthz (the Redis "
+                  "connection); off by default; port 0 picks one, printed on stdout");
   return Command{cmd, [flags] { return RunWorker(*flags); }};
 }
 

@@ -189,6 +189,14 @@ TaskResult Coordinator::ExecuteTask(const TaskRequest& request, const trace::Con
     const PriceTable& prices = options_.prices ? *options_.prices : none;
     for (auto& s : result.subtasks) s.cost = prices.CostOf(s.usage);
     result.cost = prices.CostOf(result.usage);
+    // minion_llm_cost_total{provider,model}: each priced model's share of this task's cost,
+    // from the same usage and table as result.cost (a model without a price adds nothing).
+    for (const auto& [model, model_usage] : result.usage.by_model) {
+      Usage one;
+      one.by_model.emplace(model, model_usage);
+      const Cost cost = prices.CostOf(one);
+      if (cost.usd && *cost.usd > 0) metrics::GlobalRecorder().LlmCost(model_usage.provider, model, *cost.usd);
+    }
   }
   span.SetAttribute(observability::kAttrUsageInputTokens, result.usage.input_tokens());
   span.SetAttribute(observability::kAttrUsageOutputTokens, result.usage.output_tokens());

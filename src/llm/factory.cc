@@ -73,6 +73,9 @@ Result<std::unique_ptr<Provider>> MakeProviderFromEnv(const EnvLookup& getenv) {
     MINION_ASSIGN_OR_RETURN(long long n, ParseNonNegative("MINION_LLM_MAX_RETRIES", *v));
     options.max_retries = static_cast<int>(std::min<long long>(n, 100));
   }
+  // HTTP retries share one budget per provider (20% of calls, bucket of 10), like the
+  // orchestrator's subtask retries: a failing server does not get 1 + max_retries times the load.
+  options.retry_budget = std::make_shared<resilience::RetryBudget>();
   return std::unique_ptr<Provider>(std::make_unique<OpenAIProvider>(std::move(options)));
 }
 

@@ -17,6 +17,7 @@
 #include "llm/genai_span.h"
 #include "minion/common/clock.h"
 #include "minion/common/retry.h"
+#include "minion/metrics/recorder.h"
 #include "minion/propagation/carriers.h"
 #include "minion/propagation/trace_context.h"
 
@@ -186,6 +187,7 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
     if (!last_error.ok()) message += " (last error: " + last_error.message() + ")";
     return fail(DeadlineExceededError(message), "timeout");
   };
+  if (options_.retry_budget) options_.retry_budget->Deposit();
   for (int attempt_no = 0;; ++attempt_no) {
     if (stop.stop_requested()) return cancelled();
     std::chrono::milliseconds attempt_timeout = options_.timeout;
@@ -260,6 +262,16 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
       delay = *retry_after;
     }
     if (has_deadline && time_left() <= delay) return deadline_reached(attempt_no + 1);
+    if (options_.retry_budget && !options_.retry_budget->TryWithdraw()) {
+      span.AddEvent("retry_budget_exhausted", {{"retry.attempt", attempt_no + 1},
+                                               {"error.type", last_error_type}});
+      metrics::GlobalRecorder().Retry("llm:" + options_.provider_name, "budget_exhausted");
+      last_error = last_error.WithContext("retry budget exhausted after " +
+                                          std::to_string(attempt_no + 1) +
+                                          (attempt_no == 0 ? " attempt" : " attempts"));
+      break;
+    }
+    if (options_.retry_budget) metrics::GlobalRecorder().Retry("llm:" + options_.provider_name, "retried");
     span.AddEvent("gen_ai.client.retry", {{"retry.attempt", attempt_no + 1},
                                           {"retry.delay_ms", static_cast<std::int64_t>(delay.count())},
                                           {"error.type", last_error_type}});

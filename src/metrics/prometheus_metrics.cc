@@ -103,6 +103,10 @@ const std::vector<double> kMessageBuckets = {1e-6, 5e-6,   1e-5, 2.5e-5, 5e-5, 1
                                              1e-3, 2.5e-3, 5e-3, 1e-2,   5e-2, 0.1,  0.5,    1};
 const std::vector<double> kToolBuckets = {1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2,
                                           0.1,  0.5,  1,    5,    10,   30};
+// One export call: a local file in microseconds, a collector over the network in milliseconds,
+// retries against a failing one up to the export timeout (30 s by default).
+const std::vector<double> kExportBuckets = {1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.025, 0.05,
+                                            0.1,  0.25, 0.5,  1,    2.5,  5,     10, 30};
 const std::vector<double> kStorageBuckets = {1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
                                              1e-2, 5e-2, 0.1,  0.5,  1};
 
@@ -213,6 +217,28 @@ struct PrometheusMetrics::Impl {
       Counters("minion_tracing_export_failures_total", "Export calls that failed.", {"exporter"});
   CachedFamily<Gauge> export_queue =
       Gauges("minion_tracing_queue_size", "Spans waiting to be exported.", {"exporter"});
+  CachedFamily<Histogram> export_duration =
+      Histograms("minion_tracing_export_duration_seconds",
+                 "Time of one export call (a batch), retries included.", {"exporter"},
+                 kExportBuckets);
+  CachedFamily<Counter> worker_handled =
+      Counters("minion_worker_subtasks_handled_total",
+               "Subtasks this worker process finished, failures included.", {"agent_id"});
+  CachedFamily<Counter> worker_failed = Counters(
+      "minion_worker_subtasks_failed_total", "Subtasks this worker process failed.", {"agent_id"});
+  CachedFamily<Gauge> worker_in_flight = Gauges(
+      "minion_worker_subtasks_in_flight", "Subtasks this worker process runs now.", {"agent_id"});
+  CachedFamily<Counter> worker_redelivered =
+      Counters("minion_worker_redeliveries_total",
+               "Deliveries of a subtask that had been delivered before (a worker died or stalled "
+               "holding it).",
+               {"agent_id"});
+  CachedFamily<Counter> worker_dead_lettered =
+      Counters("minion_worker_dead_lettered_total",
+               "Subtasks moved to the dead-letter stream after too many deliveries.",
+               {"agent_id"});
+  CachedFamily<Counter> worker_reconnects = Counters(
+      "minion_worker_transport_reconnects_total", "Transport reconnections.", {"agent_id"});
   CachedFamily<Counter> log_lines = Counters("minion_log_lines_total", "Log lines accepted.", {});
   CachedFamily<Counter> log_dropped = Counters("minion_log_lines_dropped_total",
                                                "Log lines dropped by the full logging queue.", {});
@@ -240,6 +266,7 @@ struct PrometheusMetrics::Impl {
   std::mutex cumulative_mu;
   std::map<std::string, std::array<std::uint64_t, 3>> last_exporter;  // guarded by cumulative_mu
   std::array<std::uint64_t, 3> last_log{};                            // guarded by cumulative_mu
+  std::map<std::string, std::array<std::uint64_t, 5>> last_worker;    // guarded by cumulative_mu
 
   std::mutex hooks_mu;
   std::vector<CollectHook> hooks;  // guarded by hooks_mu
@@ -327,6 +354,11 @@ void PrometheusMetrics::LlmError(std::string_view provider, std::string_view mod
   impl_->errors.Get({"llm", error_type}).Increment();
 }
 
+void PrometheusMetrics::LlmCost(std::string_view provider, std::string_view model, double usd) {
+  // Counters only go up; a negative or NaN price product is a bug upstream, not a refund.
+  if (usd > 0) impl_->llm_cost.Get({provider, model}).Increment(usd);
+}
+
 void PrometheusMetrics::ToolCall(std::string_view tool_name, std::string_view status,
                                  double seconds) {
   impl_->tool_calls.Get({tool_name, status}).Increment();
@@ -395,6 +427,21 @@ void PrometheusMetrics::SetExporterHealth(std::string_view exporter, const Expor
   Advance(impl_->spans_dropped.Get({exporter}), h.spans_dropped, last[1]);
   Advance(impl_->export_failures.Get({exporter}), h.export_failures, last[2]);
   impl_->export_queue.Get({exporter}).Set(static_cast<double>(h.queue_size));
+}
+
+void PrometheusMetrics::ExportDuration(std::string_view exporter, double seconds) {
+  impl_->export_duration.Get({exporter}).Observe(seconds);
+}
+
+void PrometheusMetrics::SetWorkerStats(std::string_view agent_id, const WorkerProcessStats& s) {
+  std::lock_guard<std::mutex> lock(impl_->cumulative_mu);
+  auto& last = impl_->last_worker[CleanLabelValue(agent_id)];
+  Advance(impl_->worker_handled.Get({agent_id}), s.handled, last[0]);
+  Advance(impl_->worker_failed.Get({agent_id}), s.failed, last[1]);
+  Advance(impl_->worker_redelivered.Get({agent_id}), s.redelivered, last[2]);
+  Advance(impl_->worker_dead_lettered.Get({agent_id}), s.dead_lettered, last[3]);
+  Advance(impl_->worker_reconnects.Get({agent_id}), s.reconnects, last[4]);
+  impl_->worker_in_flight.Get({agent_id}).Set(static_cast<double>(s.in_flight));
 }
 
 void PrometheusMetrics::SetLogStats(std::uint64_t lines, std::uint64_t dropped,

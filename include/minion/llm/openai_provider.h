@@ -13,6 +13,7 @@
 
 #include "minion/llm/provider.h"
 #include "minion/observability/tracing.h"
+#include "minion/resilience/retry.h"
 
 namespace minion::llm {
 
@@ -32,6 +33,12 @@ struct OpenAIProviderOptions {
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{8000};
   std::chrono::milliseconds max_retry_after{60000};
+  // Bounds the retries across every call sharing it (resilience::RetryBudget: each call deposits
+  // `ratio`, each retry withdraws a token), so a burst of 5xx cannot multiply the load on a
+  // struggling server by 1 + max_retries. Empty bucket: the failure is returned at once, with
+  // "retry budget exhausted" in the error and a span event. Null: no budget (max_retries only).
+  // MakeProviderFromEnv gives each provider one (20% of calls, bucket of 10).
+  std::shared_ptr<resilience::RetryBudget> retry_budget;
   // How the provider waits between attempts; tests inject one that records and returns.
   std::function<void(std::chrono::milliseconds)> sleep;
   // The <provider> in span names and gen_ai.provider.name ("openai" for every compatible

@@ -37,6 +37,16 @@ struct ExporterHealth {
   std::uint64_t queue_size = 0;       // spans waiting now
 };
 
+// Cumulative counts of a `minion worker` process (its Worker and its transport).
+struct WorkerProcessStats {
+  std::uint64_t handled = 0;        // subtasks finished, failures included
+  std::uint64_t failed = 0;         // subtasks that ended in an error
+  std::uint64_t in_flight = 0;      // subtasks running now (a gauge)
+  std::uint64_t redelivered = 0;    // deliveries of an entry delivered before
+  std::uint64_t dead_lettered = 0;  // entries moved to the dead-letter stream
+  std::uint64_t reconnects = 0;     // transport reconnections
+};
+
 struct PrometheusMetricsOptions {
   std::size_t max_series_per_family = 500;
 };
@@ -65,6 +75,7 @@ class PrometheusMetrics final : public Recorder {
                   double cost) override;
   void LlmError(std::string_view provider, std::string_view model,
                 std::string_view error_type) override;
+  void LlmCost(std::string_view provider, std::string_view model, double usd) override;
   void ToolCall(std::string_view tool_name, std::string_view status, double seconds) override;
   void ToolError(std::string_view tool_name, std::string_view error_type) override;
   void StorageOperation(std::string_view operation, std::string_view table, std::string_view status,
@@ -88,6 +99,10 @@ class PrometheusMetrics final : public Recorder {
   void SetHealth(double value);
   // Cumulative exporter counts; the counters advance by the difference to the last call.
   void SetExporterHealth(std::string_view exporter, const ExporterHealth& health);
+  // One Export call of `exporter` took `seconds` (minion_tracing_export_duration_seconds).
+  void ExportDuration(std::string_view exporter, double seconds);
+  // Cumulative worker-process counts; counters advance by the difference to the last call.
+  void SetWorkerStats(std::string_view agent_id, const WorkerProcessStats& stats);
   // Cumulative logging counts (logging::Stats()).
   void SetLogStats(std::uint64_t lines, std::uint64_t dropped, std::uint64_t suppressed);
 

@@ -17,6 +17,7 @@ struct Command {
 };
 
 Command AddRunCommand(CLI::App& app);
+Command AddResumeCommand(CLI::App& app);   // run_command.cc (shares run's flags)
 Command AddServeCommand(CLI::App& app);
 Command AddWorkerCommand(CLI::App& app);   // worker_command.cc
 Command AddWorkersCommand(CLI::App& app);  // worker_command.cc

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.footer("Run `minion <subcommand> --help` for the flags and variables of each subcommand.");
   std::vector<minion::cli::Command> commands;
   commands.push_back(minion::cli::AddRunCommand(app));
+  commands.push_back(minion::cli::AddResumeCommand(app));
   commands.push_back(minion::cli::AddServeCommand(app));
   commands.push_back(minion::cli::AddWorkerCommand(app));
   commands.push_back(minion::cli::AddWorkersCommand(app));

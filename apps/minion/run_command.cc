@@ -3,6 +3,7 @@
 // trace tree.
 #include <CLI/CLI.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,6 +27,7 @@
 #include "minion/agents/coordinator.h"
 #include "minion/agents/runtime_builder.h"
 #include "minion/agents/planner.h"
+#include "minion/agents/resume.h"
 #include "minion/exporters/in_memory_exporter.h"
 #include "minion/exporters/stdout_exporter.h"
 #include "minion/llm/factory.h"
@@ -104,6 +106,7 @@ struct RunFlags {
   TransportFlags transport;
   ObserveFlags observe;
   ToolFlags tools;
+  std::string resume_task_id;  // `minion resume TASK_ID`: continue that task from --ledger
 };
 
 // With a networked transport the coordinator's workers are other processes: route each live
@@ -142,12 +145,16 @@ void PrintHuman(const agents::TaskResult& r) {
             << static_cast<double>(r.duration.count()) / 1e6 << " ms (planner: " << r.planner
             << (r.replanned ? ", replanned" : "") << ")\n";
   if (!r.ok()) std::cout << "  error: " << EscapeControl(r.status.ToString()) << "\n";
+  if (!r.resumed_trace_id.empty() || r.reused_subtasks > 0) {
+    std::cout << "  resumed: " << r.reused_subtasks << " finished subtasks reused from the interrupted run"
+              << (r.resumed_trace_id.empty() ? "" : " (trace " + r.resumed_trace_id + ")") << "\n";
+  }
   std::cout << "  usage: " << UsageLine(r.usage, r.cost) << "\n";
   for (const auto& s : r.subtasks) {
     std::cout << "  [" << (s.status.ok() ? "succeeded" : "failed") << "] " << EscapeControl(s.name)
               << " (capability " << EscapeControl(s.capability) << ", worker "
               << (s.worker_id.empty() ? "-" : EscapeControl(s.worker_id)) << ", " << s.attempts
-              << (s.attempts == 1 ? " attempt" : " attempts") << ")\n";
+              << (s.attempts == 1 ? " attempt" : " attempts") << (s.reused ? ", reused" : "") << ")\n";
     if (!s.status.ok()) std::cout << "    error: " << EscapeControl(s.status.ToString()) << "\n";
     std::cout << "    usage: " << UsageLine(s.usage, s.cost) << "\n";
     if (s.output.is_object() && s.output.contains("text") && s.output["text"].is_string()) {
@@ -321,6 +328,15 @@ int Run(const RunFlags& flags) {
     }
     options.prices = std::make_shared<const agents::PriceTable>(std::move(prices).value());
   }
+  if (!flags.resume_task_id.empty()) {
+    // Resume never creates a ledger: a mistyped path is an error, not an empty ledger.
+    struct stat st {};
+    if (flags.ledger.empty() || ::stat(flags.ledger.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      std::cerr << "minion: resume: no ledger file at '" << text::EscapeControl(flags.ledger)
+                << "' (give the --ledger PATH the interrupted `minion run` wrote)\n";
+      return 2;
+    }
+  }
   agents::RuntimeDefaults defaults;
   defaults.ledger_path = flags.ledger;
   defaults.builtin_workers = false;
@@ -342,6 +358,16 @@ int Run(const RunFlags& flags) {
     (void)(*coordinator)->registry().Add(remote_worker);
   }
   if (metrics) WatchCoordinator(*metrics, **coordinator);
+
+  std::optional<agents::ResumeRequest> resume;
+  if (!flags.resume_task_id.empty()) {
+    auto loaded = agents::LoadResumeRequest((*coordinator)->ledger(), flags.resume_task_id);
+    if (!loaded.ok()) {
+      std::cerr << "minion: resume: " << text::EscapeControl(loaded.status().ToString()) << "\n";
+      return 2;
+    }
+    resume = std::move(loaded).value();
+  }
 
   agents::TaskRequest request;
   request.name = flags.name;
@@ -367,9 +393,9 @@ int Run(const RunFlags& flags) {
   const trace::TextMapPropagator& propagator = ConfiguredPropagator(propagator_holder);
   propagation::EnvironmentCarrier carrier;
   trace::Context parent = propagator.Extract(carrier, trace::Context());
-  agents::TaskResult result = interrupts.signal() != 0
-                                  ? agents::TaskResult{}
-                                  : (*coordinator)->ExecuteTask(request, parent.HasSpan() ? &parent : nullptr);
+  agents::TaskResult result = interrupts.signal() != 0 ? agents::TaskResult{}
+                              : resume ? (*coordinator)->ResumeTask(*resume, parent.HasSpan() ? &parent : nullptr)
+                                       : (*coordinator)->ExecuteTask(request, parent.HasSpan() ? &parent : nullptr);
   // Written while the coordinator still runs: the collect hook reads its workers and ledger.
   if (metrics) {
     logging::Flush();
@@ -431,7 +457,22 @@ int Run(const RunFlags& flags) {
   return result.ok() ? 0 : 1;
 }
 
+constexpr const char* kResumeFooter = R"(
+A task recorded by `minion run --ledger PATH` that did not finish (the process was killed, the
+machine stopped, or the task failed) continues under the same task id: subtasks that succeeded
+keep their recorded outputs, which feed their dependents as before, and are not run again;
+the others (pending, running at the crash, failed, skipped) run now. The ledger row is updated
+in place, so `minion runs show TASK_ID` shows the finished run. The resumed run is a new trace
+whose task span links to the interrupted one (attribute minion.resume.of_task).
+Refused (exit 2): an unknown task, a task that already succeeded, a task with no stored plan
+or a truncated one, a replanned run, a ledger newer than this minion.
+Exit status: 0 when the task succeeded, 1 when it failed, 2 when it could not be resumed or
+for bad flags, 128 + N after signal N.
+)";
+
 }  // namespace
+
+static void AddRunOptions(CLI::App* run, const std::shared_ptr<RunFlags>& flags);
 
 
 Command AddRunCommand(CLI::App& app) {
@@ -451,6 +492,25 @@ Command AddRunCommand(CLI::App& app) {
   run->add_option("--planner", flags->planner,
                   "direct (type = capability), auto (direct, else ask the LLM for a plan) or llm")
       ->check(CLI::IsMember({"direct", "auto", "llm"}));
+  AddRunOptions(run, flags);
+  return Command{run, [flags] { return Run(*flags); }};
+}
+
+// `minion resume TASK_ID --ledger PATH`: the task's request and plan come from the ledger; the
+// provider, worker, tracing and retry flags are `run`'s.
+Command AddResumeCommand(CLI::App& app) {
+  auto flags = std::make_shared<RunFlags>();
+  CLI::App* resume = app.add_subcommand(
+      "resume", "Continue an interrupted task from its ledger: only its unfinished subtasks run");
+  resume->footer(kResumeFooter);
+  resume->add_option("task_id", flags->resume_task_id, "The task id (from `minion runs list`)")->required();
+  AddRunOptions(resume, flags);
+  resume->get_option("--ledger")->required();
+  return Command{resume, [flags] { return Run(*flags); }};
+}
+
+// The flags `run` and `resume` share.
+static void AddRunOptions(CLI::App* run, const std::shared_ptr<RunFlags>& flags) {
   run->add_option("--exporter", flags->exporter,
                   "Span exporters, comma-separated: otlp, otlp-http, jaeger, stdout, stdout-json, file, none");
   run->add_option("--sampling-ratio", flags->sampling_ratio, "Fraction of traces sampled, 0..1")
@@ -487,7 +547,6 @@ Command AddRunCommand(CLI::App& app) {
   run->add_flag("--ui", flags->ui, "Export the trace to a running `minion serve` and print its URL");
   run->add_option("--ui-url", flags->ui_url, "Address of that `minion serve` (its --listen)")->capture_default_str();
   AddObserveFlags(*run, flags->observe);
-  return Command{run, [flags] { return Run(*flags); }};
 }
 
 }  // namespace minion::cli

@@ -90,6 +90,26 @@ json TaskJson(const agents::TaskRecord& t) {
           {"span_id", t.span_id}};
 }
 
+// {"input_tokens", "output_tokens", "llm_calls", "cost_usd" (null: unknown), "by_model"}
+json UsageJson(const agents::LedgerUsage& u) {
+  json by_model = ParsedOrText(u.by_model);
+  return {{"input_tokens", u.input_tokens},
+          {"output_tokens", u.output_tokens},
+          {"llm_calls", u.llm_calls},
+          {"cost_usd", u.cost_usd ? json(*u.cost_usd) : json(nullptr)},
+          {"by_model", by_model.is_null() ? json::array() : by_model}};
+}
+
+// "12 in / 34 out tokens, 2 LLM calls, $0.000123" (as `minion run` prints it).
+std::string UsageLine(const agents::LedgerUsage& u) {
+  std::string line = std::to_string(u.input_tokens) + " in / " + std::to_string(u.output_tokens) +
+                     " out tokens, " + std::to_string(u.llm_calls) + (u.llm_calls == 1 ? " LLM call, " : " LLM calls, ");
+  if (!u.cost_usd) return line + "cost unknown";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "$%.6f", *u.cost_usd);
+  return line + buf;
+}
+
 int Fail(const Status& s) {
   std::cerr << "minion runs: " << EscapeControl(s.ToString()) << "\n";
   return s.code() == StatusCode::kNotFound ? 1 : 2;
@@ -174,8 +194,12 @@ int Show(const RunsFlags& flags) {
   out["input"] = ParsedOrText(t.input);
   out["plan"] = ParsedOrText(t.plan);
   out["truncated"] = t.truncated;
-  // Token and cost roll-ups (issue 12, "usage") are not in the ledger yet: null, not zero.
-  out["usage"] = nullptr;
+  // The task's total includes the planner's own calls ("planner": those alone).
+  out["usage"] = UsageJson(t.usage);
+  {
+    json planner = ParsedOrText(t.planner_usage);
+    out["usage"]["planner"] = planner.is_null() ? json::array() : planner;
+  }
   json subs = json::array();
   for (const auto& s : *subtasks) {
     subs.push_back({{"subtask_id", s.subtask_id},
@@ -191,7 +215,8 @@ int Show(const RunsFlags& flags) {
                     {"duration_ms", DurationMs(s.started_at, s.finished_at)},
                     {"input", ParsedOrText(s.input)},
                     {"output", ParsedOrText(s.output)},
-                    {"output_truncated", s.output_truncated}});
+                    {"output_truncated", s.output_truncated},
+                    {"usage", UsageJson(s.usage)}});
   }
   out["subtasks"] = std::move(subs);
   json step_list = json::array();
@@ -218,7 +243,8 @@ int Show(const RunsFlags& flags) {
             << "  span id: " << (t.span_id.empty() ? "-" : EscapeControl(t.span_id)) << "\n";
   if (!t.error.empty()) std::cout << "  error:    " << EscapeControl(t.error) << "\n";
   if (t.truncated) std::cout << "  (input or plan was truncated in the ledger)\n";
-  std::cout << "  usage:    - (not recorded)\n";
+  std::cout << "  usage:    " << (t.status == "running" ? "- (recorded when the task ends)" : UsageLine(t.usage))
+            << "\n";
   std::cout << "Subtasks (" << subtasks->size() << "):\n";
   for (const auto& s : *subtasks) {
     std::cout << "  [" << EscapeControl(s.status) << "] " << EscapeControl(s.name)
@@ -231,6 +257,7 @@ int Show(const RunsFlags& flags) {
     }
     std::cout << ")\n";
     if (!s.error.empty()) std::cout << "    error: " << EscapeControl(s.error) << "\n";
+    if (s.usage.llm_calls > 0) std::cout << "    usage: " << UsageLine(s.usage) << "\n";
     PrintIndented(s.output_truncated ? "output (truncated)" : "output", OutputText(s.output));
   }
   return 0;

@@ -49,6 +49,7 @@ nlohmann::json TaskResult::ToJson() const {
                         {"duration_ms", s.finished_at > s.started_at ? (s.finished_at - s.started_at) / 1e6 : 0.0}};
     if (!s.status.ok()) j["error"] = s.status.ToString();
     j["usage"] = UsageJson(s.usage, s.cost);
+    if (s.reused) j["reused"] = true;
     subtasks_json.push_back(std::move(j));
   }
   nlohmann::json j = {{"task_id", task_id}, {"trace_id", trace_id}, {"status", status_name()}, {"planner", planner},
@@ -56,6 +57,10 @@ nlohmann::json TaskResult::ToJson() const {
                       {"started_at", started_at}, {"finished_at", finished_at},
                       {"subtasks", std::move(subtasks_json)}, {"usage", UsageJson(usage, cost)}};
   if (!status.ok()) j["error"] = status.ToString();
+  if (!resumed_trace_id.empty() || reused_subtasks > 0) {
+    j["resumed"] = {{"trace_id", resumed_trace_id}, {"span_id", resumed_span_id},
+                    {"reused_subtasks", reused_subtasks}};
+  }
   return j;
 }
 
@@ -86,6 +91,7 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions opti
   if (!orch.tracer) orch.tracer = c->tracer_;
   if (!orch.clock) orch.clock = c->clock_;
   if (o.ledger) orch.ledger = o.ledger;
+  if (!orch.prices) orch.prices = o.prices;  // the ledger records cost too
   c->orchestrator_ = std::make_unique<Orchestrator>(*c->protocol_, c->registry_, std::move(orch));
   MINION_RETURN_IF_ERROR(c->orchestrator_->Start());
   if (o.provider) c->llm_planner_ = std::make_unique<LlmPlanner>(o.provider);
@@ -154,6 +160,20 @@ Planner& Coordinator::ChoosePlanner(const TaskRequest& request) {
 
 TaskResult Coordinator::ExecuteTask(const TaskRequest& request, const trace::Context* parent,
                                     std::string_view task_id) {
+  return Execute(request, parent, task_id, nullptr);
+}
+
+TaskResult Coordinator::ResumeTask(const ResumeRequest& resume, const trace::Context* parent) {
+  if (resume.task_id.empty()) {
+    TaskResult result;
+    result.status = InvalidArgumentError("resume: no task id");
+    return result;
+  }
+  return Execute(resume.request, parent, resume.task_id, &resume);
+}
+
+TaskResult Coordinator::Execute(const TaskRequest& request, const trace::Context* parent,
+                                std::string_view task_id, const ResumeRequest* resume) {
   TaskResult result;
   result.task_id = task_id.empty() ? "task-" + trace::DefaultIdGenerator().GenerateTraceId().ToHex()
                                     : std::string(task_id);
@@ -175,12 +195,29 @@ TaskResult Coordinator::ExecuteTask(const TaskRequest& request, const trace::Con
   auto [context, span] = observability::StartMultiAgentTaskSpan(observability::TracerOrGlobal(tracer_), parent ? *parent : current, result.task_id,
                                                           request.name, request.type, request.priority);
   if (context.span_context().IsValid()) result.trace_id = context.span_context().trace_id().ToHex();
-  Planner& planner = ChoosePlanner(request);
-  ExecutionResult execution = orchestrator_->ExecuteTask(context, result.task_id, request, planner);
+  std::unique_ptr<DeclarativePlanner> stored_plan;
+  if (resume) {
+    // A new trace for the new run, linked to the run it continues (the link, not a parent:
+    // the interrupted trace is over and may be long gone from the backend).
+    span.SetAttribute(observability::kAttrResumeOfTask, result.task_id);
+    span.SetAttribute(observability::kAttrResumeReusedSubtasks,
+                      static_cast<std::int64_t>(resume->state.completed.size()));
+    if (resume->interrupted.IsValid()) {
+      span.AddLink(resume->interrupted, {{observability::kAttrResumeOfTask, result.task_id}});
+      result.resumed_trace_id = resume->interrupted.trace_id().ToHex();
+      result.resumed_span_id = resume->interrupted.span_id().ToHex();
+    }
+    result.reused_subtasks = resume->state.completed.size();
+    stored_plan = std::make_unique<DeclarativePlanner>(resume->plan);
+  }
+  Planner& planner = stored_plan ? *stored_plan : ChoosePlanner(request);
+  ExecutionResult execution = orchestrator_->ExecuteTask(context, result.task_id, request, planner,
+                                                         resume ? &resume->state : nullptr);
   span.SetAttribute(observability::kAttrSubtaskCount, static_cast<std::int64_t>(execution.subtasks.size()));
   span.SetAttribute("minion.planner", execution.planner);
   result.status = std::move(execution.status);
   result.planner = std::move(execution.planner);
+  if (resume && !resume->state.planner.empty()) result.planner = resume->state.planner;
   result.replanned = execution.replanned;
   result.subtasks = std::move(execution.subtasks);
   result.usage = std::move(execution.usage);

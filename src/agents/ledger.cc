@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
 
 #include "minion/common/json.h"
 
@@ -32,11 +35,14 @@ TaskRecord Capped(TaskRecord t) {
   const bool a = TruncateLedgerText(t.input);
   const bool b = TruncateLedgerText(t.plan);
   const bool c = TruncateLedgerText(t.description);
+  TruncateLedgerText(t.usage.by_model);
+  TruncateLedgerText(t.planner_usage);
   t.truncated = t.truncated || a || b || c;
   return t;
 }
 
 SubtaskRecord Capped(SubtaskRecord s) {
+  TruncateLedgerText(s.usage.by_model);  // bounded already (kMaxUsageModels); belt and braces
   TruncateLedgerText(s.input);
   TruncateLedgerText(s.error);
   if (TruncateLedgerText(s.output)) s.output_truncated = true;
@@ -57,6 +63,20 @@ std::vector<std::string> SplitDependencies(const std::string& text) {
     if (d.is_string()) out.push_back(d.get<std::string>());
   }
   return out;
+}
+
+using Arg = std::optional<std::string>;  // nullopt binds SQL NULL
+
+Arg CostArg(const std::optional<double>& usd) {
+  if (!usd) return std::nullopt;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", *usd);  // round-trips a double exactly
+  return std::string(buf);
+}
+
+std::optional<double> CostColumn(const std::string& text) {
+  if (text.empty()) return std::nullopt;  // NULL
+  return std::strtod(text.c_str(), nullptr);
 }
 
 }  // namespace
@@ -152,7 +172,9 @@ class SqliteLedger final : public Ledger {
     bool old_tables = false;
     MINION_RETURN_IF_ERROR(Query("SELECT name FROM sqlite_master WHERE type='table' AND name='tasks'", {},
                                  [&](const sqlite::Statement&) { old_tables = true; }));
-    Status s = old_tables ? Migrate1To2() : Create();
+    // Each step of the chain runs in turn inside Init's one transaction.
+    Status s = !old_tables ? Create() : version < 2 ? Migrate1To2() : Status::Ok();
+    if (s.ok() && old_tables) s = Migrate2To3();
     if (!s.ok()) {
       return s.WithContext(old_tables ? "migrating ledger '" + path + "' to schema version " +
                                             std::to_string(kLedgerSchemaVersion)
@@ -164,21 +186,27 @@ class SqliteLedger final : public Ledger {
   Status RecordTask(const TaskRecord& original) override {
     const TaskRecord t = Capped(original);
     return Run("INSERT OR REPLACE INTO tasks(task_id, name, type, priority, status, error, planner, started_at,"
-               " finished_at, description, input, plan, trace_id, span_id, truncated)"
-               " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               " finished_at, description, input, plan, trace_id, span_id, truncated, usage, input_tokens,"
+               " output_tokens, llm_calls, cost_usd, planner_usage)"
+               " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                {t.task_id, t.name, t.type, std::to_string(t.priority), t.status, t.error, t.planner,
                 std::to_string(t.started_at), std::to_string(t.finished_at), t.description, t.input, t.plan,
-                t.trace_id, t.span_id, t.truncated ? "1" : "0"});
+                t.trace_id, t.span_id, t.truncated ? "1" : "0", t.usage.by_model,
+                std::to_string(t.usage.input_tokens), std::to_string(t.usage.output_tokens),
+                std::to_string(t.usage.llm_calls), CostArg(t.usage.cost_usd), t.planner_usage});
   }
   Status RecordSubtask(const SubtaskRecord& original) override {
     const SubtaskRecord s = Capped(original);
     return Run("INSERT OR REPLACE INTO subtasks(task_id, subtask_id, name, capability, worker_id, status,"
                " attempts, error, started_at, finished_at, position, dependencies, input, output,"
-               " output_truncated) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               " output_truncated, usage, input_tokens, output_tokens, llm_calls, cost_usd)"
+               " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                {s.task_id, s.subtask_id, s.name, s.capability, s.worker_id, s.status,
                 std::to_string(s.attempts), s.error, std::to_string(s.started_at),
                 std::to_string(s.finished_at), std::to_string(s.position), JoinDependencies(s.dependencies),
-                s.input, s.output, s.output_truncated ? "1" : "0"});
+                s.input, s.output, s.output_truncated ? "1" : "0", s.usage.by_model,
+                std::to_string(s.usage.input_tokens), std::to_string(s.usage.output_tokens),
+                std::to_string(s.usage.llm_calls), CostArg(s.usage.cost_usd)});
   }
   Status RecordStep(const StepRecord& s) override {
     return Run("INSERT INTO steps(task_id, subtask_id, kind, detail, time) VALUES(?,?,?,?,?)",
@@ -195,7 +223,8 @@ class SqliteLedger final : public Ledger {
     std::vector<SubtaskRecord> out;
     MINION_RETURN_IF_ERROR(Query("SELECT task_id, subtask_id, name, capability, worker_id, status, attempts, error,"
                                  " started_at, finished_at, position, dependencies, input, output,"
-                                 " output_truncated FROM subtasks WHERE task_id=? ORDER BY position, rowid",
+                                 " output_truncated, usage, input_tokens, output_tokens, llm_calls, cost_usd"
+                                 " FROM subtasks WHERE task_id=? ORDER BY position, rowid",
                                  {task_id}, [&](const sqlite::Statement& st) {
       SubtaskRecord s;
       s.task_id = st.ColumnText(0); s.subtask_id = st.ColumnText(1); s.name = st.ColumnText(2);
@@ -207,6 +236,11 @@ class SqliteLedger final : public Ledger {
       s.dependencies = SplitDependencies(st.ColumnText(11));
       s.input = st.ColumnText(12); s.output = st.ColumnText(13);
       s.output_truncated = st.ColumnInt64(14) != 0;
+      s.usage.by_model = st.ColumnText(15);
+      s.usage.input_tokens = st.ColumnInt64(16);
+      s.usage.output_tokens = st.ColumnInt64(17);
+      s.usage.llm_calls = st.ColumnInt64(18);
+      s.usage.cost_usd = CostColumn(st.ColumnText(19));
       out.push_back(std::move(s));
     }));
     return out;
@@ -225,25 +259,32 @@ class SqliteLedger final : public Ledger {
 
  private:
   template <typename RowFn>
-  Status Query(const char* sql, const std::vector<std::string>& args, RowFn&& on_row) const {
+  Status Query(const char* sql, const std::vector<Arg>& args, RowFn&& on_row) const {
     std::lock_guard lock(mu_);
     MINION_ASSIGN_OR_RETURN(sqlite::Statement st, db_->Prepare(sql));
-    for (std::size_t i = 0; i < args.size(); ++i) st.BindText(static_cast<int>(i + 1), args[i]);
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      if (args[i]) {
+        st.BindText(static_cast<int>(i + 1), *args[i]);
+      } else {
+        st.BindNull(static_cast<int>(i + 1));
+      }
+    }
     for (;;) {
       MINION_ASSIGN_OR_RETURN(bool row, st.Step("ledger"));
       if (!row) return Status::Ok();
       on_row(st);
     }
   }
-  Status Run(const char* sql, const std::vector<std::string>& args) {
+  Status Run(const char* sql, const std::vector<Arg>& args) {
     return Query(sql, args, [](const sqlite::Statement&) {});
   }
 
-  Result<std::vector<TaskRecord>> SelectTasks(const std::string& where, const std::vector<std::string>& args) const {
+  Result<std::vector<TaskRecord>> SelectTasks(const std::string& where, const std::vector<Arg>& args) const {
     std::vector<TaskRecord> out;
     const std::string sql =
         "SELECT task_id, name, type, priority, status, error, planner, started_at, finished_at, description,"
-        " input, plan, trace_id, span_id, truncated FROM tasks" + where + " ORDER BY started_at, rowid";
+        " input, plan, trace_id, span_id, truncated, usage, input_tokens, output_tokens, llm_calls, cost_usd,"
+        " planner_usage FROM tasks" + where + " ORDER BY started_at, rowid";
     MINION_RETURN_IF_ERROR(Query(sql.c_str(), args, [&](const sqlite::Statement& st) {
       TaskRecord t;
       t.task_id = st.ColumnText(0); t.name = st.ColumnText(1); t.type = st.ColumnText(2);
@@ -254,22 +295,32 @@ class SqliteLedger final : public Ledger {
       t.description = st.ColumnText(9); t.input = st.ColumnText(10); t.plan = st.ColumnText(11);
       t.trace_id = st.ColumnText(12); t.span_id = st.ColumnText(13);
       t.truncated = st.ColumnInt64(14) != 0;
+      t.usage.by_model = st.ColumnText(15);
+      t.usage.input_tokens = st.ColumnInt64(16);
+      t.usage.output_tokens = st.ColumnInt64(17);
+      t.usage.llm_calls = st.ColumnInt64(18);
+      t.usage.cost_usd = CostColumn(st.ColumnText(19));
+      t.planner_usage = st.ColumnText(20);
       out.push_back(std::move(t));
     }));
     return out;
   }
 
-  // The whole schema, version 2. Called inside Init's transaction.
+  // The whole schema, version 3. Called inside Init's transaction.
   Status Create() {
     return db_->Exec(
         "CREATE TABLE tasks(task_id TEXT PRIMARY KEY, name TEXT, type TEXT, priority INTEGER, status TEXT,"
         " error TEXT, planner TEXT, started_at INTEGER, finished_at INTEGER, description TEXT DEFAULT '',"
         " input TEXT DEFAULT '', plan TEXT DEFAULT '', trace_id TEXT DEFAULT '', span_id TEXT DEFAULT '',"
-        " truncated INTEGER DEFAULT 0);"
+        " truncated INTEGER DEFAULT 0, usage TEXT DEFAULT '', input_tokens INTEGER DEFAULT 0,"
+        " output_tokens INTEGER DEFAULT 0, llm_calls INTEGER DEFAULT 0, cost_usd REAL,"
+        " planner_usage TEXT DEFAULT '');"
         "CREATE TABLE subtasks(task_id TEXT, subtask_id TEXT, name TEXT, capability TEXT, worker_id TEXT,"
         " status TEXT, attempts INTEGER, error TEXT, started_at INTEGER, finished_at INTEGER,"
         " position INTEGER DEFAULT 0, dependencies TEXT DEFAULT '', input TEXT DEFAULT '',"
-        " output TEXT DEFAULT '', output_truncated INTEGER DEFAULT 0, PRIMARY KEY(task_id, subtask_id));"
+        " output TEXT DEFAULT '', output_truncated INTEGER DEFAULT 0, usage TEXT DEFAULT '',"
+        " input_tokens INTEGER DEFAULT 0, output_tokens INTEGER DEFAULT 0, llm_calls INTEGER DEFAULT 0,"
+        " cost_usd REAL, PRIMARY KEY(task_id, subtask_id));"
         "CREATE TABLE steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, subtask_id TEXT, kind TEXT,"
         " detail TEXT, time INTEGER);"
         "CREATE INDEX steps_task ON steps(task_id);");
@@ -293,6 +344,23 @@ class SqliteLedger final : public Ledger {
         "CREATE TABLE IF NOT EXISTS steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, subtask_id TEXT,"
         " kind TEXT, detail TEXT, time INTEGER);"
         "CREATE INDEX IF NOT EXISTS steps_task ON steps(task_id);");
+  }
+
+  // Version 2 -> 3: usage and cost columns. Rows written before read back with no usage
+  // (zero tokens, cost NULL = unknown), which is what the ledger knew of them.
+  Status Migrate2To3() {
+    return db_->Exec(
+        "ALTER TABLE tasks ADD COLUMN usage TEXT DEFAULT '';"
+        "ALTER TABLE tasks ADD COLUMN input_tokens INTEGER DEFAULT 0;"
+        "ALTER TABLE tasks ADD COLUMN output_tokens INTEGER DEFAULT 0;"
+        "ALTER TABLE tasks ADD COLUMN llm_calls INTEGER DEFAULT 0;"
+        "ALTER TABLE tasks ADD COLUMN cost_usd REAL;"
+        "ALTER TABLE tasks ADD COLUMN planner_usage TEXT DEFAULT '';"
+        "ALTER TABLE subtasks ADD COLUMN usage TEXT DEFAULT '';"
+        "ALTER TABLE subtasks ADD COLUMN input_tokens INTEGER DEFAULT 0;"
+        "ALTER TABLE subtasks ADD COLUMN output_tokens INTEGER DEFAULT 0;"
+        "ALTER TABLE subtasks ADD COLUMN llm_calls INTEGER DEFAULT 0;"
+        "ALTER TABLE subtasks ADD COLUMN cost_usd REAL;");
   }
 
   mutable std::mutex mu_;

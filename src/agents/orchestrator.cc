@@ -8,6 +8,19 @@
 #include "minion/common/retry.h"
 
 namespace minion::agents {
+namespace {
+
+// The planner's own LLM calls: their roll-up on the orchestrator.plan / replan span (under
+// minion.usage.*, as on worker spans) and in the task's total.
+void AddPlannerUsage(trace::Span& span, const Usage& usage, Usage& total) {
+  if (usage.empty()) return;
+  span.SetAttribute(observability::kAttrUsageInputTokens, usage.input_tokens());
+  span.SetAttribute(observability::kAttrUsageOutputTokens, usage.output_tokens());
+  span.SetAttribute(observability::kAttrUsageLlmCalls, usage.llm_calls());
+  total.Merge(usage);
+}
+
+}  // namespace
 
 std::chrono::nanoseconds RetryPolicy::Backoff(int next_attempt) const {
   retry::Backoff backoff;
@@ -78,7 +91,8 @@ OrchestratorStats Orchestrator::stats() const {
 }
 
 ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const std::string& task_id,
-                                          const TaskRequest& request, Planner& planner) {
+                                          const TaskRequest& request, Planner& planner,
+                                          const ResumeState* resume) {
   ExecutionResult result;
   result.planner = planner.Name();
   auto execution = std::make_shared<internal::Execution>();
@@ -101,7 +115,14 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
     record.trace_id = context.span_context().trace_id().ToHex();
     record.span_id = context.span_context().span_id().ToHex();
   }
+  if (resume) {
+    // The same ledger row continues: its first start and planner stay, the trace ids become
+    // this run's (a later resume links to the latest attempt).
+    if (resume->started_at != 0) record.started_at = resume->started_at;
+    if (!resume->planner.empty()) record.planner = resume->planner;
+  }
   ledger.Task(record);
+  if (resume) ledger.Step(task_id, "", "resume", resume->detail);
 
   const std::set<std::string> capabilities = registry_.Capabilities();
   auto check_capabilities = [&](const Plan& plan) -> Status {
@@ -121,6 +142,7 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
     span.SetAttribute("minion.planner", planner.Name());
     auto made = planner.MakePlan(plan_ctx, request, capabilities);
     Status s = made.ok() ? check_capabilities(*made) : made.status();
+    if (made.ok()) AddPlannerUsage(span, made->usage, result.planner_usage);
     if (s.ok()) {
       plan = std::move(made).value();
       span.SetAttribute(observability::kAttrSubtaskCount, static_cast<std::int64_t>(plan.subtasks.size()));
@@ -128,16 +150,20 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
     observability::EndSpan(span, s);
     result.status = s;
   }
+  if (resume) result.planner_usage.Merge(resume->planner_usage);  // spent by the interrupted run
+  if (!result.planner_usage.empty()) record.planner_usage = DumpJson(EncodeUsage(result.planner_usage));
   if (result.status.ok()) {
     record.plan = DumpJson(PlanToJson(plan));
     ledger.Task(record);
     ledger.Step(task_id, "", "plan", std::to_string(plan.subtasks.size()) + " subtasks from planner " + planner.Name());
     bool cancelled = false;
-    result.status = RunPlan(context, task_id, plan, execution, ledger, &result.subtasks, &cancelled);
+    result.status = RunPlan(context, task_id, plan, execution, ledger, &result.subtasks, &cancelled,
+                            resume ? &resume->completed : nullptr);
     for (const auto& o : result.subtasks) result.usage.Merge(o.usage);
     if (!result.status.ok() && options_.replan_on_failure && !cancelled) {
       auto [replan_ctx, span] = observability::StartOrchestratorSpan(observability::TracerOrGlobal(tracer_), context, options_.id, "replan");
       auto replanned = planner.Replan(replan_ctx, request, capabilities, plan, result.status);
+      if (replanned.ok()) AddPlannerUsage(span, replanned->usage, result.planner_usage);
       if (replanned.status().code() == StatusCode::kUnimplemented) {
         span.SetAttribute("minion.replan.supported", false);
         observability::EndSpan(span);
@@ -162,6 +188,10 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
     }
   }
 
+  // The planner's calls (plan, replan, and a resumed run's original plan) are the task's too.
+  result.usage.Merge(result.planner_usage);
+  record.usage = internal::ToLedgerUsage(result.usage, options_.prices.get());
+  if (!result.planner_usage.empty()) record.planner_usage = DumpJson(EncodeUsage(result.planner_usage));
   record.status = result.status.ok() ? "succeeded" : "failed";
   record.error = result.status.ok() ? "" : result.status.ToString();
   record.finished_at = clock_->Now();
@@ -183,9 +213,9 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
 Status Orchestrator::RunPlan(const trace::Context& context, const std::string& run_id, const Plan& plan,
                              const std::shared_ptr<internal::Execution>& execution,
                              internal::LedgerWriter& ledger, std::vector<SubtaskOutcome>* outcomes,
-                             bool* cancelled) {
+                             bool* cancelled, const std::map<std::string, SubtaskOutcome>* completed) {
   internal::PlanRun run(internal::PlanRunEnv{protocol_, registry_, options_, observability::TracerOrGlobal(tracer_), *clock_, *replies_, ledger},
-                        context, run_id, plan, execution);
+                        context, run_id, plan, execution, completed);
   Status status = run.Run();
   *outcomes = std::move(run.outcomes());
   *cancelled = run.cancelled();

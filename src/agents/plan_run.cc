@@ -31,6 +31,18 @@ void AddRoutingEvents(std::optional<observability::StartedSpan>& span, const Rou
 
 }  // namespace
 
+LedgerUsage ToLedgerUsage(const Usage& usage, const PriceTable* prices) {
+  LedgerUsage out;
+  if (usage.empty()) return out;
+  const PriceTable none;
+  out.by_model = DumpJson(EncodeUsage(usage));
+  out.input_tokens = usage.input_tokens();
+  out.output_tokens = usage.output_tokens();
+  out.llm_calls = usage.llm_calls();
+  out.cost_usd = (prices ? *prices : none).CostOf(usage).usd;
+  return out;
+}
+
 void ReplyTable::Add(const std::string& message_id, Attempt attempt) {
   std::lock_guard lock(mu_);
   entries_[message_id] = Entry{std::move(attempt), false};
@@ -87,7 +99,7 @@ bool PlanRun::ReadyOrder::operator()(std::size_t a, std::size_t b) const {
 }
 
 PlanRun::PlanRun(PlanRunEnv env, const trace::Context& context, const std::string& run_id, const Plan& plan,
-                 std::shared_ptr<Execution> execution)
+                 std::shared_ptr<Execution> execution, const std::map<std::string, SubtaskOutcome>* completed)
     : env_(env),
       context_(context),
       plan_(plan),
@@ -110,12 +122,27 @@ PlanRun::PlanRun(PlanRunEnv env, const trace::Context& context, const std::strin
       dependencies_[i].push_back(it->second);
       dependents_[it->second].push_back(i);
     }
-    slots_[i].unmet = dependencies_[i].size();
     auto& o = outcomes_[i];
     o.subtask_id = id_prefix_ + plan.subtasks[i].name;
     o.name = plan.subtasks[i].name;
     o.capability = plan.subtasks[i].capability;
     o.status = Status(StatusCode::kUnknown, "not run");
+    if (completed != nullptr) {
+      if (auto it = completed->find(o.name); it != completed->end()) {
+        const std::string subtask_id = o.subtask_id;
+        o = it->second;
+        o.subtask_id = subtask_id;
+        o.name = plan.subtasks[i].name;
+        o.capability = plan.subtasks[i].capability;
+        o.status = Status::Ok();
+        o.reused = true;
+        slots_[i].state = State::kDone;
+      }
+    }
+  }
+  // Only dependencies that are not done yet hold a subtask back.
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t d : dependencies_[i]) slots_[i].unmet += slots_[d].state != State::kDone;
   }
 }
 
@@ -131,6 +158,7 @@ void PlanRun::Record(std::size_t i, const char* state) {
   record.dependencies = spec.dependencies;
   if (!spec.input.is_null()) record.input = DumpJson(spec.input);
   if (!o.output.is_null()) record.output = DumpJson(o.output);
+  record.usage = ToLedgerUsage(o.usage, env_.options.prices.get());
   env_.ledger.Subtask(record);
 }
 
@@ -140,8 +168,11 @@ void PlanRun::Step(std::size_t i, std::string kind, std::string detail) {
 
 Status PlanRun::Run() {
   const std::size_t n = slots_.size();
-  for (std::size_t i = 0; i < n; ++i) Record(i, "pending");
   for (std::size_t i = 0; i < n; ++i) {
+    if (slots_[i].state != State::kDone) Record(i, "pending");  // a reused row stays as it was
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (slots_[i].state == State::kDone) continue;
     if (slots_[i].unmet == 0) {
       slots_[i].state = State::kReady;
       ready_.push(i);

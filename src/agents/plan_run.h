@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -96,6 +97,9 @@ class LedgerWriter {
   Status first_error_;
 };
 
+// The ledger's form of a usage roll-up, priced with `prices` (null: only offline calls priced).
+LedgerUsage ToLedgerUsage(const Usage& usage, const PriceTable* prices);
+
 struct PlanRunEnv {
   Protocol& protocol;
   WorkerRegistry& registry;
@@ -115,8 +119,12 @@ struct PlanRunEnv {
 class PlanRun {
  public:
   // `run_id` is the task id, with "#replan" for a second plan (its subtask ids get "replan/").
+  // `completed` (by subtask name, may be null): subtasks already finished by an interrupted run
+  // of this task; they start done, are neither dispatched nor recorded again, and their outputs
+  // feed their dependents.
   PlanRun(PlanRunEnv env, const trace::Context& context, const std::string& run_id, const Plan& plan,
-          std::shared_ptr<Execution> execution);
+          std::shared_ptr<Execution> execution,
+          const std::map<std::string, SubtaskOutcome>* completed = nullptr);
   ~PlanRun();
   PlanRun(const PlanRun&) = delete;
   PlanRun& operator=(const PlanRun&) = delete;

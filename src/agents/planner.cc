@@ -385,9 +385,12 @@ Result<Plan> LlmPlanner::Ask(const trace::Context& context, const std::string& p
   // A capability the workers do not offer goes back to the model once, with the valid list
   // (models shorten or invent names: "analysis" for "data_analysis"); guessing which one was
   // meant by substring picked wrong ones, so the model corrects itself or the plan fails.
+  Usage usage;  // every round's tokens, handed back with the plan
   for (int round = 0;; ++round) {
     auto response = provider_->Chat(context, request);
     if (!response.ok()) return response.status().WithContext("planner model call");
+    usage.Add(provider_->Name(), response->model.empty() ? provider_->DefaultModel() : response->model,
+              response->input_tokens, response->output_tokens);
     auto value = ExtractJson(response->content);
     if (!value.ok()) return value.status().WithContext(round ? "planner reply after the capability fix-up" : "planner reply");
     auto plan = ParsePlanJson(*value);
@@ -409,6 +412,7 @@ Result<Plan> LlmPlanner::Ask(const trace::Context& context, const std::string& p
     if (unknown_count > kMaxNamed) unknown += " and " + std::to_string(unknown_count - kMaxNamed) + " more";
     if (unknown_count == 0) {
       plan->planner = "llm";
+      plan->usage = std::move(usage);
       return plan;
     }
     if (round > 0) {

@@ -199,6 +199,77 @@ TEST(LedgerTest, SchemaOneLedgerIsMigratedKeepingItsRows) {
   for (auto suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
 }
 
+TEST(LedgerTest, SchemaTwoLedgerIsMigratedToThreeWithUsage) {
+  const std::string path = TempDb("v2to3");
+  // Version 2's tables exactly as it created them, with a row in each.
+  Sql(path,
+      "CREATE TABLE tasks(task_id TEXT PRIMARY KEY, name TEXT, type TEXT, priority INTEGER, status TEXT,"
+      " error TEXT, planner TEXT, started_at INTEGER, finished_at INTEGER, description TEXT DEFAULT '',"
+      " input TEXT DEFAULT '', plan TEXT DEFAULT '', trace_id TEXT DEFAULT '', span_id TEXT DEFAULT '',"
+      " truncated INTEGER DEFAULT 0);"
+      "CREATE TABLE subtasks(task_id TEXT, subtask_id TEXT, name TEXT, capability TEXT, worker_id TEXT,"
+      " status TEXT, attempts INTEGER, error TEXT, started_at INTEGER, finished_at INTEGER,"
+      " position INTEGER DEFAULT 0, dependencies TEXT DEFAULT '', input TEXT DEFAULT '',"
+      " output TEXT DEFAULT '', output_truncated INTEGER DEFAULT 0, PRIMARY KEY(task_id, subtask_id));"
+      "CREATE TABLE steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, subtask_id TEXT, kind TEXT,"
+      " detail TEXT, time INTEGER);"
+      "INSERT INTO tasks(task_id, name, status, plan, trace_id) VALUES('v2','Two','running','{\"subtasks\":[]}',"
+      " '0af7651916cd43dd8448eb211c80319c');"
+      "INSERT INTO subtasks(task_id, subtask_id, name, status, output) VALUES('v2','s','s','succeeded','\"x\"');"
+      "PRAGMA user_version = 2;");
+  {
+    auto ledger = OpenSqliteLedger(path);
+    ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+    auto t = (*ledger)->Task("v2");
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ(t->trace_id, "0af7651916cd43dd8448eb211c80319c");  // kept
+    EXPECT_EQ(t->usage.llm_calls, 0);                            // none recorded then
+    EXPECT_FALSE(t->usage.cost_usd.has_value());                 // unknown, not 0
+    auto subs = (*ledger)->Subtasks("v2");
+    ASSERT_TRUE(subs.ok());
+    ASSERT_EQ(subs->size(), 1u);
+    EXPECT_EQ((*subs)[0].output, "\"x\"");
+    EXPECT_EQ((*subs)[0].usage.input_tokens, 0);
+    // Usage written into the migrated file reads back exactly, a cost of 0 as 0 (not unknown).
+    SubtaskRecord s{"v2", "s2", "s2", "c", "w", "succeeded", 1, "", 3, 4};
+    s.usage = LedgerUsage{R"([{"model":"gpt-4o","provider":"openai","input_tokens":7,"output_tokens":9,"llm_calls":1}])",
+                          7, 9, 1, 0.1 + 0.2};
+    ASSERT_TRUE((*ledger)->RecordSubtask(s).ok());
+    TaskRecord t2 = *t;
+    t2.usage = LedgerUsage{"", 7, 9, 1, 0.0};
+    t2.planner_usage = "[]";
+    ASSERT_TRUE((*ledger)->RecordTask(t2).ok());
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(st, 0), 3);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  auto again = OpenSqliteLedger(path);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  auto subs = (*again)->Subtasks("v2");
+  ASSERT_TRUE(subs.ok());
+  ASSERT_EQ(subs->size(), 2u);
+  EXPECT_EQ((*subs)[1].usage.input_tokens, 7);
+  EXPECT_EQ((*subs)[1].usage.output_tokens, 9);
+  EXPECT_EQ((*subs)[1].usage.llm_calls, 1);
+  ASSERT_TRUE((*subs)[1].usage.cost_usd.has_value());
+  EXPECT_EQ(*(*subs)[1].usage.cost_usd, 0.1 + 0.2);  // bit for bit
+  EXPECT_NE((*subs)[1].usage.by_model.find("gpt-4o"), std::string::npos);
+  auto t = (*again)->Task("v2");
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE(t->usage.cost_usd.has_value());
+  EXPECT_EQ(*t->usage.cost_usd, 0.0);
+  EXPECT_EQ(t->planner_usage, "[]");
+  again->reset();
+  for (auto suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+}
+
 TEST(LedgerTest, NewerSchemaIsRefusedNamingBothVersions) {
   const std::string path = TempDb("v99");
   Sql(path, "CREATE TABLE tasks(task_id TEXT); PRAGMA user_version = 99;");
@@ -206,7 +277,7 @@ TEST(LedgerTest, NewerSchemaIsRefusedNamingBothVersions) {
   ASSERT_FALSE(ledger.ok());
   EXPECT_EQ(ledger.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(ledger.status().message().find("schema version 99"), std::string::npos) << ledger.status().message();
-  EXPECT_NE(ledger.status().message().find("(2)"), std::string::npos) << ledger.status().message();
+  EXPECT_NE(ledger.status().message().find("(3)"), std::string::npos) << ledger.status().message();
   for (auto suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
 }
 

@@ -155,8 +155,10 @@ TEST(PriceTableTest, BadFilesAreClearErrors) {
 class ScriptedModel {
  public:
   // The first `fail_first` requests get HTTP 500 (no usage: nothing was billed).
-  explicit ScriptedModel(int fail_first = 0)
+  // `first_reply`, when set, is the content of the first answer (a plan for the LLM planner).
+  explicit ScriptedModel(int fail_first = 0, std::string first_reply = "")
       : fail_first_(fail_first),
+        first_reply_(std::move(first_reply)),
         server_([this](const minion::testing::HttpRequest&) { return Answer(); }) {
     std::string error;
     started_ = server_.Start(&error);
@@ -182,7 +184,9 @@ class ScriptedModel {
         {"choices",
          json::array(
              {json{{"index", 0},
-                   {"message", {{"role", "assistant"}, {"content", "answer " + std::to_string(n)}}},
+                   {"message", {{"role", "assistant"},
+                                {"content", n == 1 && !first_reply_.empty() ? first_reply_
+                                                                            : "answer " + std::to_string(n)}}},
                    {"finish_reason", "stop"}}})},
         {"usage",
          {{"prompt_tokens", 100 + 3 * n}, {"completion_tokens", 20 + 7 * n}, {"total_tokens", 0}}}};
@@ -191,6 +195,7 @@ class ScriptedModel {
   }
 
   int fail_first_;
+  std::string first_reply_;
   std::atomic<int> n_{0};
   minion::testing::TestHttpServer server_;
   bool started_ = false;
@@ -221,7 +226,8 @@ class UsageEndToEnd : public ::testing::Test {
  protected:
   std::unique_ptr<Coordinator> Make(const std::string& model_url, int http_retries, int attempts,
                                     std::shared_ptr<Planner> workflow, int workers,
-                                    std::shared_ptr<const PriceTable> prices = nullptr) {
+                                    std::shared_ptr<const PriceTable> prices = nullptr,
+                                    bool llm_planner = false) {
     llm::OpenAIProviderOptions p;
     p.base_url = model_url;
     p.model = "gpt-4o";
@@ -240,6 +246,10 @@ class UsageEndToEnd : public ::testing::Test {
     o.orchestrator.retry.max_attempts = attempts;
     o.orchestrator.retry.initial_backoff = std::chrono::milliseconds(1);
     o.orchestrator.replan_on_failure = false;
+    if (llm_planner) {
+      o.provider = provider;
+      o.planner_mode = PlannerMode::kLlm;
+    }
     auto created = BuildCoordinator(std::move(o), {.builtin_workers = false});
     EXPECT_TRUE(created.ok()) << created.status().ToString();
     auto c = std::move(created).value();
@@ -265,8 +275,21 @@ class UsageEndToEnd : public ::testing::Test {
       subtask_in += s.usage.input_tokens();
       subtask_out += s.usage.output_tokens();
     }
-    EXPECT_EQ(subtask_in, llm.input);
-    EXPECT_EQ(subtask_out, llm.output);
+    // The planner's own calls (LLM spans under orchestrator.plan) are the rest of the total.
+    Sums planner;
+    for (const auto& span : spans) {
+      if (span.name != "orchestrator.plan") continue;
+      std::vector<trace::SpanData> children;
+      for (const auto* c : minion::testing::ChildrenOf(spans, span)) children.push_back(*c);
+      planner = SumLlmSpans(children);
+      if (planner.calls > 0) {
+        EXPECT_EQ(IntAttr(span, observability::kAttrUsageInputTokens), planner.input);
+        EXPECT_EQ(IntAttr(span, observability::kAttrUsageOutputTokens), planner.output);
+        EXPECT_EQ(IntAttr(span, observability::kAttrUsageLlmCalls), planner.calls);
+      }
+    }
+    EXPECT_EQ(subtask_in + planner.input, llm.input);
+    EXPECT_EQ(subtask_out + planner.output, llm.output);
     std::int64_t worker_in = 0;
     for (const auto& span : spans) {
       if (span.name.rfind("worker.", 0) != 0) continue;
@@ -346,6 +369,35 @@ TEST_F(UsageEndToEnd, HttpRetriesInsideOneCallAndParallelSubtasks) {
   EXPECT_EQ(j["usage"]["llm_calls"], 4);
   EXPECT_DOUBLE_EQ(j["usage"]["cost_usd"].get<double>(), *r.cost.usd);
   EXPECT_EQ(j["subtasks"][0]["usage"]["llm_calls"], 1);
+}
+
+TEST_F(UsageEndToEnd, TheLlmPlannersCallsAreInTheTaskTotal) {
+  // Request 1 is the planner's (its reply is the plan), 2 and 3 the two parallel subtasks'.
+  ScriptedModel model(0, R"({"subtasks": [{"name": "a", "capability": "code_generation"},)"
+                         R"( {"name": "b", "capability": "code_generation"}]})");
+  auto c = Make(model.url(), /*http_retries=*/0, /*attempts=*/1, nullptr, 2, nullptr, /*llm_planner=*/true);
+  TaskResult r = c->ExecuteTask({"plan then build", "", "not_a_capability", 5, {}});
+  ASSERT_TRUE(r.ok()) << r.status.ToString();
+  ASSERT_TRUE(c->Shutdown().ok());
+  EXPECT_EQ(r.planner, "llm");
+  EXPECT_EQ(model.requests(), 3);
+  ASSERT_EQ(r.subtasks.size(), 2u);
+  EXPECT_EQ(r.usage.input_tokens(), 300 + 3 * (1 + 2 + 3));
+  EXPECT_EQ(r.usage.output_tokens(), 60 + 7 * (1 + 2 + 3));
+  EXPECT_EQ(r.usage.llm_calls(), 3);
+  // The subtasks alone hold requests 2 and 3: the planner's request 1 is the difference.
+  EXPECT_EQ(r.subtasks[0].usage.input_tokens() + r.subtasks[1].usage.input_tokens(), 200 + 3 * 5);
+  ExpectCountedOnce(r);
+  // And the ledger's task row holds the same total, with the planner's part on its own.
+  auto task = c->ledger().Task(r.task_id);
+  ASSERT_TRUE(task.ok()) << task.status().ToString();
+  EXPECT_EQ(task->usage.input_tokens, r.usage.input_tokens());
+  EXPECT_EQ(task->usage.output_tokens, r.usage.output_tokens());
+  EXPECT_EQ(task->usage.llm_calls, 3);
+  auto planner = DecodeUsage(json::parse(task->planner_usage));
+  ASSERT_TRUE(planner.ok()) << planner.status().ToString();
+  EXPECT_EQ(planner->input_tokens(), 103);
+  EXPECT_EQ(planner->output_tokens(), 27);
 }
 
 TEST_F(UsageEndToEnd, FailedAttemptsTokensCountBecauseTheyWereSpent) {

@@ -96,7 +96,15 @@ TEST_F(RunsCliTest, ListAndShowReadBackAWorkflowRun) {
   EXPECT_EQ(design["output"], (*run)["subtasks"][0]["output"]);
   EXPECT_FALSE(design["output"].is_null());
   EXPECT_EQ((*show)["subtasks"][1]["dependencies"], json::array({"design"}));
-  EXPECT_TRUE((*show)["usage"].is_null());
+  // Usage (schema 3): the same roll-ups `minion run` printed, per task and per subtask; the
+  // offline model's calls cost 0.
+  EXPECT_EQ((*show)["usage"]["input_tokens"], (*run)["usage"]["input_tokens"]);
+  EXPECT_EQ((*show)["usage"]["output_tokens"], (*run)["usage"]["output_tokens"]);
+  EXPECT_EQ((*show)["usage"]["llm_calls"], (*run)["usage"]["llm_calls"]);
+  EXPECT_GT((*show)["usage"]["input_tokens"].get<int>(), 0);
+  EXPECT_EQ((*show)["usage"]["cost_usd"], 0.0);
+  EXPECT_EQ(design["usage"]["input_tokens"], (*run)["subtasks"][0]["usage"]["input_tokens"]);
+  EXPECT_EQ(design["usage"]["llm_calls"], (*run)["subtasks"][0]["usage"]["llm_calls"]);
   EXPECT_FALSE((*show)["steps"].empty());
 
   // Human output: the escape sequence in the task name is shown escaped, never raw.
@@ -105,6 +113,9 @@ TEST_F(RunsCliTest, ListAndShowReadBackAWorkflowRun) {
   EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
   EXPECT_NE(text.find(trace_id), std::string::npos) << text;
   EXPECT_NE(text.find("[succeeded] review"), std::string::npos) << text;
+  EXPECT_NE(text.find("usage:    " + std::to_string((*run)["usage"]["input_tokens"].get<int>()) + " in / "),
+            std::string::npos)
+      << text;
   auto [list_code, list_text] = Shell(std::string(MINION_CLI) + " runs list --ledger " + db_);
   EXPECT_EQ(list_code, 0) << list_text;
   EXPECT_EQ(list_text.find('\x1b'), std::string::npos) << list_text;

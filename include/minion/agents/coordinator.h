@@ -74,6 +74,11 @@ struct TaskResult {
   std::chrono::nanoseconds duration{0};
   Usage usage;  // every LLM call of every accepted subtask reply (ExecutionResult::usage)
   Cost cost;    // usage priced with CoordinatorOptions::prices; usd unknown without a price
+  // Set by ResumeTask: the interrupted run's task span (trace id, 32 hex) and how many of the
+  // plan's subtasks were reused from it.
+  std::string resumed_trace_id;
+  std::string resumed_span_id;
+  std::size_t reused_subtasks = 0;
 
   bool ok() const { return status.ok(); }
   std::string_view status_name() const { return status.ok() ? "succeeded" : "failed"; }
@@ -92,6 +97,17 @@ struct ComponentHealth {
 struct HealthReport {
   HealthState overall = HealthState::kHealthy;  // the worst component
   std::vector<ComponentHealth> components;
+};
+
+// A task to continue from its interrupted run (resume.h builds one from a ledger).
+struct ResumeRequest {
+  std::string task_id;   // the interrupted task's id: its ledger rows are updated in place
+  TaskRequest request;   // as recorded
+  Plan plan;             // the interrupted run's plan, run again without state.completed
+  ResumeState state;
+  // The interrupted run's task span: the new task span links to it (attribute
+  // minion.resume.of_task). Invalid (not recorded): no link.
+  trace::SpanContext interrupted;
 };
 
 struct CoordinatorStats {
@@ -125,6 +141,9 @@ class Coordinator {
   // that must name the task before it runs (the HTTP API's 202) passes its own.
   TaskResult ExecuteTask(const TaskRequest& request, const trace::Context* parent = nullptr,
                          std::string_view task_id = {});
+  // Continues an interrupted task: its stored plan runs again (through a DeclarativePlanner) with the finished subtasks carried over instead of dispatched. A new trace (or a
+  // child of `parent`) whose task span links to the interrupted one.
+  TaskResult ResumeTask(const ResumeRequest& resume, const trace::Context* parent = nullptr);
 
   std::vector<WorkerMetadata> ListWorkers() const { return registry_.List(); }
   CoordinatorStats Stats() const;
@@ -141,6 +160,8 @@ class Coordinator {
  private:
   explicit Coordinator(CoordinatorOptions options);
   Planner& ChoosePlanner(const TaskRequest& request);
+  TaskResult Execute(const TaskRequest& request, const trace::Context* parent, std::string_view task_id,
+                     const ResumeRequest* resume);
 
   CoordinatorOptions options_;
   std::shared_ptr<trace::Tracer> tracer_;

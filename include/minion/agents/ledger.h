@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +19,15 @@
 #include "minion/common/status.h"
 
 namespace minion::agents {
+
+// Token and cost roll-ups as the ledger stores them (schema version 3).
+struct LedgerUsage {
+  std::string by_model{};  // EncodeUsage JSON text: [{model, provider, input_tokens, ...}] ("" = none)
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::int64_t llm_calls = 0;
+  std::optional<double> cost_usd{};  // nullopt: unknown (a model without a price) or none recorded
+};
 
 struct TaskRecord {
   std::string task_id;
@@ -38,15 +48,21 @@ struct TaskRecord {
   std::string trace_id{}; // the task span's trace id (32 hex) and span id (16 hex), for links
   std::string span_id{};
   bool truncated = false;  // input or plan was longer than kLedgerMaxTextBytes and was cut
+  // Schema version 3: the task's LLM usage (usage.h) — every accepted subtask reply plus the
+  // planner's own calls — and its cost; written when the task ends. planner_usage is written
+  // as soon as the plan is (a resume counts it again without asking the model again).
+  LedgerUsage usage{};
+  std::string planner_usage{};  // EncodeUsage JSON text ("" = none)
 };
 
 // The longest text a ledger keeps in one field (outputs are model text, inputs come from
 // users): longer text is cut at a UTF-8 boundary and the record marked truncated.
 inline constexpr std::size_t kLedgerMaxTextBytes = 1 << 20;
 
-// The ledger schema this build writes (SQLite `PRAGMA user_version`). Version 0 files (before
-// the version existed, schema 1's tables) are migrated on open; newer versions are refused.
-inline constexpr int kLedgerSchemaVersion = 2;
+// The ledger schema this build writes (SQLite `PRAGMA user_version`). Older files (version 0:
+// before the version existed, schema 1's tables; version 2) are migrated on open; newer
+// versions are refused.
+inline constexpr int kLedgerSchemaVersion = 3;
 
 struct SubtaskRecord {
   std::string task_id;
@@ -65,6 +81,7 @@ struct SubtaskRecord {
   std::string input{};                    // JSON text ("" = none)
   std::string output{};                   // JSON text of the worker's output ("" = none yet)
   bool output_truncated = false;          // output was cut to kLedgerMaxTextBytes (not JSON then)
+  LedgerUsage usage{};  // schema version 3: its accepted attempts' LLM usage and cost
 };
 
 struct StepRecord {

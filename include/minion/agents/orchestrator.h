@@ -24,6 +24,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -75,6 +76,9 @@ struct OrchestratorOptions {
   bool replan_on_failure = true;  // once, when the planner supports it
   std::shared_ptr<trace::Tracer> tracer;  // null: observability::GetTracer() at each span
   std::shared_ptr<Ledger> ledger;                 // null: an InMemoryLedger
+  // Prices the usage the ledger records (LedgerUsage::cost_usd); null: only the offline
+  // model's cost (0) is known.
+  std::shared_ptr<const PriceTable> prices;
   // Timestamps, attempt deadlines, timeouts and backoff waits; null: SystemClock().
   Clock* clock = nullptr;
   std::size_t reply_mailbox_capacity = 65536;
@@ -103,6 +107,21 @@ struct SubtaskOutcome {
   // to an abandoned attempt is dropped with its usage, which its worker span still shows).
   Usage usage;
   Cost cost;  // usage priced by the coordinator (CoordinatorOptions::prices)
+  // Finished in an earlier, interrupted run of the task and carried over by a resume (not run
+  // again; its fields are the ones the ledger recorded then).
+  bool reused = false;
+};
+
+// What a resumed task carries over from its interrupted run (`minion resume`, resume.h).
+struct ResumeState {
+  // Subtasks of the plan that finished before the interruption, by subtask name: they are not
+  // dispatched again, their outputs feed their dependents exactly as a fresh result would, and
+  // their ledger rows are left as they are.
+  std::map<std::string, SubtaskOutcome> completed;
+  UnixNanos started_at = 0;  // the task's first start, kept in its ledger row (0: now)
+  std::string planner;       // the planner that made the stored plan, kept in the ledger row
+  std::string detail;        // for the `resume` step of the progress log
+  Usage planner_usage;       // what the interrupted run's planner spent (counted again in the total)
 };
 
 struct ExecutionResult {
@@ -110,7 +129,10 @@ struct ExecutionResult {
   std::string planner;
   bool replanned = false;
   std::vector<SubtaskOutcome> subtasks;  // of the last plan, in plan order
-  Usage usage;  // the sum over every subtask of every plan run (a replan's first plan included)
+  // The sum over every subtask of every plan run (a replan's first plan included) and of the
+  // planner's own LLM calls (planner_usage).
+  Usage usage;
+  Usage planner_usage;  // the planner's calls (plan and replan); for a resume, the first run's
 };
 
 class Orchestrator {
@@ -128,8 +150,11 @@ class Orchestrator {
   Status Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
   // Plans and runs `request` under `context` (the task span). Blocks until done.
+  // With `resume`, the task continues an interrupted run recorded under the same task id: the
+  // planner's plan must be the stored one, and resume->completed are not run again.
   ExecutionResult ExecuteTask(const trace::Context& context, const std::string& task_id,
-                              const TaskRequest& request, Planner& planner);
+                              const TaskRequest& request, Planner& planner,
+                              const ResumeState* resume = nullptr);
 
   const std::string& id() const { return options_.id; }
   Ledger& ledger() { return *ledger_; }
@@ -139,7 +164,8 @@ class Orchestrator {
  private:
   Status RunPlan(const trace::Context& context, const std::string& run_id, const Plan& plan,
                  const std::shared_ptr<internal::Execution>& execution, internal::LedgerWriter& ledger,
-                 std::vector<SubtaskOutcome>* outcomes, bool* cancelled);
+                 std::vector<SubtaskOutcome>* outcomes, bool* cancelled,
+                 const std::map<std::string, SubtaskOutcome>* completed = nullptr);
 
   Protocol& protocol_;
   WorkerRegistry& registry_;

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "minion/agents/usage.h"
 #include "minion/common/status.h"
 #include "minion/llm/provider.h"
 #include "minion/observability/tracing.h"
@@ -40,6 +41,9 @@ struct SubtaskSpec {
 struct Plan {
   std::vector<SubtaskSpec> subtasks;
   std::string planner;  // which planner made it ("direct", "workflow", "llm")
+  // The LLM usage spent making it (the LLM planner's calls, its capability fix-up round
+  // included), counted in the task's roll-up. Not part of PlanToJson.
+  Usage usage;
 };
 
 // Bounds on a plan, which may come from a model or a file: every size is limited, and the

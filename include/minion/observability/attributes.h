@@ -30,6 +30,10 @@ inline constexpr std::string_view kAttrComponent = "minion.component";
 // subtask attempt failed (possibly in another process, whose half of the trace is kept for
 // its error) and a retry then succeeded. The tail-sampling processor keeps such a trace.
 inline constexpr std::string_view kAttrTailKeep = "minion.tail.keep";
+// On a resumed task's span (`minion resume`) and on its link to the interrupted task span: the
+// task id it continues; and how many finished subtasks it reused instead of running again.
+inline constexpr std::string_view kAttrResumeOfTask = "minion.resume.of_task";
+inline constexpr std::string_view kAttrResumeReusedSubtasks = "minion.resume.reused_subtasks";
 // Roll-ups of the LLM calls under a worker span (one subtask attempt) or a task span (every
 // accepted reply of every attempt). Deliberately not gen_ai.usage.*: a backend summing that over
 // a trace would count each token again for every level it appears on (docs/usage.md).

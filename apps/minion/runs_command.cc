@@ -212,6 +212,8 @@ int Show(const RunsFlags& flags) {
                     {"error", s.error},
                     {"started_at", FormatTime(s.started_at)},
                     {"finished_at", FormatTime(s.finished_at)},
+                    {"started_at_unix_nano", s.started_at},
+                    {"finished_at_unix_nano", s.finished_at},
                     {"duration_ms", DurationMs(s.started_at, s.finished_at)},
                     {"input", ParsedOrText(s.input)},
                     {"output", ParsedOrText(s.output)},

@@ -18,6 +18,7 @@
 namespace minion::agents {
 namespace {
 
+using minion::testing::TracingRig;
 using nlohmann::json;
 
 constexpr const char* kTraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -152,7 +153,7 @@ TEST_F(ResumeTest, RunsOnlyTheUnfinishedSubtasksFedByTheStoredOutputs) {
     if (s.name.rfind(observability::kSpanMultiAgentTaskPrefix, 0) == 0) task_span = &s;
   }
   ASSERT_NE(task_span, nullptr);
-  EXPECT_NE(task_span->span_context.trace_id().ToHex(), kTraceId);
+  EXPECT_NE(task_span->trace_id.ToHex(), kTraceId);
   EXPECT_EQ(minion::testing::StrAttr(*task_span, observability::kAttrResumeOfTask), "task-1");
   ASSERT_EQ(task_span->links.size(), 1u);
   EXPECT_EQ(task_span->links[0].context.trace_id().ToHex(), kTraceId);

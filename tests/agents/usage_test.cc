@@ -301,7 +301,7 @@ class UsageEndToEnd : public ::testing::Test {
       EXPECT_EQ(IntAttr(span, observability::kAttrUsageLlmCalls), mine.calls) << span.name;
       worker_in += IntAttr(span, observability::kAttrUsageInputTokens);
     }
-    EXPECT_EQ(worker_in, llm.input);
+    EXPECT_EQ(worker_in + planner.input, llm.input);
     int task_spans = 0;
     for (const auto& span : spans) {
       if (span.name.rfind(observability::kSpanMultiAgentTaskPrefix, 0) != 0) continue;

@@ -12,6 +12,7 @@
 #include "minion/agents/coordinator.h"
 #include "minion/agents/runtime_builder.h"
 #include "minion/agents/external_worker.h"
+#include "offline_cli.h"
 #include "minion/agents/ledger.h"
 
 namespace minion::agents {
@@ -21,14 +22,7 @@ using minion::testing::TracingRig;
 using nlohmann::json;
 
 ExternalCommandOptions Cli(std::vector<std::string> args) {
-  ExternalCommandOptions o;
-  o.argv = {MINION_CLI};
-  o.argv.insert(o.argv.end(), args.begin(), args.end());
-  o.timeout = std::chrono::seconds(60);
-  // Keep the child's configuration to what the test says.
-  o.env["OTEL_TRACES_EXPORTER"] = "none";
-  o.env["MINION_LLM_PROVIDER"] = "offline";
-  return o;
+  return minion::testing::OfflineCli(args);
 }
 
 TEST(MinionCliTest, RunSucceedsAndContinuesTheCallersTraceparent) {

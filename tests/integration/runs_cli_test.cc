@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "minion/agents/external_worker.h"
+#include "offline_cli.h"
 #include "minion/agents/ledger.h"
 
 namespace minion::agents {
@@ -17,13 +18,7 @@ namespace {
 using nlohmann::json;
 
 ExternalCommandOptions Cli(std::vector<std::string> args) {
-  ExternalCommandOptions o;
-  o.argv = {MINION_CLI};
-  o.argv.insert(o.argv.end(), args.begin(), args.end());
-  o.timeout = std::chrono::seconds(60);
-  o.env["OTEL_TRACES_EXPORTER"] = "none";
-  o.env["MINION_LLM_PROVIDER"] = "offline";
-  return o;
+  return minion::testing::OfflineCli(args);
 }
 
 // Runs the CLI through the shell for its human output and exit status.

@@ -42,6 +42,9 @@ namespace trace_pb = opentelemetry::proto::trace::v1;
 
 constexpr std::size_t kMaxIndexedValueBytes = 256;
 constexpr std::size_t kMaxSpansPerTransaction = 20'000;
+// WAL size (pages of 16 KiB: 32 MiB) from which the checkpointer thread copies it into the
+// database; the writer itself checkpoints at twice this (see WalHook).
+constexpr int kCheckpointPages = 2048;
 constexpr std::size_t kAttrRowsPerInsert = 64;  // 192 parameters, well under SQLite's limit
 constexpr std::size_t kSpanRowsPerInsert = 32;  // 288 parameters
 constexpr const char* kErrorKey = "error";
@@ -68,6 +71,14 @@ CREATE TABLE IF NOT EXISTS resource_attrs(key_id INTEGER NOT NULL, value, resour
 CREATE TABLE IF NOT EXISTS batches(id INTEGER PRIMARY KEY, first_span INTEGER NOT NULL,
   last_span INTEGER NOT NULL, max_start_ns INTEGER NOT NULL);
 )sql";
+
+// Span attributes whose values are ids unique to (nearly) every span and that nobody searches
+// a trace by: their index rows would each land on a different B-tree page, which is ingest
+// time, WAL bytes and database size for nothing. A search on such a key still works: it is
+// answered from the other conditions' candidates, or by reading spans newest first (slow on a
+// big store, but it returns exactly what an index would). Retention deletes index rows of
+// every key, so rows written for them by an older version go with their spans.
+bool IsIndexedKey(std::string_view key) { return key != "multiagent.message.id"; }
 
 bool IsIndexed(const common_pb::AnyValue& v) {
   switch (v.value_case()) {
@@ -145,11 +156,51 @@ Status Validate(const ExportRequest& request, std::size_t& spans) {
   return Status::Ok();
 }
 
+// What the writer stores of one span, prepared on the caller's thread: the writer is the one
+// thread every span passes through, callers run on other cores.
+struct EncodedSpan {
+  std::string trace_id;
+  std::string body;    // the Span message without its trace id (the trace_id column holds it)
+  std::string op_key;  // service \0 name \0 kind: the writer's key for its operation-id cache
+  std::int64_t start = 0, duration = 0, status = 0;
+};
+
+// Encodes the spans of `request` in the order the writer walks them, and strips their trace
+// ids (kept in `out`).
+void EncodeSpans(ExportRequest& request, std::size_t spans, std::vector<EncodedSpan>& out) {
+  out.reserve(spans);
+  for (auto& rs : *request.mutable_resource_spans()) {
+    const std::string service = ServiceOf(rs.resource());
+    for (auto& ss : *rs.mutable_scope_spans()) {
+      for (auto& span : *ss.mutable_spans()) {
+        EncodedSpan& e = out.emplace_back();
+        e.op_key.reserve(service.size() + span.name().size() + 8);
+        e.op_key.assign(service);
+        e.op_key += '\0';
+        e.op_key += span.name();
+        e.op_key += '\0';
+        char kind[16];
+        const auto kind_end =
+            std::to_chars(kind, kind + sizeof kind, static_cast<int>(span.kind())).ptr;
+        e.op_key.append(kind, kind_end);
+        e.trace_id = std::move(*span.mutable_trace_id());
+        span.clear_trace_id();
+        span.SerializeToString(&e.body);
+        e.start = static_cast<std::int64_t>(span.start_time_unix_nano());
+        const auto end = static_cast<std::int64_t>(span.end_time_unix_nano());
+        e.duration = end > e.start ? end - e.start : std::int64_t{0};
+        e.status = static_cast<std::int64_t>(span.status().code());
+      }
+    }
+  }
+}
+
 struct Pending {
-  // The caller's request: Write() blocks until `done` is set, so it outlives its use on the
-  // writer thread, and its (many small) allocations are freed on the caller's thread rather
-  // than on the writer, which is the ingest bottleneck.
+  // The caller's request and its encoded spans: Write() blocks until `done` is set, so they
+  // outlive their use on the writer thread, and their (many small) allocations are made and
+  // freed on the caller's thread rather than on the writer, which is the ingest bottleneck.
   ExportRequest* request = nullptr;
+  const std::vector<EncodedSpan>* encoded = nullptr;
   std::size_t spans = 0;
   std::promise<Status> done;
 };
@@ -256,22 +307,25 @@ class SqliteTraceStore final : public TraceStore {
     // WAL: readers never block the writer. synchronous=NORMAL: a commit survives the process
     // being killed (kill -9), only an OS crash or power loss can undo the last commits.
     // 16 KiB pages (only a new database takes them): fewer B-tree levels and fewer page writes
-    // per committed span than 4 KiB. A 64 MiB WAL between checkpoints: pages that several
-    // commits touch (index leaves, the tails of the tables) are copied into the database once
-    // per checkpoint instead of once per 4 MiB. Both measured in docs/benchmarks.md.
+    // per committed span than 4 KiB. Measured in docs/benchmarks.md.
     MINION_RETURN_IF_ERROR(db_.Exec("PRAGMA page_size=16384"));
-    MINION_RETURN_IF_ERROR(db_.Exec(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4096;"
-        "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"));
+    MINION_RETURN_IF_ERROR(
+        db_.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"));
     MINION_RETURN_IF_ERROR(db_.Exec(kSchema));
+    // Checkpoints (copying the WAL into the database, with its two fsyncs) run on their own
+    // thread and connection, beside the writer rather than inside its commits; see WalHook.
+    // This replaces SQLite's automatic checkpoint (installing a WAL hook turns that off).
+    MINION_RETURN_IF_ERROR(checkpoint_db_.Open(options_.path, false));
+    sqlite3_wal_hook(db_.get(), &SqliteTraceStore::WalHook, this);
     MINION_RETURN_IF_ERROR(
         insert_span_.Prepare(db_,
-                             "INSERT INTO spans(id, trace_id, operation_id, resource_id, scope_id, "
+                             "INSERT OR IGNORE INTO spans(id, trace_id, operation_id, resource_id, scope_id, "
                              "start_ns, duration_ns, status, body)"
                              " VALUES(?,?,?,?,?,?,?,?,?)"));
     {
       std::string sql =
-          "INSERT INTO spans(id, trace_id, operation_id, resource_id, scope_id, start_ns, "
+          "INSERT OR IGNORE INTO spans(id, trace_id, operation_id, resource_id, scope_id, start_ns, "
           "duration_ns, status, body) VALUES(?,?,?,?,?,?,?,?,?)";
       for (std::size_t i = 1; i < kSpanRowsPerInsert; ++i) sql += ",(?,?,?,?,?,?,?,?,?)";
       MINION_RETURN_IF_ERROR(insert_spans_.Prepare(db_, sql));
@@ -323,6 +377,7 @@ class SqliteTraceStore final : public TraceStore {
             std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retention_interval)
                 .count());
     writer_ = std::thread([this] { WriterLoop(); });
+    checkpointer_ = std::thread([this] { CheckpointLoop(); });
     return Status::Ok();
   }
 
@@ -330,8 +385,11 @@ class SqliteTraceStore final : public TraceStore {
     std::size_t spans = 0;
     MINION_RETURN_IF_ERROR(Validate(request, spans));
     if (spans == 0) return Status::Ok();
+    std::vector<EncodedSpan> encoded;
+    EncodeSpans(request, spans, encoded);
     auto pending = std::make_unique<Pending>();
     pending->request = &request;
+    pending->encoded = &encoded;
     pending->spans = spans;
     std::future<Status> done = pending->done.get_future();
     std::size_t waiting = 0;
@@ -431,7 +489,9 @@ class SqliteTraceStore final : public TraceStore {
     for (const auto& c : q.attributes) {
       MINION_ASSIGN_OR_RETURN(const std::int64_t key_id, LookupKey(*r, c.key));
       MINION_ASSIGN_OR_RETURN(auto resources, MatchingResources(*r, key_id, c));
-      if (key_id < 0 && !(c.key == kErrorKey)) return std::vector<TracesData>{};
+      // A key never stored matches nothing (unless spans hold it without index rows).
+      if (key_id < 0 && !(c.key == kErrorKey) && IsIndexedKey(c.key))
+        return std::vector<TracesData>{};
       plan.key_ids.push_back(key_id);
       plan.resources.push_back(std::move(resources));
     }
@@ -471,8 +531,9 @@ class SqliteTraceStore final : public TraceStore {
     }
     for (std::size_t k = 0; k < q.attributes.size(); ++k) {
       const auto& c = q.attributes[k];
-      // A condition also met by resources or by an ERROR status is not covered by span_attrs alone.
-      if (!plan.resources[k].empty() || plan.key_ids[k] < 0) continue;
+      // A condition also met by resources or by an ERROR status is not covered by span_attrs
+      // alone, nor is one on a key that gets no index rows.
+      if (!plan.resources[k].empty() || plan.key_ids[k] < 0 || !IsIndexedKey(c.key)) continue;
       std::string sub =
           "SELECT span FROM span_attrs WHERE key_id = " + std::to_string(plan.key_ids[k]) + " AND ";
       if (c.op == CompareOp::kEq) {
@@ -576,6 +637,12 @@ class SqliteTraceStore final : public TraceStore {
     }
     cv_.notify_all();
     if (writer_.joinable()) writer_.join();
+    {
+      std::lock_guard<std::mutex> lock(checkpoint_mu_);
+      checkpoint_stop_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    if (checkpointer_.joinable()) checkpointer_.join();
   }
 
  private:
@@ -697,6 +764,44 @@ class SqliteTraceStore final : public TraceStore {
     return data;
   }
 
+  // ---- checkpoints ----
+
+  // Called by SQLite on the writer thread after each commit, with the WAL's size in pages.
+  // From kCheckpointPages on, the checkpointer thread copies the WAL into the database,
+  // pass after pass, while the writer goes on. A WAL that is appended to all the time is never
+  // wholly copied by those passes, so it could never start over: at twice that size the writer
+  // checkpoints itself (copying only what the passes have not yet copied), and its next
+  // transaction starts the WAL from the beginning again. The WAL therefore stays near 64 MiB,
+  // as with SQLite's own automatic checkpoint at that size, which ran entirely on the writer.
+  static int WalHook(void* self_ptr, sqlite3* db, const char* /*schema*/, int pages) {
+    auto* self = static_cast<SqliteTraceStore*>(self_ptr);
+    if (pages >= 2 * kCheckpointPages) {
+      // Fails with SQLITE_BUSY while a background pass runs: then the next commit retries.
+      (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages >= kCheckpointPages) {
+      {
+        std::lock_guard<std::mutex> lock(self->checkpoint_mu_);
+        self->checkpoint_wanted_ = true;
+      }
+      self->checkpoint_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void CheckpointLoop() {
+    std::unique_lock<std::mutex> lock(checkpoint_mu_);
+    for (;;) {
+      checkpoint_cv_.wait(lock, [&] { return checkpoint_stop_ || checkpoint_wanted_; });
+      if (checkpoint_stop_) return;
+      checkpoint_wanted_ = false;
+      lock.unlock();
+      // PASSIVE: never waits for the writer or for readers; copies what it can.
+      (void)sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                      nullptr, nullptr);
+      lock.lock();
+    }
+  }
+
   // ---- writer thread ----
 
   void WriterLoop() {
@@ -749,7 +854,7 @@ class SqliteTraceStore final : public TraceStore {
     std::int64_t first = 0, last = 0, max_start = 0;
     if (s.ok()) {
       for (auto& p : group) {
-        s = InsertRequest(*p->request, first, last, max_start);
+        s = InsertRequest(*p->request, *p->encoded, first, last, max_start);
         if (!s.ok()) break;
       }
     }
@@ -817,8 +922,9 @@ class SqliteTraceStore final : public TraceStore {
     return id;
   }
 
-  Status InsertRequest(ExportRequest& request, std::int64_t& first, std::int64_t& last,
-                       std::int64_t& max_start) {
+  Status InsertRequest(ExportRequest& request, const std::vector<EncodedSpan>& encoded,
+                       std::int64_t& first, std::int64_t& last, std::int64_t& max_start) {
+    std::size_t next_encoded = 0;
     for (auto& rs : *request.mutable_resource_spans()) {
       const std::string service = ServiceOf(rs.resource());
       std::string resource_body;
@@ -860,16 +966,10 @@ class SqliteTraceStore final : public TraceStore {
                                   }));
           scope_ids_.emplace(scope_body, scope_id);
         }
-        for (auto& span : *ss.mutable_spans()) {
-          std::string& op_key = op_key_;  // reused: no allocation per span once warm
-          op_key.assign(service);
-          op_key += '\0';
-          op_key += span.name();
-          op_key += '\0';
-          char kind[16];
-          const auto kind_end =
-              std::to_chars(kind, kind + sizeof kind, static_cast<int>(span.kind())).ptr;
-          op_key.append(kind, kind_end);
+        for (const auto& span : ss.spans()) {
+          if (next_encoded >= encoded.size()) return InternalError("encoded spans out of step");
+          const EncodedSpan& e = encoded[next_encoded++];
+          const std::string& op_key = e.op_key;
           std::int64_t op_id;
           if (auto it = operation_ids_.find(op_key); it != operation_ids_.end()) {
             op_id = it->second;
@@ -884,23 +984,15 @@ class SqliteTraceStore final : public TraceStore {
           }
           if (span_rows_used_ == span_rows_.size()) span_rows_.emplace_back();
           SpanRow& sr = span_rows_[span_rows_used_++];
-          sr.trace_id.assign(span.trace_id());
-          span.clear_trace_id();  // the trace_id column holds it
-          sr.body.clear();
-          span.SerializeToString(&sr.body);
-          const auto start = static_cast<std::int64_t>(span.start_time_unix_nano());
-          const auto end = static_cast<std::int64_t>(span.end_time_unix_nano());
+          sr.encoded = &e;
           sr.id = next_span_id_++;
           sr.operation_id = op_id;
           sr.resource_id = resource_id;
           sr.scope_id = scope_id;
-          sr.start = start;
-          sr.duration = end > start ? end - start : std::int64_t{0};
-          sr.status = static_cast<std::int64_t>(span.status().code());
           const std::int64_t row = sr.id;
           if (first == 0) first = row;
           last = row;
-          max_start = std::max(max_start, start);
+          max_start = std::max(max_start, e.start);
           MINION_RETURN_IF_ERROR(CollectAttributeRows(span, row));
           if (span_rows_used_ >= 4 * kSpanRowsPerInsert) MINION_RETURN_IF_ERROR(FlushSpanRows());
           if (attr_rows_.size() >= 4 * kAttrRowsPerInsert)
@@ -917,25 +1009,34 @@ class SqliteTraceStore final : public TraceStore {
   Status FlushSpanRows() {
     auto bind = [](Stmt& st, int base, const SpanRow& r) {
       st.Bind(base + 1, r.id);
-      st.BindBlob(base + 2, r.trace_id);
+      st.BindBlob(base + 2, r.encoded->trace_id);
       st.Bind(base + 3, r.operation_id);
       st.Bind(base + 4, r.resource_id);
       st.Bind(base + 5, r.scope_id);
-      st.Bind(base + 6, r.start);
-      st.Bind(base + 7, r.duration);
-      st.Bind(base + 8, r.status);
-      st.BindBlob(base + 9, r.body);
+      st.Bind(base + 6, r.encoded->start);
+      st.Bind(base + 7, r.encoded->duration);
+      st.Bind(base + 8, r.encoded->status);
+      st.BindBlob(base + 9, r.encoded->body);
+    };
+    // The statements say OR IGNORE only so that SQLite needs no statement journal (a
+    // multi-row INSERT that may abort half-way copies every page it touches first: that was a
+    // quarter of the writer's time). A conflict cannot happen (ids only grow, one writer), and
+    // if one did the row count says so and the whole transaction is rolled back.
+    auto inserted = [this](Status s, std::size_t rows) {
+      if (s.ok() && sqlite3_changes(db_.get()) != static_cast<int>(rows))
+        s = InternalError("a span id assigned by the writer was already stored");
+      return s;
     };
     std::size_t i = 0;
     Status s;
     for (; s.ok() && i + kSpanRowsPerInsert <= span_rows_used_; i += kSpanRowsPerInsert) {
       for (std::size_t k = 0; k < kSpanRowsPerInsert; ++k)
         bind(insert_spans_, static_cast<int>(9 * k), span_rows_[i + k]);
-      s = insert_spans_.Run();
+      s = inserted(insert_spans_.Run(), kSpanRowsPerInsert);
     }
     for (; s.ok() && i < span_rows_used_; ++i) {
       bind(insert_span_, 0, span_rows_[i]);
-      s = insert_span_.Run();
+      s = inserted(insert_span_.Run(), 1);
     }
     span_rows_used_ = 0;  // the rows keep their strings' capacity for the next batch
     return s;
@@ -946,7 +1047,7 @@ class SqliteTraceStore final : public TraceStore {
     bool has_error_attr = false;
     for (const auto& kv : span.attributes()) {
       if (kv.key() == kErrorKey) has_error_attr = true;
-      if (!IsIndexed(kv.value())) continue;
+      if (!IsIndexed(kv.value()) || !IsIndexedKey(kv.key())) continue;
       MINION_ASSIGN_OR_RETURN(auto key_id, KeyId(kv.key()));
       attr_rows_.push_back(AttrRow{key_id, &kv.value(), row});
     }
@@ -1103,8 +1204,8 @@ class SqliteTraceStore final : public TraceStore {
   std::vector<AttrRow> attr_rows_;
   Stmt insert_attrs_;  // kAttrRowsPerInsert rows
   struct SpanRow {
-    std::int64_t id, operation_id, resource_id, scope_id, start, duration, status;
-    std::string trace_id, body;
+    std::int64_t id, operation_id, resource_id, scope_id;
+    const EncodedSpan* encoded;  // in the caller's Pending, alive until the group is answered
   };
   std::vector<SpanRow> span_rows_;  // the first span_rows_used_ are queued
   std::size_t span_rows_used_ = 0;
@@ -1112,7 +1213,6 @@ class SqliteTraceStore final : public TraceStore {
   // Span ids are assigned here, not by SQLite, so a span's index rows can be queued with it;
   // they only grow (an id freed by retention is never reused).
   std::int64_t next_span_id_ = 1;
-  std::string op_key_;
   Stmt insert_span_, insert_attr_, delete_attr_, insert_resource_attr_, upsert_resource_,
       find_resource_, upsert_scope_, find_scope_, upsert_operation_, find_operation_, upsert_key_,
       find_key_, insert_batch_;
@@ -1127,6 +1227,13 @@ class SqliteTraceStore final : public TraceStore {
       retention_requests_;  // GUARDED_BY(mu_)
   bool stopping_ = false;   // GUARDED_BY(mu_)
   std::thread writer_;
+
+  Db checkpoint_db_;  // used only on the checkpointer thread (after Init)
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;  // GUARDED_BY(checkpoint_mu_)
+  bool checkpoint_stop_ = false;    // GUARDED_BY(checkpoint_mu_)
+  std::thread checkpointer_;
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;

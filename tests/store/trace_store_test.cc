@@ -193,6 +193,40 @@ TEST(TraceStoreTest, SearchOverCommonConditionsReturnsTheNewestMatches) {
             (std::set<std::string>{TraceIdBytes(1199), TraceIdBytes(1198)}));
 }
 
+// multiagent.message.id gets no index rows (a unique id per span): searches on it are answered
+// from the spans themselves and must find exactly what an index would.
+TEST(TraceStoreTest, SearchOnTheUnindexedMessageIdFindsExactlyTheMatchingTraces) {
+  TempDir dir;
+  auto store = OpenStore(dir.File("t.db"));
+  for (std::uint64_t t = 1; t <= 30; ++t) {
+    ExportRequest req = TaskTrace(t, t % 2 ? "research" : "code_generation", 5,
+                                  "worker-" + std::to_string(t % 4), kT0 + t * kSec, kSec);
+    auto* dispatch = req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(1);
+    SetString(*dispatch, "multiagent.message.id", "msg-" + std::to_string(t));
+    if (t == 7) SetString(*dispatch, "multiagent.message.id", "msg-shared");
+    if (t == 8) SetString(*dispatch, "multiagent.message.id", "msg-shared");
+    ASSERT_TRUE(store->Write(std::move(req)).ok());
+  }
+  auto find = [&](const std::string& service, const std::string& conditions) {
+    TraceQuery q;
+    q.service = service;
+    q.attributes = ParseAttributeConditions(conditions).value();
+    auto r = store->FindTraces(q);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? TraceIds(*r) : std::set<std::string>{};
+  };
+  using Ids = std::set<std::string>;
+  EXPECT_EQ(find("", "multiagent.message.id=msg-3"), Ids{TraceIdBytes(3)});
+  EXPECT_EQ(find("minion-multiagent", "multiagent.message.id=msg-12"), Ids{TraceIdBytes(12)});
+  EXPECT_EQ(find("", "multiagent.message.id=msg-shared"), (Ids{TraceIdBytes(7), TraceIdBytes(8)}));
+  // With an indexed condition on the same span, and with one on another span (Jaeger's rule:
+  // all conditions on one span, so nothing).
+  EXPECT_EQ(find("", "operation=dispatch multiagent.message.id=msg-21"), Ids{TraceIdBytes(21)});
+  EXPECT_EQ(find("", "multiagent.worker.id=worker-1 multiagent.message.id=msg-21"), Ids{});
+  EXPECT_EQ(find("", "multiagent.message.id=msg-31"), Ids{});
+  EXPECT_EQ(find("other-service", "multiagent.message.id=msg-3"), Ids{});
+}
+
 TEST(TraceStoreTest, InvalidIdsAreRefusedAndNothingOfTheRequestIsStored) {
   TempDir dir;
   auto store = OpenStore(dir.File("t.db"));

@@ -317,6 +317,9 @@ class SqliteTraceStore final : public TraceStore {
     // thread and connection, beside the writer rather than inside its commits; see WalHook.
     // This replaces SQLite's automatic checkpoint (installing a WAL hook turns that off).
     MINION_RETURN_IF_ERROR(checkpoint_db_.Open(options_.path, false));
+    // A connection that has not yet read the database does not know it is in WAL mode, and
+    // its checkpoints would do nothing.
+    MINION_RETURN_IF_ERROR(checkpoint_db_.Exec("PRAGMA journal_mode=WAL"));
     sqlite3_wal_hook(db_.get(), &SqliteTraceStore::WalHook, this);
     MINION_RETURN_IF_ERROR(
         insert_span_.Prepare(db_,
@@ -778,7 +781,11 @@ class SqliteTraceStore final : public TraceStore {
     if (pages >= 2 * kCheckpointPages) {
       // Fails with SQLITE_BUSY while a background pass runs: then the next commit retries.
       (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    } else if (pages >= kCheckpointPages) {
+    } else if (pages >= kCheckpointPages &&
+               (pages < self->checkpoint_asked_at_ ||
+                pages >= self->checkpoint_asked_at_ + kCheckpointPages / 4)) {
+      // A pass per quarter of kCheckpointPages, not per commit: each pass syncs two files.
+      self->checkpoint_asked_at_ = pages;
       {
         std::lock_guard<std::mutex> lock(self->checkpoint_mu_);
         self->checkpoint_wanted_ = true;
@@ -1233,6 +1240,7 @@ class SqliteTraceStore final : public TraceStore {
   std::condition_variable checkpoint_cv_;
   bool checkpoint_wanted_ = false;  // GUARDED_BY(checkpoint_mu_)
   bool checkpoint_stop_ = false;    // GUARDED_BY(checkpoint_mu_)
+  int checkpoint_asked_at_ = 0;     // WAL pages at the last request; writer thread only
   std::thread checkpointer_;
 
   std::mutex readers_mu_;

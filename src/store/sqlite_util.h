@@ -98,6 +98,16 @@ class Stmt {
     Reset();
     return s;
   }
+  // Run() without clearing the bindings, for statements whose every parameter is bound again
+  // before each run (the multi-row INSERTs on the ingest path, where clearing 192 parameters
+  // per run showed in profiles).
+  Status RunKeepingBindings() {
+    Status s;
+    while (Step(s)) {
+    }
+    sqlite3_reset(stmt_);
+    return s;
+  }
   std::int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
   std::string_view Text(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));

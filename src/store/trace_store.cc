@@ -25,7 +25,6 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -865,8 +864,6 @@ class SqliteTraceStore final : public TraceStore {
         s = InsertRequest(*p->request, *p->encoded, first, last, max_start);
         if (!s.ok()) break;
       }
-      // The index rows of the whole group at once, in index order (see FlushAttributeRows).
-      if (s.ok()) s = FlushAttributeRows();
     }
     if (s.ok() && first > 0) {
       insert_batch_.Bind(1, first);
@@ -1005,10 +1002,13 @@ class SqliteTraceStore final : public TraceStore {
           max_start = std::max(max_start, e.start);
           MINION_RETURN_IF_ERROR(CollectAttributeRows(span, row));
           if (span_rows_used_ >= 4 * kSpanRowsPerInsert) MINION_RETURN_IF_ERROR(FlushSpanRows());
+          if (attr_rows_.size() >= 4 * kAttrRowsPerInsert)
+            MINION_RETURN_IF_ERROR(FlushAttributeRows());
         }
       }
     }
-    return FlushSpanRows();
+    MINION_RETURN_IF_ERROR(FlushSpanRows());
+    return FlushAttributeRows();
   }
 
   // Inserts the queued span rows, kSpanRowsPerInsert per statement (ids were assigned by
@@ -1066,37 +1066,8 @@ class SqliteTraceStore final : public TraceStore {
   }
 
   // Inserts the queued index rows, kAttrRowsPerInsert per statement: one statement execution
-  // per row cost more than the B-tree insert itself (docs/benchmarks.md). Sorted in the
-  // index's order first, so consecutive inserts walk down to the same few leaf pages, which
-  // are then in the CPU's cache, instead of jumping across the index.
+  // per row cost more than the B-tree insert itself (docs/benchmarks.md).
   Status FlushAttributeRows() {
-    auto sort_key = [](const AttrRow& r) {
-      // SQLite's order: numbers (integers and reals compared by value) before text.
-      double number = 0;
-      std::string_view text = "true";
-      int cls = 1;
-      if (r.value) {
-        switch (r.value->value_case()) {
-          case common_pb::AnyValue::kIntValue:
-            number = static_cast<double>(r.value->int_value());
-            cls = 0;
-            break;
-          case common_pb::AnyValue::kDoubleValue:
-            number = r.value->double_value();
-            cls = 0;
-            break;
-          case common_pb::AnyValue::kBoolValue:
-            text = r.value->bool_value() ? "true" : "false";
-            break;
-          default:
-            text = r.value->string_value();
-            break;
-        }
-      }
-      return std::make_tuple(r.key_id, cls, number, text, r.span);
-    };
-    std::sort(attr_rows_.begin(), attr_rows_.end(),
-              [&](const AttrRow& a, const AttrRow& b) { return sort_key(a) < sort_key(b); });
     auto bind = [](Stmt& st, int base, const AttrRow& r) {
       st.Bind(base + 1, r.key_id);
       if (r.value) {

@@ -42,9 +42,6 @@ namespace trace_pb = opentelemetry::proto::trace::v1;
 
 constexpr std::size_t kMaxIndexedValueBytes = 256;
 constexpr std::size_t kMaxSpansPerTransaction = 20'000;
-// WAL size (pages of 16 KiB: 32 MiB) from which the checkpointer thread copies it into the
-// database; the writer itself checkpoints at twice this (see WalHook).
-constexpr int kCheckpointPages = 2048;
 constexpr std::size_t kAttrRowsPerInsert = 64;  // 192 parameters, well under SQLite's limit
 constexpr std::size_t kSpanRowsPerInsert = 32;  // 288 parameters
 constexpr const char* kErrorKey = "error";
@@ -320,6 +317,8 @@ class SqliteTraceStore final : public TraceStore {
     // A connection that has not yet read the database does not know it is in WAL mode, and
     // its checkpoints would do nothing.
     MINION_RETURN_IF_ERROR(checkpoint_db_.Exec("PRAGMA journal_mode=WAL"));
+    checkpoint_pages_ =
+        static_cast<int>(std::clamp<std::size_t>(options_.checkpoint_pages, 4, 1 << 20));
     sqlite3_wal_hook(db_.get(), &SqliteTraceStore::WalHook, this);
     MINION_RETURN_IF_ERROR(
         insert_span_.Prepare(db_,
@@ -770,7 +769,7 @@ class SqliteTraceStore final : public TraceStore {
   // ---- checkpoints ----
 
   // Called by SQLite on the writer thread after each commit, with the WAL's size in pages.
-  // From kCheckpointPages on, the checkpointer thread copies the WAL into the database,
+  // From options_.checkpoint_pages on, the checkpointer thread copies the WAL into the database,
   // pass after pass, while the writer goes on. A WAL that is appended to all the time is never
   // wholly copied by those passes, so it could never start over: at twice that size the writer
   // checkpoints itself (copying only what the passes have not yet copied), and its next
@@ -778,13 +777,13 @@ class SqliteTraceStore final : public TraceStore {
   // as with SQLite's own automatic checkpoint at that size, which ran entirely on the writer.
   static int WalHook(void* self_ptr, sqlite3* db, const char* /*schema*/, int pages) {
     auto* self = static_cast<SqliteTraceStore*>(self_ptr);
-    if (pages >= 2 * kCheckpointPages) {
+    const int threshold = self->checkpoint_pages_;
+    if (pages >= 2 * threshold) {
       // Fails with SQLITE_BUSY while a background pass runs: then the next commit retries.
       (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    } else if (pages >= kCheckpointPages &&
-               (pages < self->checkpoint_asked_at_ ||
-                pages >= self->checkpoint_asked_at_ + kCheckpointPages / 4)) {
-      // A pass per quarter of kCheckpointPages, not per commit: each pass syncs two files.
+    } else if (pages >= threshold && (pages < self->checkpoint_asked_at_ ||
+                                      pages >= self->checkpoint_asked_at_ + threshold / 4)) {
+      // A pass per quarter of the threshold, not per commit: each pass syncs two files.
       self->checkpoint_asked_at_ = pages;
       {
         std::lock_guard<std::mutex> lock(self->checkpoint_mu_);
@@ -1241,6 +1240,7 @@ class SqliteTraceStore final : public TraceStore {
   bool checkpoint_wanted_ = false;  // GUARDED_BY(checkpoint_mu_)
   bool checkpoint_stop_ = false;    // GUARDED_BY(checkpoint_mu_)
   int checkpoint_asked_at_ = 0;     // WAL pages at the last request; writer thread only
+  int checkpoint_pages_ = 2048;     // options_.checkpoint_pages, clamped
   std::thread checkpointer_;
 
   std::mutex readers_mu_;

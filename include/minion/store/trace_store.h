@@ -44,6 +44,10 @@ struct StoreOptions {
   // How often the writer looks at retention when it is otherwise idle.
   std::chrono::milliseconds retention_interval{10'000};
   std::size_t reader_connections = 4;
+  // WAL size in pages (16 KiB each in a new database: 32 MiB) from which a background thread
+  // copies the WAL into the database while the writer goes on; at twice this the writer
+  // checkpoints itself so the WAL can start over (it stays below about twice this size).
+  std::size_t checkpoint_pages = 2048;
   Clock* clock = nullptr;  // null = SystemClock()
   // Hooks: called on the writer thread before each commit (fault tests), and on the caller's
   // thread, outside the store's locks, when a request is refused for a full queue (`minion

@@ -4,9 +4,9 @@
 //     indexed by trace_id (trace by id), by (operation_id, start_ns) (service/operation
 //     search) and by duration_ns (minDuration search).
 //   span_attrs(key_id, value, span) WITHOUT ROWID, primary key in that order: every scalar span
-//     attribute, so `key = value` and `key > number` are index range scans. Values keep their
-//     SQLite type (integer, real, text; booleans as 'true'/'false'), so numeric comparisons are
-//     numeric. An ERROR status is indexed as error='true', which is how Jaeger users search it.
+//     attribute (except the per-message ids of IsIndexedKey), so `key = value` and
+//     `key > number` are index range scans. Values keep their SQLite type (integer, real,
+//     text; booleans as 'true'/'false'), so numeric comparisons are numeric. An ERROR status is indexed as error='true', which is how Jaeger users search it.
 //   resource_attrs(key_id, value, resource_id): the same for resource attributes.
 //   resources / scopes: each distinct Resource / InstrumentationScope once (protobuf body).
 //   operations(service, name, kind) and keys(key): small dictionaries.
@@ -320,15 +320,15 @@ class SqliteTraceStore final : public TraceStore {
     checkpoint_pages_ =
         static_cast<int>(std::clamp<std::size_t>(options_.checkpoint_pages, 4, 1 << 20));
     sqlite3_wal_hook(db_.get(), &SqliteTraceStore::WalHook, this);
-    MINION_RETURN_IF_ERROR(
-        insert_span_.Prepare(db_,
-                             "INSERT OR IGNORE INTO spans(id, trace_id, operation_id, resource_id, scope_id, "
-                             "start_ns, duration_ns, status, body)"
-                             " VALUES(?,?,?,?,?,?,?,?,?)"));
+    MINION_RETURN_IF_ERROR(insert_span_.Prepare(
+        db_,
+        "INSERT OR IGNORE INTO spans(id, trace_id, operation_id, resource_id, scope_id, "
+        "start_ns, duration_ns, status, body)"
+        " VALUES(?,?,?,?,?,?,?,?,?)"));
     {
       std::string sql =
-          "INSERT OR IGNORE INTO spans(id, trace_id, operation_id, resource_id, scope_id, start_ns, "
-          "duration_ns, status, body) VALUES(?,?,?,?,?,?,?,?,?)";
+          "INSERT OR IGNORE INTO spans(id, trace_id, operation_id, resource_id, scope_id, "
+          "start_ns, duration_ns, status, body) VALUES(?,?,?,?,?,?,?,?,?)";
       for (std::size_t i = 1; i < kSpanRowsPerInsert; ++i) sql += ",(?,?,?,?,?,?,?,?,?)";
       MINION_RETURN_IF_ERROR(insert_spans_.Prepare(db_, sql));
     }

@@ -459,8 +459,9 @@ TEST(TraceStoreTest, CheckpointsKeepTheWalBoundedAndLoseNothing) {
     o.checkpoint_pages = 8;  // 128 KiB: the writer checkpoints itself from 256 KiB on
     auto store = OpenStore(path, o);
     for (std::uint64_t t = 1; t <= kTraces; ++t) {
-      ASSERT_TRUE(store->Write(TaskTrace(t, "bulk", 5, "worker-" + std::to_string(t % 50),
-                                         kT0 + t * kSec, kSec))
+      ASSERT_TRUE(store
+                      ->Write(TaskTrace(t, "bulk", 5, "worker-" + std::to_string(t % 50),
+                                        kT0 + t * kSec, kSec))
                       .ok());
       std::error_code ec;
       const auto wal = std::filesystem::file_size(path + "-wal", ec);

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "minion/otlp/encoder.h"
-#include "minion/otlp/proto_message.h"
+#include "otlp/proto_message.h"
 #include "otlp/span_fixtures.h"
 
 namespace {

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <string>
 
-#include "minion/otlp/proto_message.h"
+#include "otlp/proto_message.h"
 
 namespace minion::otlp {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "minion/otlp/decoder.h"
 #include "minion/otlp/encoder.h"
-#include "minion/otlp/proto_message.h"
+#include "otlp/proto_message.h"
 #include "otlp/span_fixtures.h"
 
 namespace minion::otlp {

@@ -14,7 +14,7 @@
 #include "exporters/common/export_loop.h"
 #include "minion/common/json.h"
 #include "minion/otlp/encoder.h"
-#include "minion/otlp/proto_message.h"
+#include "otlp/proto_message.h"
 
 namespace minion::exporters {
 namespace {

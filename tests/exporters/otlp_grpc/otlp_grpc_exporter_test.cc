@@ -17,7 +17,7 @@
 #include "exporters/common/test_helpers.h"
 #include "minion/common/clock.h"
 #include "minion/otlp/encoder.h"
-#include "minion/otlp/proto_message.h"
+#include "otlp/proto_message.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "otlp/span_fixtures.h"
 

@@ -2,7 +2,8 @@
 // The libprotobuf-message form of an OTLP trace request, for callers that need the generated
 // type itself: tests compare the hand-written encoder against it, and the encode benchmark
 // measures it (the gRPC exporter sends the hand-written encoding, which is 2-3x cheaper).
-// Link minion_otlp; this header pulls in the generated code of minion_otlp_proto.
+// Link minion_otlp_proto_message (build tree only: generated code stays out of the installed
+// headers).
 
 #include <span>
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# scripts/check_includes.py passes on this tree and fails, naming the file, line and missing
+# dependency, on a copy of it with misplaced includes (a public include against the direction,
+# another component's private header, a file that belongs to no library, a dependency cycle).
+set -euo pipefail
+source=$1 work=$2
+rm -rf "$work" && mkdir -p "$work"
+python3 "$source/scripts/check_includes.py"
+
+copy() {
+  rm -rf "$work/tree" && mkdir -p "$work/tree/scripts"
+  cp -r "$source/src" "$source/include" "$work/tree/"
+  cp "$source/scripts/check_includes.py" "$work/tree/scripts/"
+  git -C "$work/tree" init -q
+}
+expect_failure() {  # <what> <expected text>
+  if python3 "$work/tree/scripts/check_includes.py" 2>"$work/err"; then
+    echo "FAIL: the check passed with $1" >&2; exit 1
+  fi
+  grep -qF -- "$2" "$work/err" || { echo "FAIL: for $1 expected '$2' in:" >&2; cat "$work/err" >&2; exit 1; }
+  echo "ok: $1 -> $(grep -F -- "$2" "$work/err" | head -n 1)"
+}
+
+copy
+sed -i '1i #include "minion/agents/worker.h"' "$work/tree/src/trace/span.cc"
+expect_failure "trace including agents" \
+  'src/trace/span.cc:1: #include "minion/agents/worker.h": minion_trace does not depend on minion_agents'
+
+copy
+sed -i '1i #include "otlp/utf8.h"' "$work/tree/src/exporters/jaeger/jaeger_exporter.cc"
+expect_failure "another component's private header" \
+  'src/exporters/jaeger/jaeger_exporter.cc:1: #include "otlp/utf8.h": private header of minion_otlp'
+
+copy
+sed -i '1i #include "llm/genai_span.h"' "$work/tree/include/minion/agents/worker.h"
+expect_failure "a public header including a private one" \
+  'include/minion/agents/worker.h:1: #include "llm/genai_span.h": a public header may include only'
+
+copy
+echo 'int orphan;' >"$work/tree/src/trace/orphan.cc"
+expect_failure "a file outside every library" 'src/trace/orphan.cc: belongs to no library'
+
+copy
+sed -i 's/DEPS minion_common)/DEPS minion_common minion_sdk)/' "$work/tree/src/trace/CMakeLists.txt"
+expect_failure "a dependency cycle" 'dependency cycle: '

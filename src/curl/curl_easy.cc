@@ -13,7 +13,7 @@ std::size_t WriteBounded(char* data, std::size_t size, std::size_t n, void* user
     body->overflowed = true;
     if (body->overflow == BoundedBody::Overflow::kAbort) return 0;  // CURLE_WRITE_ERROR
     body->data.append(data, room);
-    return len;
+    return body->overflow == BoundedBody::Overflow::kKeepAndStop ? 0 : len;
   }
   body->data.append(data, len);
   return len;

@@ -32,6 +32,9 @@ struct BoundedBody {
   enum class Overflow {
     kTruncate,  // keep the first `limit` bytes, read and drop the rest (bodies for messages)
     kAbort,     // stop the transfer (CURLE_WRITE_ERROR): the caller needs the whole body
+    // keep the first `limit` bytes and stop the transfer (CURLE_WRITE_ERROR): the caller shows
+    // a prefix and must not read on through a body that may never end (the http_get tool)
+    kKeepAndStop,
   };
   BoundedBody(std::size_t limit, Overflow overflow) : limit(limit), overflow(overflow) {}
   void Clear() {

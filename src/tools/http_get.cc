@@ -4,11 +4,11 @@
 #include <sys/socket.h>
 
 #include <cstdint>
-#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "minion/tools/builtin.h"
+#include "curl/curl_easy.h"
 #include "minion/propagation/carriers.h"
 #include "minion/propagation/trace_context.h"
 #include "tools/text.h"
@@ -70,9 +70,6 @@ struct Transfer {
   bool allow_public = false;
   bool refused_address = false;
   std::string refused_description;
-  std::size_t max_bytes = 0;
-  bool truncated = false;
-  std::string body;
 };
 
 // Runs for every socket curl opens (each address it tries), so the address rules hold on the
@@ -124,25 +121,11 @@ Result<std::string> UrlHost(const std::string& url, const std::string& shown) {
   return LowerAscii(out);
 }
 
-std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  std::size_t len = size * n;
-  std::size_t room = t->max_bytes - t->body.size();
-  if (len > room) {
-    t->body.append(data, room);
-    t->truncated = true;
-    return 0;  // stop the transfer; we have what we keep
-  }
-  t->body.append(data, len);
-  return len;
-}
-
 class HttpGetTool final : public Tool {
  public:
   explicit HttpGetTool(HttpGetOptions options) : options_(std::move(options)) {
     if (options_.allow_non_loopback) options_.allow_public = options_.allow_private = true;
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    (void)curl::EnsureGlobalInit();  // a failure shows as curl_easy_init failing
   }
   std::string Name() const override { return "http_get"; }
   std::string Description() const override {
@@ -216,7 +199,9 @@ class HttpGetTool final : public Tool {
     t.allow_loopback = options_.allow_loopback;
     t.allow_private = options_.allow_private;
     t.allow_public = options_.allow_public;
-    t.max_bytes = options_.max_body_bytes;
+    // A longer body is cut at the limit and the transfer stopped there: the tool returns a
+    // prefix marked truncated, and an endless body cannot hold the call until the timeout.
+    curl::BoundedBody body(options_.max_body_bytes, curl::BoundedBody::Overflow::kKeepAndStop);
     curl_slist* headers = nullptr;
     for (const auto& [name, value] : trace_headers) {
       headers = curl_slist_append(headers, (name + ": " + value).c_str());
@@ -234,10 +219,8 @@ class HttpGetTool final : public Tool {
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
     curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+    curl::SetBaseOptions(curl, &body);  // NOSIGNAL, bounded body
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "minion-http_get/" MINION_VERSION);
     CURLcode rc = curl_easy_perform(curl);
@@ -257,25 +240,25 @@ class HttpGetTool final : public Tool {
                               "); allowed: " + AllowedClasses());
       return out;
     }
-    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t.truncated)) {
+    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && body.overflowed)) {
       std::string msg = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
       out.status = rc == CURLE_OPERATION_TIMEDOUT ? DeadlineExceededError("GET " + shown + ": " + msg)
                                                   : UnavailableError("GET " + shown + ": " + msg);
       return out;
     }
-    if (!internal::IsValidUtf8(t.body)) {
+    if (!internal::IsValidUtf8(body.data)) {
       // Trim a character the size limit cut in half; anything else is binary.
-      while (t.truncated && !t.body.empty() && !internal::IsValidUtf8(t.body) &&
-             (static_cast<unsigned char>(t.body.back()) & 0x80)) {
-        t.body.pop_back();
+      while (body.overflowed && !body.data.empty() && !internal::IsValidUtf8(body.data) &&
+             (static_cast<unsigned char>(body.data.back()) & 0x80)) {
+        body.data.pop_back();
       }
-      if (!internal::IsValidUtf8(t.body)) {
+      if (!internal::IsValidUtf8(body.data)) {
         out.status = DataLossError("GET " + shown + ": the body is not UTF-8 text (" + out.content_type + ")");
         return out;
       }
     }
-    out.body = std::move(t.body);
-    out.truncated = t.truncated;
+    out.body = std::move(body.data);
+    out.truncated = body.overflowed;
     return out;
   }
 

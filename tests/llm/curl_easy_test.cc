@@ -69,6 +69,23 @@ TEST_F(CurlEasyTest, AbortingBodyStopsTheTransferPastTheLimit) {
   EXPECT_FALSE(fits.overflowed);
 }
 
+TEST_F(CurlEasyTest, KeepAndStopKeepsTheFirstBytesAndStopsTheTransfer) {
+  TestHttpServer server([](const HttpRequest&) {
+    return HttpResponse{200, {}, std::string(10000, 'z')};
+  });
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  BoundedBody body(1000, BoundedBody::Overflow::kKeepAndStop);
+  EXPECT_EQ(Get(server.url("/big"), &body), CURLE_WRITE_ERROR);
+  EXPECT_EQ(body.data, std::string(1000, 'z'));
+  EXPECT_TRUE(body.overflowed);
+
+  BoundedBody fits(10000, BoundedBody::Overflow::kKeepAndStop);
+  EXPECT_EQ(Get(server.url("/big"), &fits), CURLE_OK);
+  EXPECT_EQ(fits.data, std::string(10000, 'z'));
+  EXPECT_FALSE(fits.overflowed);
+}
+
 TEST_F(CurlEasyTest, NullBodyDiscards) {
   TestHttpServer server([](const HttpRequest&) { return HttpResponse{200, {}, "ignored"}; });
   std::string error;

@@ -223,7 +223,14 @@ def main():
                              and not o.internal_headers for o in owners)
             if not targets or own_folder or any(t.name in names for t in targets):
                 continue
-            if not any(t.internal and t.name in can_see for t in targets):
+            if any(t.internal and t.name in can_see for t in targets):
+                continue
+            internal = [t.name for t in targets if t.internal]
+            if internal:
+                errors.append(
+                    f"{where}: {'/'.join(sorted(names))} does not link the INTERNAL library "
+                    f"{'/'.join(internal)}; declare it in PRIVATE_DEPS in {owners[0].cmake_file}.")
+            else:
                 errors.append(
                     f"{where}: private header of {'/'.join(t.name for t in targets)}. Shared "
                     "private code belongs in an INTERNAL library that both link "

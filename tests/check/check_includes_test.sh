@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/check_includes.py passes on this tree and fails, naming the file, line and missing
 # dependency, on a copy of it with misplaced includes (a public include against the direction,
-# another component's private header, a file that belongs to no library, a dependency cycle).
+# another component's private header, an INTERNAL library's header without linking it, a file
+# that belongs to no library, a dependency cycle).
 set -euo pipefail
 source=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
@@ -27,9 +28,14 @@ expect_failure "trace including agents" \
   'src/trace/span.cc:1: #include "minion/agents/worker.h": minion_trace does not depend on minion_agents'
 
 copy
-sed -i '1i #include "otlp/utf8.h"' "$work/tree/src/exporters/jaeger/jaeger_exporter.cc"
+sed -i '1i #include "llm/genai_span.h"' "$work/tree/src/exporters/jaeger/jaeger_exporter.cc"
 expect_failure "another component's private header" \
-  'src/exporters/jaeger/jaeger_exporter.cc:1: #include "otlp/utf8.h": private header of minion_otlp'
+  'src/exporters/jaeger/jaeger_exporter.cc:1: #include "llm/genai_span.h": private header of minion_llm.'
+
+copy
+sed -i '1i #include "curl/curl_easy.h"' "$work/tree/src/storage/sqlite_storage.cc"
+expect_failure "an INTERNAL library's header without linking it" \
+  'src/storage/sqlite_storage.cc:1: #include "curl/curl_easy.h": minion_storage does not link the INTERNAL library minion_curl'
 
 copy
 sed -i '1i #include "llm/genai_span.h"' "$work/tree/include/minion/agents/worker.h"

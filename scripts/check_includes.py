@@ -13,7 +13,9 @@ under src/ and include/minion/ it finds the library that owns the file and fails
   - is a public header that includes anything under src/ (or generated code, except in a
     NO_INSTALL library, which is never installed),
   - belongs to no library, or includes a "minion/..." header no library publishes.
-It also fails when the libraries' dependencies form a cycle.
+It also fails when the libraries' dependencies form a cycle. The programs under apps/ and
+examples/ may include the "minion/..." headers of the libraries their CMakeLists.txt links
+(target_link_libraries, and those libraries' DEPS transitively) and their own files, never src/.
 """
 import os
 import re
@@ -94,6 +96,27 @@ def load_libraries():
     return libs
 
 
+def load_programs(libs):
+    """The programs of apps/ and examples/: (folder, {libraries they link}) per folder with a
+    CMakeLists.txt, read from its target_link_libraries() calls (minion::x is minion_x)."""
+    programs = []
+    for top in ("apps", "examples"):
+        for dirpath, _, files in os.walk(os.path.join(ROOT, top)):
+            if "CMakeLists.txt" not in files:
+                continue
+            path = os.path.join(dirpath, "CMakeLists.txt")
+            text = strip_comments(open(path, encoding="utf-8").read())
+            linked = set()
+            for args in calls(text, "target_link_libraries"):
+                for tok in args[1:]:
+                    name = "minion_" + tok[len("minion::"):] if tok.startswith("minion::") else tok
+                    if name in libs:
+                        linked.add(name)
+            programs.append((os.path.relpath(dirpath, ROOT).replace(os.sep, "/"),
+                             os.path.relpath(path, ROOT), linked))
+    return programs
+
+
 def find_cycle(libs):
     state, stack = {}, []
 
@@ -119,9 +142,8 @@ def find_cycle(libs):
     return None
 
 
-def visible(libs):
-    """What each library's sources can see: itself plus every direct dependency and, through
-    those, their PUBLIC (DEPS) dependencies transitively."""
+def public_closures(libs):
+    """Each library with its PUBLIC (DEPS) dependencies, transitively: what linking it shows."""
     public = {}
 
     def public_closure(n):
@@ -131,7 +153,16 @@ def visible(libs):
                 public[n] |= public_closure(d)
         return public[n]
 
-    return {n: set().union({n}, *(public_closure(d) for d in l.deps + l.private_deps))
+    for n in libs:
+        public_closure(n)
+    return public
+
+
+def visible(libs):
+    """What each library's sources can see: itself plus every direct dependency and, through
+    those, their PUBLIC (DEPS) dependencies transitively."""
+    public = public_closures(libs)
+    return {n: set().union({n}, *(public[d] for d in l.deps + l.private_deps))
             for n, l in libs.items()}
 
 
@@ -235,12 +266,46 @@ def main():
                     f"{where}: private header of {'/'.join(t.name for t in targets)}. Shared "
                     "private code belongs in an INTERNAL library that both link "
                     "(cmake/MinionHelpers.cmake).")
+    # Programs (apps/, examples/): "minion/..." headers of the libraries they link only, and
+    # never a private header of src/ (what the build's include roots give them).
+    public = public_closures(libs)
+    programs = load_programs(libs)
+    program_files = subprocess.run(["git", "ls-files", "--cached", "--others",
+                                    "--exclude-standard", "apps", "examples"], cwd=ROOT,
+                                   capture_output=True, text=True, check=True).stdout.split()
+    for folder, cmake_file, linked in programs:
+        can_see = set().union(*(public[n] for n in linked)) if linked else set()
+        for f in sorted(program_files):
+            if os.path.dirname(f) != folder or not f.endswith((".h", ".cc")):
+                continue
+            if not os.path.exists(os.path.join(ROOT, f)):
+                continue
+            for lineno, line in enumerate(open(os.path.join(ROOT, f), encoding="utf-8"), 1):
+                m = INCLUDE_RE.match(line)
+                if not m:
+                    continue
+                inc = m.group(1)
+                where = f"{f}:{lineno}: #include \"{inc}\""
+                if inc.startswith("minion/"):
+                    target = public_owner(inc)
+                    if target is None:
+                        errors.append(f"{where}: no library publishes this header")
+                    elif target.name not in can_see:
+                        errors.append(f"{where}: {cmake_file} does not link {target.name} "
+                                      "(target_link_libraries)")
+                elif (not os.path.exists(os.path.join(ROOT, folder, inc))
+                      and os.path.exists(os.path.join(ROOT, "src", inc))):
+                    errors.append(f"{where}: a program may include public headers "
+                                  "(\"minion/...\") and its own files only, never src/")
+        files.extend(f for f in program_files if os.path.dirname(f) == folder
+                     and f.endswith((".h", ".cc")))
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
         print(f"check_includes: {len(errors)} problem(s)", file=sys.stderr)
         return 1
-    print(f"check_includes: {len(files)} files, {len(libs)} libraries: include directions ok")
+    print(f"check_includes: {len(files)} files, {len(libs)} libraries, {len(programs)} program "
+          "folders: include directions ok")
     return 0
 
 

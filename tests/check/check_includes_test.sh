@@ -2,7 +2,8 @@
 # scripts/check_includes.py passes on this tree and fails, naming the file, line and missing
 # dependency, on a copy of it with misplaced includes (a public include against the direction,
 # another component's private header, an INTERNAL library's header without linking it, a file
-# that belongs to no library, a dependency cycle).
+# that belongs to no library, a dependency cycle, a program under apps/ or examples/ including a
+# library it does not link or a private header).
 set -euo pipefail
 source=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
@@ -10,7 +11,7 @@ python3 "$source/scripts/check_includes.py"
 
 copy() {
   rm -rf "$work/tree" && mkdir -p "$work/tree/scripts"
-  cp -r "$source/src" "$source/include" "$work/tree/"
+  cp -r "$source/src" "$source/include" "$source/apps" "$source/examples" "$work/tree/"
   cp "$source/scripts/check_includes.py" "$work/tree/scripts/"
   git -C "$work/tree" init -q
 }
@@ -41,6 +42,16 @@ copy
 sed -i '1i #include "llm/genai_span.h"' "$work/tree/include/minion/agents/worker.h"
 expect_failure "a public header including a private one" \
   'include/minion/agents/worker.h:1: #include "llm/genai_span.h": a public header may include only'
+
+copy
+sed -i '1i #include "minion/store/trace_store.h"' "$work/tree/examples/custom_worker.cc"
+expect_failure "a program including a library it does not link" \
+  'examples/custom_worker.cc:1: #include "minion/store/trace_store.h": examples/CMakeLists.txt does not link minion_store'
+
+copy
+sed -i '1i #include "curl/curl_easy.h"' "$work/tree/apps/minion/main.cc"
+expect_failure "a program including a private header" \
+  'apps/minion/main.cc:1: #include "curl/curl_easy.h": a program may include public headers'
 
 copy
 echo 'int orphan;' >"$work/tree/src/trace/orphan.cc"

@@ -20,8 +20,8 @@
 #include "minion/agents/orchestrator.h"
 #include "minion/agents/planner.h"
 #include "minion/agents/registry.h"
-#include "minion/agents/worker.h"
 #include "minion/agents/runtime_builder.h"
+#include "minion/agents/worker.h"
 #include "minion/sdk/batch_span_processor.h"
 #include "minion/sdk/sampler.h"
 #include "minion/sdk/tracer_provider.h"
@@ -32,7 +32,8 @@ using namespace minion;
 
 class NullExporter final : public sdk::SpanExporter {
  public:
-  sdk::ExportResult Export(std::span<const trace::SpanDataPtr> spans, std::chrono::milliseconds) noexcept override {
+  sdk::ExportResult Export(std::span<const trace::SpanDataPtr> spans,
+                           std::chrono::milliseconds) noexcept override {
     exported += spans.size();
     return sdk::ExportResult::kSuccess;
   }
@@ -50,11 +51,12 @@ struct Tracing {
     }
     sdk::TracerProviderOptions options;
     options.merge_environment_resource = false;
-    options.sampler = sdk::MakeParentBasedSampler(mode == 1 ? sdk::MakeAlwaysOnSampler()
-                                                            : sdk::MakeTraceIdRatioBasedSampler(0.1));
+    options.sampler = sdk::MakeParentBasedSampler(
+        mode == 1 ? sdk::MakeAlwaysOnSampler() : sdk::MakeTraceIdRatioBasedSampler(0.1));
     sdk::BatchSpanProcessorOptions batch;
     batch.max_queue_size = 65536;
-    options.processors.push_back(std::make_unique<sdk::BatchSpanProcessor>(std::make_unique<NullExporter>(), batch));
+    options.processors.push_back(
+        std::make_unique<sdk::BatchSpanProcessor>(std::make_unique<NullExporter>(), batch));
     provider = sdk::TracerProvider::Create(std::move(options));
     tracer = provider->GetTracer("bench");
   }
@@ -118,7 +120,8 @@ struct SharedProtocol {
     // steady_clock nanoseconds at the handler's first line, for the latest message.
     std::atomic<std::int64_t> entered_ns{0};
   };
-  SharedProtocol(int tracing_mode, std::size_t pool_threads, std::size_t mailbox, std::int64_t spin_us = 0)
+  SharedProtocol(int tracing_mode, std::size_t pool_threads, std::size_t mailbox,
+                 std::int64_t spin_us = 0)
       : tracing(tracing_mode) {
     agents::InMemoryProtocolOptions po;
     po.threads = pool_threads;
@@ -154,7 +157,8 @@ std::unique_ptr<SharedProtocol> g_shared;
 // ->Threads(2): two producers, one sink each.
 void BM_SendToHandlerEntry(benchmark::State& state) {
   if (state.thread_index() == 0) {
-    g_shared = std::make_unique<SharedProtocol>(static_cast<int>(state.range(0)), 2, 1024, state.range(2));
+    g_shared =
+        std::make_unique<SharedProtocol>(static_cast<int>(state.range(0)), 2, 1024, state.range(2));
   }
   const auto gap = std::chrono::microseconds(state.range(1));
   std::uint64_t expected = 0;
@@ -169,30 +173,44 @@ void BM_SendToHandlerEntry(benchmark::State& state) {
     auto entered = std::chrono::steady_clock::time_point(
         std::chrono::steady_clock::duration(sink.entered_ns.load(std::memory_order_relaxed)));
     state.SetIterationTime(std::chrono::duration<double>(entered - before).count());
-    hops_ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(entered - before).count());
+    hops_ns.push_back(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(entered - before).count());
   }
   // The mean (the reported time) carries every preemption of a loaded machine; the percentiles
   // show the typical hop next to it. Averaged over producer threads.
   if (!hops_ns.empty()) {
     std::sort(hops_ns.begin(), hops_ns.end());
-    auto pct = [&](double q) { return static_cast<double>(hops_ns[static_cast<std::size_t>(q * (hops_ns.size() - 1))]); };
+    auto pct = [&](double q) {
+      return static_cast<double>(hops_ns[static_cast<std::size_t>(q * (hops_ns.size() - 1))]);
+    };
     state.counters["p50_ns"] = benchmark::Counter(pct(0.5), benchmark::Counter::kAvgThreads);
     state.counters["p90_ns"] = benchmark::Counter(pct(0.9), benchmark::Counter::kAvgThreads);
     state.counters["p99_ns"] = benchmark::Counter(pct(0.99), benchmark::Counter::kAvgThreads);
   }
   state.SetLabel(std::string("send->handler entry, pool 2, tracing ") +
-                 ModeName(static_cast<int>(state.range(0))) + ", gap " + std::to_string(state.range(1)) +
-                 "us, spin " + std::to_string(state.range(2)) + "us");
+                 ModeName(static_cast<int>(state.range(0))) + ", gap " +
+                 std::to_string(state.range(1)) + "us, spin " + std::to_string(state.range(2)) +
+                 "us");
   if (state.thread_index() == 0) g_shared.reset();
 }
 // CPU is the whole process's (pool threads included, so an idle pool thread's spinning shows).
 BENCHMARK(BM_SendToHandlerEntry)
-    ->Args({0, 0, 0})->Args({1, 0, 0})->Args({0, 0, 20})
-    ->Threads(1)->Threads(2)->UseManualTime()->MeasureProcessCPUTime();
+    ->Args({0, 0, 0})
+    ->Args({1, 0, 0})
+    ->Args({0, 0, 20})
+    ->Threads(1)
+    ->Threads(2)
+    ->UseManualTime()
+    ->MeasureProcessCPUTime();
 // Manual time excludes the idle gap, so cap the iterations or a run takes minutes.
 BENCHMARK(BM_SendToHandlerEntry)
-    ->Args({0, 500, 0})->Args({0, 500, 20})
-    ->Threads(1)->Threads(2)->UseManualTime()->MeasureProcessCPUTime()->Iterations(2000);
+    ->Args({0, 500, 0})
+    ->Args({0, 500, 20})
+    ->Threads(1)
+    ->Threads(2)
+    ->UseManualTime()
+    ->MeasureProcessCPUTime()
+    ->Iterations(2000);
 
 // Two agents bounce one message back and forth kHops times through the protocol: each
 // handler's only work is to Send the next message. Time per hop = wall time / kHops (counter
@@ -227,16 +245,22 @@ void BM_PingPong(benchmark::State& state) {
     WaitFor(rounds, ++expected);
   }
   state.SetItemsProcessed(state.iterations() * kHops);
-  state.counters["per_hop"] = benchmark::Counter(static_cast<double>(state.iterations() * kHops),
-                                                 benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-  state.SetLabel("pool " + std::to_string(state.range(0)) + ", tracing " + ModeName(static_cast<int>(state.range(1))) +
-                 ", spin " + std::to_string(state.range(2)) + "us");
+  state.counters["per_hop"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kHops),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetLabel("pool " + std::to_string(state.range(0)) + ", tracing " +
+                 ModeName(static_cast<int>(state.range(1))) + ", spin " +
+                 std::to_string(state.range(2)) + "us");
   (void)protocol.Shutdown();
 }
 // range(0): pool threads; range(1): tracing mode; range(2): idle_spin_max in us.
 BENCHMARK(BM_PingPong)
-    ->Args({1, 0, 0})->Args({2, 0, 0})->Args({2, 1, 0})->Args({2, 0, 20})
-    ->MeasureProcessCPUTime()->UseRealTime();
+    ->Args({1, 0, 0})
+    ->Args({2, 0, 0})
+    ->Args({2, 1, 0})
+    ->Args({2, 0, 20})
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
 
 // Messages in flight back to back: how many sends per second the pool absorbs. Each producer
 // sends a batch to its own sink and waits until the batch is handled. range(0): tracing mode;
@@ -255,11 +279,17 @@ void BM_SendThroughput(benchmark::State& state) {
     WaitFor(g_shared->sinks[state.thread_index()].handled, expected);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(expected));
-  state.SetLabel("pool " + std::to_string(state.range(1)) + ", tracing " + ModeName(static_cast<int>(state.range(0))));
+  state.SetLabel("pool " + std::to_string(state.range(1)) + ", tracing " +
+                 ModeName(static_cast<int>(state.range(0))));
   if (state.thread_index() == 0) g_shared.reset();
 }
 BENCHMARK(BM_SendThroughput)->Args({0, 1})->Args({1, 1})->MeasureProcessCPUTime()->UseRealTime();
-BENCHMARK(BM_SendThroughput)->Args({0, 2})->Threads(1)->Threads(2)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK(BM_SendThroughput)
+    ->Args({0, 2})
+    ->Threads(1)
+    ->Threads(2)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
 
 void Spin(std::chrono::microseconds d) {
   auto until = std::chrono::steady_clock::now() + d;
@@ -278,11 +308,12 @@ void BM_CoordinatorTasks(benchmark::State& state) {
   defaults.builtin_workers = false;
   defaults.protocol.threads = 2;
   auto coordinator = agents::BuildCoordinator(std::move(options), std::move(defaults)).value();
-  (void)coordinator->CreateWorker({"w", "", {"noop"}, "", 5, {}},
-                                  [work](const trace::Context&, const agents::Subtask&) -> Result<nlohmann::json> {
-                                    if (work.count() > 0) Spin(work);
-                                    return nlohmann::json();
-                                  });
+  (void)coordinator->CreateWorker(
+      {"w", "", {"noop"}, "", 5, {}},
+      [work](const trace::Context&, const agents::Subtask&) -> Result<nlohmann::json> {
+        if (work.count() > 0) Spin(work);
+        return nlohmann::json();
+      });
   agents::TaskRequest request{"bench", "", "noop", 5, {}};
   std::uint64_t failures = 0;
   for (auto _ : state) {
@@ -291,13 +322,17 @@ void BM_CoordinatorTasks(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["failures"] = static_cast<double>(failures);
-  state.SetLabel(std::string("tracing ") + ModeName(static_cast<int>(state.range(0))) + ", handler " +
-                 std::to_string(state.range(1)) + "us");
+  state.SetLabel(std::string("tracing ") + ModeName(static_cast<int>(state.range(0))) +
+                 ", handler " + std::to_string(state.range(1)) + "us");
   (void)coordinator->Shutdown();
 }
 BENCHMARK(BM_CoordinatorTasks)
-    ->Args({0, 0})->Args({1, 0})->Args({2, 0})
-    ->Args({0, 100})->Args({1, 100})->Args({2, 100})
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({2, 0})
+    ->Args({0, 100})
+    ->Args({1, 100})
+    ->Args({2, 100})
     ->MeasureProcessCPUTime()
     ->UseRealTime();
 
@@ -316,9 +351,8 @@ void BM_ChainPlan(benchmark::State& state) {
   worker_options.tracer = tracer;
   auto worker = std::make_shared<agents::Worker>(
       agents::WorkerMetadata{"w", "", {"step"}, "", 5, {}},
-      agents::MakeFunctionHandler([](const trace::Context&, const agents::Subtask&) -> Result<nlohmann::json> {
-        return nlohmann::json();
-      }),
+      agents::MakeFunctionHandler([](const trace::Context&, const agents::Subtask&)
+                                      -> Result<nlohmann::json> { return nlohmann::json(); }),
       worker_options);
   (void)worker->Start(protocol);
   (void)registry.Add(worker->metadata(), worker);
@@ -339,7 +373,8 @@ void BM_ChainPlan(benchmark::State& state) {
     options.tracer = tracer;
     agents::Orchestrator orchestrator(protocol, registry, options);
     (void)orchestrator.Start();
-    auto r = orchestrator.ExecuteTask({}, "chain-" + std::to_string(task++), {"chain", "", "workflow", 5, {}}, planner);
+    auto r = orchestrator.ExecuteTask({}, "chain-" + std::to_string(task++),
+                                      {"chain", "", "workflow", 5, {}}, planner);
     failures += !r.status.ok();
     (void)orchestrator.Shutdown();
   }
@@ -348,7 +383,12 @@ void BM_ChainPlan(benchmark::State& state) {
   (void)worker->Stop();
   (void)protocol.Shutdown();
 }
-BENCHMARK(BM_ChainPlan)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK(BM_ChainPlan)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
 
 }  // namespace
 

@@ -53,7 +53,8 @@ BENCHMARK(BM_SqliteStoragePutGet);
 
 void BM_CalculatorExpression(benchmark::State& state) {
   for (auto _ : state) {
-    benchmark::DoNotOptimize(tools::EvaluateExpression("(2 + 3) * 4 ^ 2 - sqrt(16) / max(1, 2, 3)"));
+    benchmark::DoNotOptimize(
+        tools::EvaluateExpression("(2 + 3) * 4 ^ 2 - sqrt(16) / max(1, 2, 3)"));
   }
 }
 BENCHMARK(BM_CalculatorExpression);
@@ -62,8 +63,9 @@ void BM_OfflineChatPlan(benchmark::State& state) {
   llm::OfflineProvider provider;
   llm::ChatRequest r;
   r.json_response = true;
-  r.messages = {{"system", "Use only these capabilities: code_generation, data_analysis, summarize."},
-                {"user", "Break this task into subtasks as JSON.\nTask: analyse churn and summarize"}};
+  r.messages = {
+      {"system", "Use only these capabilities: code_generation, data_analysis, summarize."},
+      {"user", "Break this task into subtasks as JSON.\nTask: analyse churn and summarize"}};
   for (auto _ : state) benchmark::DoNotOptimize(provider.Chat(trace::Context(), r));
 }
 BENCHMARK(BM_OfflineChatPlan);

@@ -48,7 +48,8 @@ void BM_OtlpProtoLibprotobufMessage(benchmark::State& state) {
   std::string out;
   for (auto _ : state) {
     google::protobuf::Arena arena;
-    auto* req = google::protobuf::Arena::CreateMessage<minion::otlp::ExportTraceServiceRequest>(&arena);
+    auto* req =
+        google::protobuf::Arena::CreateMessage<minion::otlp::ExportTraceServiceRequest>(&arena);
     minion::otlp::BuildTraceRequest(spans, *req);
     out.clear();
     req->SerializeToString(&out);
@@ -92,9 +93,12 @@ void BM_OtlpJsonNlohmann(benchmark::State& state) {
       nlohmann::json attrs = nlohmann::json::array();
       for (const auto& a : s->attributes) {
         nlohmann::json v;
-        if (auto* str = std::get_if<std::string>(&a.value)) v["stringValue"] = *str;
-        else if (auto* i = std::get_if<std::int64_t>(&a.value)) v["intValue"] = std::to_string(*i);
-        else if (auto* b = std::get_if<bool>(&a.value)) v["boolValue"] = *b;
+        if (auto* str = std::get_if<std::string>(&a.value))
+          v["stringValue"] = *str;
+        else if (auto* i = std::get_if<std::int64_t>(&a.value))
+          v["intValue"] = std::to_string(*i);
+        else if (auto* b = std::get_if<bool>(&a.value))
+          v["boolValue"] = *b;
         attrs.push_back({{"key", a.key}, {"value", std::move(v)}});
       }
       j["attributes"] = std::move(attrs);

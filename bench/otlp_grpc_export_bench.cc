@@ -60,7 +60,8 @@ void RunExport(benchmark::State& state, const std::string& endpoint, bool gzip) 
   // Warm the connection so the first iteration does not pay for the HTTP/2 handshake.
   (void)(*exporter)->Export(spans, std::chrono::seconds(10));
   for (auto _ : state) {
-    if ((*exporter)->Export(spans, std::chrono::seconds(10)) != minion::sdk::ExportResult::kSuccess) {
+    if ((*exporter)->Export(spans, std::chrono::seconds(10)) !=
+        minion::sdk::ExportResult::kSuccess) {
       state.SkipWithError("export failed");
       return;
     }
@@ -77,7 +78,12 @@ void BM_GrpcExportToNodeReceiver(benchmark::State& state) {
   }
   RunExport(state, "http://" + receiver.address(), state.range(0) != 0);
 }
-BENCHMARK(BM_GrpcExportToNodeReceiver)->Arg(0)->Arg(1)->ArgName("gzip")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GrpcExportToNodeReceiver)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("gzip")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_GrpcExportInProcess(benchmark::State& state) {
   InProcService service;
@@ -93,7 +99,12 @@ void BM_GrpcExportInProcess(benchmark::State& state) {
   RunExport(state, "http://127.0.0.1:" + std::to_string(port), state.range(0) != 0);
   server->Shutdown();
 }
-BENCHMARK(BM_GrpcExportInProcess)->Arg(0)->Arg(1)->ArgName("gzip")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GrpcExportInProcess)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("gzip")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -98,7 +98,8 @@ class MiniReceiver {
 
 constexpr int kBatch = 512;
 
-void BM_OtlpHttpExport(benchmark::State& state, OtlpProtocol protocol, OtlpCompression compression) {
+void BM_OtlpHttpExport(benchmark::State& state, OtlpProtocol protocol,
+                       OtlpCompression compression) {
   MiniReceiver receiver;
   OtlpExporterOptions o;
   o.endpoint = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/v1/traces";
@@ -113,7 +114,8 @@ void BM_OtlpHttpExport(benchmark::State& state, OtlpProtocol protocol, OtlpCompr
   std::vector<minion::trace::SpanDataPtr> spans;
   for (int i = 0; i < kBatch; ++i) spans.push_back(f.SeedSpan(static_cast<std::uint64_t>(i)));
   for (auto _ : state) {
-    if ((*exporter)->Export(spans, std::chrono::seconds(10)) != minion::sdk::ExportResult::kSuccess) {
+    if ((*exporter)->Export(spans, std::chrono::seconds(10)) !=
+        minion::sdk::ExportResult::kSuccess) {
       state.SkipWithError("export failed");
       break;
     }
@@ -122,12 +124,14 @@ void BM_OtlpHttpExport(benchmark::State& state, OtlpProtocol protocol, OtlpCompr
   const auto st = (*exporter)->stats();
   state.counters["requests"] = static_cast<double>(st.requests);
   state.counters["wire_bytes_per_span"] =
-      static_cast<double>(receiver.body_bytes()) / static_cast<double>(st.exported_spans ? st.exported_spans : 1);
+      static_cast<double>(receiver.body_bytes()) /
+      static_cast<double>(st.exported_spans ? st.exported_spans : 1);
   (void)(*exporter)->Shutdown(std::chrono::seconds(1));
 }
 BENCHMARK_CAPTURE(BM_OtlpHttpExport, protobuf, OtlpProtocol::kHttpProtobuf, OtlpCompression::kNone)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_OtlpHttpExport, protobuf_gzip, OtlpProtocol::kHttpProtobuf, OtlpCompression::kGzip)
+BENCHMARK_CAPTURE(BM_OtlpHttpExport, protobuf_gzip, OtlpProtocol::kHttpProtobuf,
+                  OtlpCompression::kGzip)
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_OtlpHttpExport, json, OtlpProtocol::kHttpJson, OtlpCompression::kNone)
     ->UseRealTime();

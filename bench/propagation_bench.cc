@@ -115,8 +115,9 @@ void BM_DefaultPropagatorExtractMap(benchmark::State& state) {
 BENCHMARK(BM_DefaultPropagatorExtractMap);
 
 void BM_TraceParentWithTraceStateExtractMap(benchmark::State& state) {
-  ExtractFrom(state, W3CTraceContextPropagator(),
-              {{"traceparent", kTraceparent}, {"tracestate", "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"}});
+  ExtractFrom(
+      state, W3CTraceContextPropagator(),
+      {{"traceparent", kTraceparent}, {"tracestate", "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"}});
 }
 BENCHMARK(BM_TraceParentWithTraceStateExtractMap);
 

@@ -31,7 +31,8 @@ class NoopProcessor final : public sdk::SpanProcessor {
 
 class NoopExporter final : public sdk::SpanExporter {
  public:
-  sdk::ExportResult Export(std::span<const trace::SpanDataPtr>, std::chrono::milliseconds) noexcept override {
+  sdk::ExportResult Export(std::span<const trace::SpanDataPtr>,
+                           std::chrono::milliseconds) noexcept override {
     return sdk::ExportResult::kSuccess;
   }
   Status Shutdown(std::chrono::milliseconds) noexcept override { return Status::Ok(); }
@@ -125,11 +126,13 @@ void RunSpans(benchmark::State& state) {
       child_opts.parent = &ctx;
     }
     if (i < 3) {
-      trace::Span s = tracer.StartSpan("child", {{"multiagent.worker.id", "worker-1"},
-                                                 {"multiagent.worker.capability", "search"},
-                                                 {"multiagent.task.id", "task-123"},
-                                                 {"multiagent.task.priority", 3},
-                                                 {"ok", true}}, child_opts);
+      trace::Span s = tracer.StartSpan("child",
+                                       {{"multiagent.worker.id", "worker-1"},
+                                        {"multiagent.worker.capability", "search"},
+                                        {"multiagent.task.id", "task-123"},
+                                        {"multiagent.task.priority", 3},
+                                        {"ok", true}},
+                                       child_opts);
       s.End();
       ++i;
     } else {
@@ -152,8 +155,9 @@ void SetupTail(const benchmark::State&) { g_fixture = new SdkFixture(true); }
 void Teardown(const benchmark::State& state) {
   g_fixture->provider->ForceFlush(std::chrono::seconds(30));
   const auto bs = g_fixture->batch_->stats();
-  std::fprintf(stderr, "  [%s threads=%d] batch enqueued=%llu dropped=%llu", g_fixture->tail_ ? "tail" : "plain",
-               state.threads(), static_cast<unsigned long long>(bs.enqueued),
+  std::fprintf(stderr, "  [%s threads=%d] batch enqueued=%llu dropped=%llu",
+               g_fixture->tail_ ? "tail" : "plain", state.threads(),
+               static_cast<unsigned long long>(bs.enqueued),
                static_cast<unsigned long long>(bs.dropped));
   if (g_fixture->tail_ != nullptr) {
     const auto ts = g_fixture->tail_->stats();
@@ -173,7 +177,17 @@ void BM_Span_TailThenBatch(benchmark::State& state) { RunSpans(state); }
 
 }  // namespace
 
-BENCHMARK(BM_Span_Batch)->Setup(SetupPlain)->Teardown(Teardown)->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK(BM_Span_TailThenBatch)->Setup(SetupTail)->Teardown(Teardown)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Span_Batch)
+    ->Setup(SetupPlain)
+    ->Teardown(Teardown)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+BENCHMARK(BM_Span_TailThenBatch)
+    ->Setup(SetupTail)
+    ->Teardown(Teardown)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

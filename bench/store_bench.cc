@@ -197,9 +197,8 @@ void Ingest(benchmark::State& state) {
     state.counters["spans_per_cpu_s"] =
         benchmark::Counter(static_cast<double>(store->Stats().spans_written) / cpu);
     // The writer thread alone: the rate when receivers decode on other cores.
-    state.counters["spans_per_writer_cpu_s"] =
-        benchmark::Counter(static_cast<double>(store->Stats().spans_written) /
-                           store->Stats().writer_cpu_seconds);
+    state.counters["spans_per_writer_cpu_s"] = benchmark::Counter(
+        static_cast<double>(store->Stats().spans_written) / store->Stats().writer_cpu_seconds);
     state.counters["bytes_per_span"] =
         benchmark::Counter(static_cast<double>(store->UsedBytes().value()) /
                            static_cast<double>(store->Stats().spans_written));

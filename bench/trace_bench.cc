@@ -14,7 +14,8 @@ using namespace minion;
 
 class NoopExporter final : public sdk::SpanExporter {
  public:
-  sdk::ExportResult Export(std::span<const trace::SpanDataPtr> spans, std::chrono::milliseconds) noexcept override {
+  sdk::ExportResult Export(std::span<const trace::SpanDataPtr> spans,
+                           std::chrono::milliseconds) noexcept override {
     benchmark::DoNotOptimize(spans.data());
     return sdk::ExportResult::kSuccess;
   }
@@ -41,7 +42,8 @@ struct Pipeline {
   }
 };
 
-void ReportDrops(benchmark::State& state, sdk::BatchSpanProcessor& p, std::uint64_t dropped_before) {
+void ReportDrops(benchmark::State& state, sdk::BatchSpanProcessor& p,
+                 std::uint64_t dropped_before) {
   state.counters["dropped"] = static_cast<double>(p.stats().dropped - dropped_before);
 }
 
@@ -52,7 +54,8 @@ Pipeline& SharedPipeline(benchmark::State& state, std::unique_ptr<sdk::Sampler> 
   static Pipeline* pipeline = nullptr;
   if (state.thread_index() == 0 && __atomic_load_n(&pipeline, __ATOMIC_ACQUIRE) == nullptr)
     __atomic_store_n(&pipeline, new Pipeline(make_sampler()), __ATOMIC_RELEASE);
-  while (__atomic_load_n(&pipeline, __ATOMIC_ACQUIRE) == nullptr) {}
+  while (__atomic_load_n(&pipeline, __ATOMIC_ACQUIRE) == nullptr) {
+  }
   return *pipeline;
 }
 
@@ -73,7 +76,8 @@ void BM_SpanStartEnd_NoAttributes(benchmark::State& state) {
 
 template <std::unique_ptr<sdk::Sampler> (*kMakeSampler)()>
 void SpanWithFiveAttributes(benchmark::State& state) {
-  Pipeline& p = SharedPipeline<std::integral_constant<decltype(kMakeSampler), kMakeSampler>>(state, kMakeSampler);
+  Pipeline& p = SharedPipeline<std::integral_constant<decltype(kMakeSampler), kMakeSampler>>(
+      state, kMakeSampler);
   const auto dropped_before = p.processor->stats().dropped;
   for (auto _ : state) {
     trace::Span span = p.tracer->StartSpan("worker.code_generation");
@@ -88,9 +92,15 @@ void SpanWithFiveAttributes(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_SpanStartEnd_FiveAttributes(benchmark::State& state) { SpanWithFiveAttributes<AlwaysOn>(state); }
-void BM_SpanUnsampled_FiveAttributes(benchmark::State& state) { SpanWithFiveAttributes<AlwaysOff>(state); }
-void BM_SpanRatio10_FiveAttributes(benchmark::State& state) { SpanWithFiveAttributes<Ratio10>(state); }
+void BM_SpanStartEnd_FiveAttributes(benchmark::State& state) {
+  SpanWithFiveAttributes<AlwaysOn>(state);
+}
+void BM_SpanUnsampled_FiveAttributes(benchmark::State& state) {
+  SpanWithFiveAttributes<AlwaysOff>(state);
+}
+void BM_SpanRatio10_FiveAttributes(benchmark::State& state) {
+  SpanWithFiveAttributes<Ratio10>(state);
+}
 
 // The same attributes passed at start (what the seed's Start*Span helpers do).
 void BM_SpanStartEnd_FiveAttributesAtStart(benchmark::State& state) {

@@ -23,7 +23,8 @@ int main() {
       "  - {name: report, capability: report, dependencies: [count]}\n");
   if (!workflow.ok()) return 2;
   options.workflow = std::shared_ptr<agents::Planner>(std::move(workflow).value());
-  auto coordinator = agents::BuildCoordinator(std::move(options), {.builtin_workers = false}).value();
+  auto coordinator =
+      agents::BuildCoordinator(std::move(options), {.builtin_workers = false}).value();
 
   (void)coordinator->CreateWorker(
       {"counter-1", "custom", {"word_count"}, "", 5, {}},
@@ -41,7 +42,8 @@ int main() {
   (void)coordinator->CreateWorker(
       {"reporter-1", "custom", {"report"}, "", 5, {}},
       [](const trace::Context&, const agents::Subtask& s) -> Result<nlohmann::json> {
-        return nlohmann::json{{"text", "The input has " + s.dependency_outputs["count"]["words"].dump() + " words."}};
+        return nlohmann::json{
+            {"text", "The input has " + s.dependency_outputs["count"]["words"].dump() + " words."}};
       });
 
   agents::TaskResult result = coordinator->ExecuteTask(

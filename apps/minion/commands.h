@@ -17,11 +17,11 @@ struct Command {
 };
 
 Command AddRunCommand(CLI::App& app);
-Command AddResumeCommand(CLI::App& app);   // run_command.cc (shares run's flags)
+Command AddResumeCommand(CLI::App& app);  // run_command.cc (shares run's flags)
 Command AddServeCommand(CLI::App& app);
 Command AddWorkerCommand(CLI::App& app);   // worker_command.cc
 Command AddWorkersCommand(CLI::App& app);  // worker_command.cc
 Command AddCoordinatorCommand(CLI::App& app);
-Command AddRunsCommand(CLI::App& app);     // runs_command.cc
+Command AddRunsCommand(CLI::App& app);  // runs_command.cc
 
 }  // namespace minion::cli

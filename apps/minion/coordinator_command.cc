@@ -19,8 +19,8 @@
 #include "minion/logging/logging.h"
 #include "minion/observability/setup.h"
 #include "minion/observability/tracing.h"
-#include "minion/service/task_api.h"
 #include "minion/resilience/retry.h"
+#include "minion/service/task_api.h"
 #include "observe.h"
 
 namespace minion::cli {

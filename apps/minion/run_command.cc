@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -19,28 +19,27 @@
 
 #include "commands.h"
 #include "interrupt.h"
+#include "minion/agents/coordinator.h"
+#include "minion/agents/planner.h"
+#include "minion/agents/resume.h"
+#include "minion/agents/runtime_builder.h"
 #include "minion/common/env.h"
 #include "minion/common/json.h"
 #include "minion/common/text.h"
-#include "minion/logging/logging.h"
-#include "observe.h"
-#include "minion/agents/coordinator.h"
-#include "minion/agents/runtime_builder.h"
-#include "minion/agents/planner.h"
-#include "minion/agents/resume.h"
 #include "minion/exporters/in_memory_exporter.h"
 #include "minion/exporters/stdout_exporter.h"
 #include "minion/llm/factory.h"
+#include "minion/logging/logging.h"
 #include "minion/observability/setup.h"
 #include "minion/propagation/carriers.h"
 #include "minion/propagation/from_env.h"
 #include "minion/sdk/simple_span_processor.h"
+#include "observe.h"
 #include "transport.h"
 #include "worker_tools.h"
 
 namespace minion::cli {
 namespace {
-
 
 constexpr const char* kFooter = R"(
 Tracing configuration (flags win over the environment):
@@ -93,7 +92,8 @@ struct RunFlags {
   std::string planner = "direct";
   std::string ledger;
   std::string prices;  // --prices FILE: model -> USD per million input/output tokens
-  std::string workers_file;  // --workers FILE: the workers (agents/worker_config.h) instead of the five
+  std::string
+      workers_file;  // --workers FILE: the workers (agents/worker_config.h) instead of the five
   int timeout_ms = 60000;
   int max_attempts = 3;
   int max_parallel = 4;          // OrchestratorOptions::max_parallel
@@ -111,8 +111,8 @@ struct RunFlags {
 
 // With a networked transport the coordinator's workers are other processes: route each live
 // capability to its shared stream (any worker process offering it takes the subtask).
-Result<std::shared_ptr<transports::RedisStreamsProtocol>> ConnectTransport(const RunFlags& flags,
-                                                                           std::vector<std::string>* live) {
+Result<std::shared_ptr<transports::RedisStreamsProtocol>> ConnectTransport(
+    const RunFlags& flags, std::vector<std::string>* live) {
   MINION_ASSIGN_OR_RETURN(auto options, RedisOptions(flags.transport));
   MINION_ASSIGN_OR_RETURN(auto protocol, transports::RedisStreamsProtocol::Connect(options));
   MINION_ASSIGN_OR_RETURN(auto workers, protocol->ListWorkers());
@@ -124,8 +124,9 @@ Result<std::shared_ptr<transports::RedisStreamsProtocol>> ConnectTransport(const
 
 // "12 in / 34 out tokens, 2 LLM calls, $0.000123" or "cost unknown (no price for gpt-x)".
 std::string UsageLine(const agents::Usage& usage, const agents::Cost& cost) {
-  std::string line = std::to_string(usage.input_tokens()) + " in / " + std::to_string(usage.output_tokens()) +
-                     " out tokens, " + std::to_string(usage.llm_calls()) +
+  std::string line = std::to_string(usage.input_tokens()) + " in / " +
+                     std::to_string(usage.output_tokens()) + " out tokens, " +
+                     std::to_string(usage.llm_calls()) +
                      (usage.llm_calls() == 1 ? " LLM call, " : " LLM calls, ");
   if (cost.usd) {
     char buf[64];
@@ -146,7 +147,8 @@ void PrintHuman(const agents::TaskResult& r) {
             << (r.replanned ? ", replanned" : "") << ")\n";
   if (!r.ok()) std::cout << "  error: " << EscapeControl(r.status.ToString()) << "\n";
   if (!r.resumed_trace_id.empty() || r.reused_subtasks > 0) {
-    std::cout << "  resumed: " << r.reused_subtasks << " finished subtasks reused from the interrupted run"
+    std::cout << "  resumed: " << r.reused_subtasks
+              << " finished subtasks reused from the interrupted run"
               << (r.resumed_trace_id.empty() ? "" : " (trace " + r.resumed_trace_id + ")") << "\n";
   }
   std::cout << "  usage: " << UsageLine(r.usage, r.cost) << "\n";
@@ -154,7 +156,8 @@ void PrintHuman(const agents::TaskResult& r) {
     std::cout << "  [" << (s.status.ok() ? "succeeded" : "failed") << "] " << EscapeControl(s.name)
               << " (capability " << EscapeControl(s.capability) << ", worker "
               << (s.worker_id.empty() ? "-" : EscapeControl(s.worker_id)) << ", " << s.attempts
-              << (s.attempts == 1 ? " attempt" : " attempts") << (s.reused ? ", reused" : "") << ")\n";
+              << (s.attempts == 1 ? " attempt" : " attempts") << (s.reused ? ", reused" : "")
+              << ")\n";
     if (!s.status.ok()) std::cout << "    error: " << EscapeControl(s.status.ToString()) << "\n";
     std::cout << "    usage: " << UsageLine(s.usage, s.cost) << "\n";
     if (s.output.is_object() && s.output.contains("text") && s.output["text"].is_string()) {
@@ -163,7 +166,8 @@ void PrintHuman(const agents::TaskResult& r) {
       while (start < text.size()) {
         std::size_t end = text.find('\n', start);
         if (end == std::string::npos) end = text.size();
-        std::cout << "    | " << EscapeControl(std::string_view(text).substr(start, end - start)) << "\n";
+        std::cout << "    | " << EscapeControl(std::string_view(text).substr(start, end - start))
+                  << "\n";
         start = end + 1;
       }
     } else if (!s.output.is_null()) {
@@ -171,7 +175,8 @@ void PrintHuman(const agents::TaskResult& r) {
     }
     if (s.output.is_object() && s.output.contains("files") && s.output["files"].is_array()) {
       for (const auto& file : s.output["files"]) {
-        if (file.is_string()) std::cout << "    file: " << EscapeControl(file.get<std::string>()) << "\n";
+        if (file.is_string())
+          std::cout << "    file: " << EscapeControl(file.get<std::string>()) << "\n";
       }
     }
   }
@@ -179,7 +184,8 @@ void PrintHuman(const agents::TaskResult& r) {
 
 // The propagator OTEL_PROPAGATORS names (default tracecontext,baggage); a bad list is
 // reported and the default used, as for every standard variable.
-const trace::TextMapPropagator& ConfiguredPropagator(std::unique_ptr<trace::TextMapPropagator>& holder) {
+const trace::TextMapPropagator& ConfiguredPropagator(
+    std::unique_ptr<trace::TextMapPropagator>& holder) {
   auto made = propagation::MakePropagatorFromEnv();
   if (made.ok()) {
     holder = std::move(made).value();
@@ -199,8 +205,8 @@ struct CancelTarget {
 
 int Run(const RunFlags& flags) {
   if (flags.max_backoff_ms < flags.initial_backoff_ms) {
-    std::cerr << "minion: --max-backoff (" << flags.max_backoff_ms << " ms) is below --initial-backoff ("
-              << flags.initial_backoff_ms << " ms)\n";
+    std::cerr << "minion: --max-backoff (" << flags.max_backoff_ms
+              << " ms) is below --initial-backoff (" << flags.initial_backoff_ms << " ms)\n";
     return 2;
   }
   // First, before any thread exists: every thread started below inherits the blocked signals,
@@ -209,7 +215,8 @@ int Run(const RunFlags& flags) {
   InterruptWatcher interrupts([cancel](int) {
     std::lock_guard lock(cancel->mu);
     // Grace 0: the running subtasks get cancel messages now (the existing cancel path).
-    if (cancel->coordinator != nullptr) (void)cancel->coordinator->Shutdown(std::chrono::milliseconds(0));
+    if (cancel->coordinator != nullptr)
+      (void)cancel->coordinator->Shutdown(std::chrono::milliseconds(0));
   });
 
   if (Status s = StartLogging(flags.observe); !s.ok()) {
@@ -235,7 +242,9 @@ int Run(const RunFlags& flags) {
   if (flags.ui) {
     // `minion serve` takes OTLP/HTTP on its query port too, so one URL serves both.
     const std::string otlp = "otlp-http";
-    config->exporter = config->exporter.empty() || config->exporter == "none" ? otlp : config->exporter + "," + otlp;
+    config->exporter = config->exporter.empty() || config->exporter == "none"
+                           ? otlp
+                           : config->exporter + "," + otlp;
     config->otlp_endpoint = flags.ui_url + "/v1/traces";
   }
   auto memory = std::make_unique<exporters::InMemorySpanExporter>();
@@ -274,14 +283,17 @@ int Run(const RunFlags& flags) {
     gethostname(host, sizeof host - 1);
     options.id = std::string("coordinator-") + host + "-" + std::to_string(getpid());
   }
-  options.provider = GuardProvider(std::shared_ptr<llm::Provider>(std::move(provider).value()), *resilience_config);
+  options.provider = GuardProvider(std::shared_ptr<llm::Provider>(std::move(provider).value()),
+                                   *resilience_config);
   options.orchestrator.subtask_timeout = std::chrono::milliseconds(flags.timeout_ms);
   options.orchestrator.retry.max_attempts = flags.max_attempts;
   options.orchestrator.max_parallel = static_cast<std::size_t>(flags.max_parallel);
   options.orchestrator.retry.initial_backoff = std::chrono::milliseconds(flags.initial_backoff_ms);
   options.orchestrator.retry.max_backoff = std::chrono::milliseconds(flags.max_backoff_ms);
-  if (flags.planner == "auto") options.planner_mode = agents::PlannerMode::kAuto;
-  else if (flags.planner == "llm") options.planner_mode = agents::PlannerMode::kLlm;
+  if (flags.planner == "auto")
+    options.planner_mode = agents::PlannerMode::kAuto;
+  else if (flags.planner == "llm")
+    options.planner_mode = agents::PlannerMode::kLlm;
   if (!flags.workflow.empty()) {
     auto workflow = agents::DeclarativePlanner::FromFile(flags.workflow);
     if (!workflow.ok()) {
@@ -305,8 +317,8 @@ int Run(const RunFlags& flags) {
     agents::WorkerOptions wo = options.worker_options;
     if (!wo.tracer) wo.tracer = options.tracer;
     if (!wo.clock) wo.clock = options.clock;
-    auto workers = BuildWorkersFromFile(flags.workers_file, options.provider, *resilience_config, *worker_tools,
-                                        std::move(wo));
+    auto workers = BuildWorkersFromFile(flags.workers_file, options.provider, *resilience_config,
+                                        *worker_tools, std::move(wo));
     if (!workers.ok()) {
       std::cerr << "minion: " << workers.status().ToString() << "\n";
       return 2;
@@ -317,7 +329,8 @@ int Run(const RunFlags& flags) {
       agents::WorkerOptions wo = options.worker_options;
       if (!wo.tracer) wo.tracer = options.tracer;
       if (!wo.clock) wo.clock = options.clock;
-      options.workers.push_back(agents::MakeBuiltinWorker(kind, options.provider, {}, std::move(wo), *worker_tools));
+      options.workers.push_back(
+          agents::MakeBuiltinWorker(kind, options.provider, {}, std::move(wo), *worker_tools));
     }
   }
   if (!flags.prices.empty()) {
@@ -393,9 +406,10 @@ int Run(const RunFlags& flags) {
   const trace::TextMapPropagator& propagator = ConfiguredPropagator(propagator_holder);
   propagation::EnvironmentCarrier carrier;
   trace::Context parent = propagator.Extract(carrier, trace::Context());
-  agents::TaskResult result = interrupts.signal() != 0 ? agents::TaskResult{}
-                              : resume ? (*coordinator)->ResumeTask(*resume, parent.HasSpan() ? &parent : nullptr)
-                                       : (*coordinator)->ExecuteTask(request, parent.HasSpan() ? &parent : nullptr);
+  agents::TaskResult result =
+      interrupts.signal() != 0 ? agents::TaskResult{}
+      : resume ? (*coordinator)->ResumeTask(*resume, parent.HasSpan() ? &parent : nullptr)
+               : (*coordinator)->ExecuteTask(request, parent.HasSpan() ? &parent : nullptr);
   // Written while the coordinator still runs: the collect hook reads its workers and ledger.
   if (metrics) {
     logging::Flush();
@@ -411,7 +425,8 @@ int Run(const RunFlags& flags) {
   if (remote) (void)remote->Shutdown(std::chrono::seconds(10));
   const int signo = interrupts.signal();
   if (signo != 0 && result.task_id.empty()) {
-    result.status = CancelledError(std::string("interrupted by ") + SignalName(signo) + " before the task started");
+    result.status = CancelledError(std::string("interrupted by ") + SignalName(signo) +
+                                   " before the task started");
   }
 
   // The answer first: telemetry must not hold it up (a dead collector can take the whole flush
@@ -436,12 +451,14 @@ int Run(const RunFlags& flags) {
   const bool written = static_cast<bool>(std::cout);
   const int write_errno = errno;
   if (!written) {
-    std::cerr << "minion: cannot write the result to standard output: " << std::strerror(write_errno) << "\n";
+    std::cerr << "minion: cannot write the result to standard output: "
+              << std::strerror(write_errno) << "\n";
   }
 
-  const auto flush_timeout = interrupts.signal() != 0
-                                 ? std::chrono::duration_cast<std::chrono::milliseconds>(kFlushTimeoutInterrupted)
-                                 : std::chrono::duration_cast<std::chrono::milliseconds>(kFlushTimeout);
+  const auto flush_timeout =
+      interrupts.signal() != 0
+          ? std::chrono::duration_cast<std::chrono::milliseconds>(kFlushTimeoutInterrupted)
+          : std::chrono::duration_cast<std::chrono::milliseconds>(kFlushTimeout);
   Status flushed = observability::ShutdownTracer(flush_timeout);
   if (!flushed.ok()) std::cerr << "minion: warning: " << flushed.ToString() << "\n";
   if (!result.ok()) {
@@ -449,7 +466,8 @@ int Run(const RunFlags& flags) {
     if (remote && result.status.code() == StatusCode::kNotFound) {
       std::string names;
       for (const auto& c : live) names += (names.empty() ? "" : ", ") + c;
-      std::cerr << "minion: capabilities offered by live workers: " << (names.empty() ? "(none)" : names) << "\n";
+      std::cerr << "minion: capabilities offered by live workers: "
+                << (names.empty() ? "(none)" : names) << "\n";
     }
   }
   if (const int s = interrupts.signal(); s != 0) return 128 + s;
@@ -474,20 +492,21 @@ for bad flags, 128 + N after signal N.
 
 static void AddRunOptions(CLI::App* run, const std::shared_ptr<RunFlags>& flags);
 
-
 Command AddRunCommand(CLI::App& app) {
   auto flags = std::make_shared<RunFlags>();
   CLI::App* run = app.add_subcommand("run", "Run one task and print its result and trace tree");
   run->footer(kFooter);
   run->add_option("--name", flags->name, "Task name (multiagent.task.name)")->required();
-  run->add_option("--type", flags->type,
-                  "Task type (multiagent.task.type); with the direct planner, the capability to route to")
+  run->add_option(
+         "--type", flags->type,
+         "Task type (multiagent.task.type); with the direct planner, the capability to route to")
       ->required();
   run->add_option("--priority", flags->priority, "Priority 1-10 (multiagent.task.priority)")
       ->check(CLI::Range(1, 10));
   run->add_option("--description", flags->description, "Longer description given to the workers");
   run->add_option("--input", flags->input, "Task input: JSON, or plain text");
-  run->add_option("--workflow", flags->workflow, "Workflow file (YAML or JSON) listing subtasks and dependencies")
+  run->add_option("--workflow", flags->workflow,
+                  "Workflow file (YAML or JSON) listing subtasks and dependencies")
       ->check(CLI::ExistingFile);
   run->add_option("--planner", flags->planner,
                   "direct (type = capability), auto (direct, else ask the LLM for a plan) or llm")
@@ -503,7 +522,8 @@ Command AddResumeCommand(CLI::App& app) {
   CLI::App* resume = app.add_subcommand(
       "resume", "Continue an interrupted task from its ledger: only its unfinished subtasks run");
   resume->footer(kResumeFooter);
-  resume->add_option("task_id", flags->resume_task_id, "The task id (from `minion runs list`)")->required();
+  resume->add_option("task_id", flags->resume_task_id, "The task id (from `minion runs list`)")
+      ->required();
   AddRunOptions(resume, flags);
   resume->get_option("--ledger")->required();
   return Command{resume, [flags] { return Run(*flags); }};
@@ -511,30 +531,37 @@ Command AddResumeCommand(CLI::App& app) {
 
 // The flags `run` and `resume` share.
 static void AddRunOptions(CLI::App* run, const std::shared_ptr<RunFlags>& flags) {
-  run->add_option("--exporter", flags->exporter,
-                  "Span exporters, comma-separated: otlp, otlp-http, jaeger, stdout, stdout-json, file, none");
+  run->add_option(
+      "--exporter", flags->exporter,
+      "Span exporters, comma-separated: otlp, otlp-http, jaeger, stdout, stdout-json, file, none");
   run->add_option("--sampling-ratio", flags->sampling_ratio, "Fraction of traces sampled, 0..1")
       ->check(CLI::Range(0.0, 1.0));
   run->add_option("--service-name", flags->service_name, "service.name of the spans");
-  run->add_option("--ledger", flags->ledger, "SQLite file recording tasks, subtasks and steps (default: memory)");
+  run->add_option("--ledger", flags->ledger,
+                  "SQLite file recording tasks, subtasks and steps (default: memory)");
   run->add_option("--prices", flags->prices,
                   "JSON price table: model -> {input_per_million, output_per_million} in USD "
                   "(examples/prices.json); without it cost is unknown except for the offline model")
       ->check(CLI::ExistingFile);
-  run->add_option("--workers", flags->workers_file,
-                  "Workers declared in a YAML (or JSON) file, replacing the five built-in ones: kind or "
-                  "command, capabilities, provider, model, tools, concurrency (examples/workers.yaml)")
+  run->add_option(
+         "--workers", flags->workers_file,
+         "Workers declared in a YAML (or JSON) file, replacing the five built-in ones: kind or "
+         "command, capabilities, provider, model, tools, concurrency (examples/workers.yaml)")
       ->check(CLI::ExistingFile);
-  run->add_option("--timeout-ms", flags->timeout_ms, "Per-subtask timeout in milliseconds")->check(CLI::PositiveNumber);
-  run->add_option("--max-attempts", flags->max_attempts, "Attempts per subtask, including the first")
+  run->add_option("--timeout-ms", flags->timeout_ms, "Per-subtask timeout in milliseconds")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--max-attempts", flags->max_attempts,
+                  "Attempts per subtask, including the first")
       ->check(CLI::Range(1, 100));
   run->add_option("--max-parallel", flags->max_parallel, "Subtasks of the task in flight at once")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  run->add_option("--initial-backoff", flags->initial_backoff_ms, "Delay before the first retry, in milliseconds")
+  run->add_option("--initial-backoff", flags->initial_backoff_ms,
+                  "Delay before the first retry, in milliseconds")
       ->check(CLI::Range(0, 3600000))
       ->capture_default_str();
-  run->add_option("--max-backoff", flags->max_backoff_ms, "Longest delay between retries, in milliseconds")
+  run->add_option("--max-backoff", flags->max_backoff_ms,
+                  "Longest delay between retries, in milliseconds")
       ->check(CLI::Range(0, 3600000))
       ->capture_default_str();
   run->add_option("--transport", flags->transport.url,
@@ -544,8 +571,10 @@ static void AddRunOptions(CLI::App* run, const std::shared_ptr<RunFlags>& flags)
   AddToolFlags(run, &flags->tools);
   run->add_flag("--json", flags->json, "Print the result as JSON");
   run->add_flag("--no-trace-tree", flags->no_tree, "Do not print the trace tree");
-  run->add_flag("--ui", flags->ui, "Export the trace to a running `minion serve` and print its URL");
-  run->add_option("--ui-url", flags->ui_url, "Address of that `minion serve` (its --listen)")->capture_default_str();
+  run->add_flag("--ui", flags->ui,
+                "Export the trace to a running `minion serve` and print its URL");
+  run->add_option("--ui-url", flags->ui_url, "Address of that `minion serve` (its --listen)")
+      ->capture_default_str();
   AddObserveFlags(*run, flags->observe);
 }
 

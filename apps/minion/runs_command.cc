@@ -103,7 +103,8 @@ json UsageJson(const agents::LedgerUsage& u) {
 // "12 in / 34 out tokens, 2 LLM calls, $0.000123" (as `minion run` prints it).
 std::string UsageLine(const agents::LedgerUsage& u) {
   std::string line = std::to_string(u.input_tokens) + " in / " + std::to_string(u.output_tokens) +
-                     " out tokens, " + std::to_string(u.llm_calls) + (u.llm_calls == 1 ? " LLM call, " : " LLM calls, ");
+                     " out tokens, " + std::to_string(u.llm_calls) +
+                     (u.llm_calls == 1 ? " LLM call, " : " LLM calls, ");
   if (!u.cost_usd) return line + "cost unknown";
   char buf[64];
   std::snprintf(buf, sizeof buf, "$%.6f", *u.cost_usd);
@@ -245,7 +246,8 @@ int Show(const RunsFlags& flags) {
             << "  span id: " << (t.span_id.empty() ? "-" : EscapeControl(t.span_id)) << "\n";
   if (!t.error.empty()) std::cout << "  error:    " << EscapeControl(t.error) << "\n";
   if (t.truncated) std::cout << "  (input or plan was truncated in the ledger)\n";
-  std::cout << "  usage:    " << (t.status == "running" ? "- (recorded when the task ends)" : UsageLine(t.usage))
+  std::cout << "  usage:    "
+            << (t.status == "running" ? "- (recorded when the task ends)" : UsageLine(t.usage))
             << "\n";
   std::cout << "Subtasks (" << subtasks->size() << "):\n";
   for (const auto& s : *subtasks) {

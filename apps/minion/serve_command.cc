@@ -145,7 +145,9 @@ int Serve(const ServeFlags& flags) {
   api_options.ui_assets = [](std::string_view path) -> std::optional<store::UiAsset> {
     auto asset = ui::FindUiAsset(path);
     if (!asset) return std::nullopt;
-    return store::UiAsset{std::string(asset->content_type), asset->body, asset->etag,
+    return store::UiAsset{std::string(asset->content_type),
+                          asset->body,
+                          asset->etag,
                           {{"Cache-Control", std::string(ui::kCacheControl)},
                            {"Content-Security-Policy", std::string(ui::kContentSecurityPolicy)},
                            {"X-Content-Type-Options", "nosniff"}}};

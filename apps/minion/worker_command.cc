@@ -51,8 +51,8 @@ struct WorkerState {
   std::mutex mu;
   std::string id;
   transports::RedisStreamsProtocol* protocol = nullptr;  // guarded by mu
-  agents::Worker* worker = nullptr;                       // guarded by mu
-  bool stopping = false;                                  // guarded by mu
+  agents::Worker* worker = nullptr;                      // guarded by mu
+  bool stopping = false;                                 // guarded by mu
 };
 
 // The Redis connection's state, by a round trip (the same query `minion workers` makes):
@@ -107,9 +107,8 @@ Result<std::unique_ptr<http::Server>> StartMetricsServer(
   });
   server->Get("/healthz", [&state](const http::Request&, http::Response& res) {
     const auto [redis, error] = ProbeRedis(state);
-    nlohmann::json body = {{"status", redis == "up" ? "ok" : "unavailable"},
-                           {"worker", state.id},
-                           {"redis", redis}};
+    nlohmann::json body = {
+        {"status", redis == "up" ? "ok" : "unavailable"}, {"worker", state.id}, {"redis", redis}};
     if (!error.empty()) body["error"] = error;
     res.status = redis == "up" ? 200 : 503;
     res.body = DumpJson(body);

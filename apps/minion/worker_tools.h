@@ -9,19 +9,19 @@
 
 #include "minion/agents/builtin_workers.h"
 #include "minion/agents/worker.h"
+#include "minion/common/status.h"
 #include "minion/llm/provider.h"
 #include "minion/resilience/config.h"
-#include "minion/common/status.h"
 
 namespace minion::cli {
 
 struct ToolFlags {
   bool no_tools = false;
-  std::string workspace;                 // empty: <temp dir>/minion-workspaces
-  std::string tools_file;                // external tools (JSON or YAML)
-  std::vector<std::string> http_allow;   // hosts http_get may fetch; empty: no http_get
-  bool http_allow_private = false;       // let http_get reach private/loopback addresses
-  std::string storage;                   // SQLite file for the storage tools; empty: memory
+  std::string workspace;                // empty: <temp dir>/minion-workspaces
+  std::string tools_file;               // external tools (JSON or YAML)
+  std::vector<std::string> http_allow;  // hosts http_get may fetch; empty: no http_get
+  bool http_allow_private = false;      // let http_get reach private/loopback addresses
+  std::string storage;                  // SQLite file for the storage tools; empty: memory
   int max_tool_rounds = 8;
 };
 
@@ -37,7 +37,7 @@ Result<std::shared_ptr<const agents::WorkerTools>> BuildWorkerTools(const ToolFl
 // by the same resilience settings. Errors name the file, the entry and the field.
 Result<std::vector<std::shared_ptr<agents::Worker>>> BuildWorkersFromFile(
     const std::string& path, std::shared_ptr<llm::Provider> default_provider,
-    const resilience::ResilienceConfig& resilience, std::shared_ptr<const agents::WorkerTools> tools,
-    agents::WorkerOptions options);
+    const resilience::ResilienceConfig& resilience,
+    std::shared_ptr<const agents::WorkerTools> tools, agents::WorkerOptions options);
 
 }  // namespace minion::cli

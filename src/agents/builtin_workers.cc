@@ -12,22 +12,28 @@ namespace {
 
 class LlmTaskHandler final : public TaskHandler {
  public:
-  LlmTaskHandler(BuiltinKind kind, std::shared_ptr<llm::Provider> provider, std::shared_ptr<const WorkerTools> tools)
+  LlmTaskHandler(BuiltinKind kind, std::shared_ptr<llm::Provider> provider,
+                 std::shared_ptr<const WorkerTools> tools)
       : kind_(kind), provider_(std::move(provider)), tools_(std::move(tools)) {}
 
-  Result<nlohmann::json> HandleTask(const trace::Context& context, const Subtask& subtask) override {
+  Result<nlohmann::json> HandleTask(const trace::Context& context,
+                                    const Subtask& subtask) override {
     if (!provider_) return FailedPreconditionError("worker has no LLM provider configured");
     llm::ChatRequest request;
-    request.messages.push_back(
-        {"system", "You are the " + std::string(BuiltinRole(kind_)) + " agent of a multi-agent team. "
-                   "Perform the '" + subtask.capability + "' step and reply with the result only."});
-    std::string user = "Task: " + (subtask.description.empty() ? subtask.name : subtask.description);
+    request.messages.push_back({"system", "You are the " + std::string(BuiltinRole(kind_)) +
+                                              " agent of a multi-agent team. "
+                                              "Perform the '" +
+                                              subtask.capability +
+                                              "' step and reply with the result only."});
+    std::string user =
+        "Task: " + (subtask.description.empty() ? subtask.name : subtask.description);
     user += "\nCapability: " + subtask.capability;
     if (!subtask.input.is_null()) {
       user += "\nInput: " + (subtask.input.is_string() ? subtask.input.get<std::string>()
                                                        : DumpJson(subtask.input));
     }
-    for (auto it = subtask.dependency_outputs.begin(); it != subtask.dependency_outputs.end(); ++it) {
+    for (auto it = subtask.dependency_outputs.begin(); it != subtask.dependency_outputs.end();
+         ++it) {
       const auto& out = it.value();
       std::string text = out.is_object() && out.contains("text") && out["text"].is_string()
                              ? out["text"].get<std::string>()
@@ -42,10 +48,12 @@ class LlmTaskHandler final : public TaskHandler {
     // Counted as soon as the model answered: if a later step of this attempt fails (or it is
     // cancelled), the tokens were still spent. The key is the model the server reported.
     if (response.ok() && subtask.usage) {
-      subtask.usage->Add(provider_->Name(), response->model.empty() ? provider_->DefaultModel() : response->model,
+      subtask.usage->Add(provider_->Name(),
+                         response->model.empty() ? provider_->DefaultModel() : response->model,
                          response->input_tokens, response->output_tokens);
     }
-    if (!response.ok()) return response.status().WithContext(std::string(BuiltinRole(kind_)) + " LLM call");
+    if (!response.ok())
+      return response.status().WithContext(std::string(BuiltinRole(kind_)) + " LLM call");
     return nlohmann::json{{"text", response->content},
                           {"provider", provider_->Name()},
                           {"model", response->model},
@@ -57,21 +65,26 @@ class LlmTaskHandler final : public TaskHandler {
  private:
   // The registry one subtask's loop uses: its own, so the file tools are rooted in this task's
   // workspace while the other tools are shared.
-  Result<nlohmann::json> WithTools(const trace::Context& context, const Subtask& subtask, llm::ChatRequest request) {
+  Result<nlohmann::json> WithTools(const trace::Context& context, const Subtask& subtask,
+                                   llm::ChatRequest request) {
     const std::string role(BuiltinRole(kind_));
     tools::ToolRegistry registry(tools_->tracer);
     auto offered = [&](std::string_view name) {
-      if (tools_->only) return std::find(tools_->only->begin(), tools_->only->end(), name) != tools_->only->end();
+      if (tools_->only)
+        return std::find(tools_->only->begin(), tools_->only->end(), name) != tools_->only->end();
       return name != "write_file" || kind_ == BuiltinKind::kCoder;
     };
     std::filesystem::path workspace;
     if (!tools_->workspace_base.empty() && (offered("write_file") || offered("read_file"))) {
-      auto dir = tools::TaskWorkspace(tools_->workspace_base, subtask.task_id.empty() ? "task" : subtask.task_id);
+      auto dir = tools::TaskWorkspace(tools_->workspace_base,
+                                      subtask.task_id.empty() ? "task" : subtask.task_id);
       if (!dir.ok()) return dir.status().WithContext(role);
       workspace = *dir;
       tools::FileToolOptions files{workspace};
-      if (offered("write_file")) MINION_RETURN_IF_ERROR(registry.Register(tools::MakeWriteFileTool(files)));
-      if (offered("read_file")) MINION_RETURN_IF_ERROR(registry.Register(tools::MakeReadFileTool(files)));
+      if (offered("write_file"))
+        MINION_RETURN_IF_ERROR(registry.Register(tools::MakeWriteFileTool(files)));
+      if (offered("read_file"))
+        MINION_RETURN_IF_ERROR(registry.Register(tools::MakeReadFileTool(files)));
     }
     std::vector<std::shared_ptr<tools::Tool>> others{tools::MakeCalculatorTool()};
     if (tools_->storage) {
@@ -92,7 +105,8 @@ class LlmTaskHandler final : public TaskHandler {
     if (subtask.usage) {
       // Every round's tokens, as each answer arrives (the plain path above counts the same way).
       options.on_response = [&](const llm::ChatResponse& response) {
-        subtask.usage->Add(provider_->Name(), response.model.empty() ? provider_->DefaultModel() : response.model,
+        subtask.usage->Add(provider_->Name(),
+                           response.model.empty() ? provider_->DefaultModel() : response.model,
                            response.input_tokens, response.output_tokens);
       };
     }
@@ -135,36 +149,48 @@ class LlmTaskHandler final : public TaskHandler {
 
 std::string_view BuiltinRole(BuiltinKind kind) {
   switch (kind) {
-    case BuiltinKind::kCoder: return "coder";
-    case BuiltinKind::kAnalyst: return "analyst";
-    case BuiltinKind::kResearcher: return "researcher";
-    case BuiltinKind::kWriter: return "writer";
-    case BuiltinKind::kReviewer: return "reviewer";
+    case BuiltinKind::kCoder:
+      return "coder";
+    case BuiltinKind::kAnalyst:
+      return "analyst";
+    case BuiltinKind::kResearcher:
+      return "researcher";
+    case BuiltinKind::kWriter:
+      return "writer";
+    case BuiltinKind::kReviewer:
+      return "reviewer";
   }
   return "unknown";
 }
 
 const std::vector<std::string>& BuiltinCapabilities(BuiltinKind kind) {
-  static const std::vector<std::string> kCoder = {"code_generation", "code_review", "debugging", "refactoring"};
-  static const std::vector<std::string> kAnalyst = {"data_analysis", "statistical_analysis", "forecasting",
-                                                    "visualization"};
-  static const std::vector<std::string> kResearcher = {"research", "information_gathering", "synthesis",
-                                                       "summarization"};
+  static const std::vector<std::string> kCoder = {"code_generation", "code_review", "debugging",
+                                                  "refactoring"};
+  static const std::vector<std::string> kAnalyst = {"data_analysis", "statistical_analysis",
+                                                    "forecasting", "visualization"};
+  static const std::vector<std::string> kResearcher = {"research", "information_gathering",
+                                                       "synthesis", "summarization"};
   static const std::vector<std::string> kWriter = {"content_creation", "editing", "copywriting",
                                                    "technical_writing"};
-  static const std::vector<std::string> kReviewer = {"code_review", "content_review", "quality_assurance",
-                                                     "testing"};
+  static const std::vector<std::string> kReviewer = {"code_review", "content_review",
+                                                     "quality_assurance", "testing"};
   switch (kind) {
-    case BuiltinKind::kCoder: return kCoder;
-    case BuiltinKind::kAnalyst: return kAnalyst;
-    case BuiltinKind::kResearcher: return kResearcher;
-    case BuiltinKind::kWriter: return kWriter;
-    case BuiltinKind::kReviewer: return kReviewer;
+    case BuiltinKind::kCoder:
+      return kCoder;
+    case BuiltinKind::kAnalyst:
+      return kAnalyst;
+    case BuiltinKind::kResearcher:
+      return kResearcher;
+    case BuiltinKind::kWriter:
+      return kWriter;
+    case BuiltinKind::kReviewer:
+      return kReviewer;
   }
   return kCoder;
 }
 
-std::unique_ptr<TaskHandler> MakeLlmTaskHandler(BuiltinKind kind, std::shared_ptr<llm::Provider> provider,
+std::unique_ptr<TaskHandler> MakeLlmTaskHandler(BuiltinKind kind,
+                                                std::shared_ptr<llm::Provider> provider,
                                                 std::shared_ptr<const WorkerTools> tools) {
   return std::make_unique<LlmTaskHandler>(kind, std::move(provider), std::move(tools));
 }
@@ -177,7 +203,8 @@ std::shared_ptr<Worker> MakeBuiltinWorker(BuiltinKind kind, std::shared_ptr<llm:
   metadata.agent_id = agent_id.empty() ? metadata.role + "-1" : std::move(agent_id);
   metadata.capabilities = BuiltinCapabilities(kind);
   metadata.group = "workers";
-  return std::make_shared<Worker>(std::move(metadata), MakeLlmTaskHandler(kind, std::move(provider), std::move(tools)),
+  return std::make_shared<Worker>(std::move(metadata),
+                                  MakeLlmTaskHandler(kind, std::move(provider), std::move(tools)),
                                   std::move(options));
 }
 

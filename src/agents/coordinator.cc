@@ -11,15 +11,20 @@
 namespace minion::agents {
 namespace {
 
-HealthState Worst(HealthState a, HealthState b) { return static_cast<int>(a) > static_cast<int>(b) ? a : b; }
+HealthState Worst(HealthState a, HealthState b) {
+  return static_cast<int>(a) > static_cast<int>(b) ? a : b;
+}
 
 }  // namespace
 
 std::string_view HealthStateName(HealthState state) {
   switch (state) {
-    case HealthState::kHealthy: return "healthy";
-    case HealthState::kDegraded: return "degraded";
-    case HealthState::kUnhealthy: return "unhealthy";
+    case HealthState::kHealthy:
+      return "healthy";
+    case HealthState::kDegraded:
+      return "degraded";
+    case HealthState::kUnhealthy:
+      return "unhealthy";
   }
   return "unknown";
 }
@@ -43,22 +48,34 @@ nlohmann::json UsageJson(const Usage& usage, const Cost& cost) {
 nlohmann::json TaskResult::ToJson() const {
   nlohmann::json subtasks_json = nlohmann::json::array();
   for (const auto& s : subtasks) {
-    nlohmann::json j = {{"subtask_id", s.subtask_id}, {"name", s.name}, {"capability", s.capability},
-                        {"worker_id", s.worker_id}, {"status", s.status.ok() ? "succeeded" : "failed"},
-                        {"attempts", s.attempts}, {"output", s.output},
-                        {"duration_ms", s.finished_at > s.started_at ? (s.finished_at - s.started_at) / 1e6 : 0.0}};
+    nlohmann::json j = {
+        {"subtask_id", s.subtask_id},
+        {"name", s.name},
+        {"capability", s.capability},
+        {"worker_id", s.worker_id},
+        {"status", s.status.ok() ? "succeeded" : "failed"},
+        {"attempts", s.attempts},
+        {"output", s.output},
+        {"duration_ms", s.finished_at > s.started_at ? (s.finished_at - s.started_at) / 1e6 : 0.0}};
     if (!s.status.ok()) j["error"] = s.status.ToString();
     j["usage"] = UsageJson(s.usage, s.cost);
     if (s.reused) j["reused"] = true;
     subtasks_json.push_back(std::move(j));
   }
-  nlohmann::json j = {{"task_id", task_id}, {"trace_id", trace_id}, {"status", status_name()}, {"planner", planner},
-                      {"replanned", replanned}, {"duration_ms", duration.count() / 1e6},
-                      {"started_at", started_at}, {"finished_at", finished_at},
-                      {"subtasks", std::move(subtasks_json)}, {"usage", UsageJson(usage, cost)}};
+  nlohmann::json j = {{"task_id", task_id},
+                      {"trace_id", trace_id},
+                      {"status", status_name()},
+                      {"planner", planner},
+                      {"replanned", replanned},
+                      {"duration_ms", duration.count() / 1e6},
+                      {"started_at", started_at},
+                      {"finished_at", finished_at},
+                      {"subtasks", std::move(subtasks_json)},
+                      {"usage", UsageJson(usage, cost)}};
   if (!status.ok()) j["error"] = status.ToString();
   if (!resumed_trace_id.empty() || reused_subtasks > 0) {
-    j["resumed"] = {{"trace_id", resumed_trace_id}, {"span_id", resumed_span_id},
+    j["resumed"] = {{"trace_id", resumed_trace_id},
+                    {"span_id", resumed_span_id},
                     {"reused_subtasks", reused_subtasks}};
   }
   return j;
@@ -78,7 +95,8 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions opti
     return InvalidArgumentError(
         "the LLM planner needs an llm::Provider (CoordinatorOptions::provider)");
   }
-  if (options.ledger && options.orchestrator.ledger && options.ledger != options.orchestrator.ledger) {
+  if (options.ledger && options.orchestrator.ledger &&
+      options.ledger != options.orchestrator.ledger) {
     return InvalidArgumentError(
         "two different ledgers given (CoordinatorOptions::ledger and orchestrator.ledger)");
   }
@@ -139,7 +157,8 @@ Result<std::shared_ptr<Worker>> Coordinator::CreateWorker(WorkerMetadata metadat
   return worker;
 }
 
-Result<std::shared_ptr<Worker>> Coordinator::CreateWorker(WorkerMetadata metadata, TaskFunction function) {
+Result<std::shared_ptr<Worker>> Coordinator::CreateWorker(WorkerMetadata metadata,
+                                                          TaskFunction function) {
   return CreateWorker(std::move(metadata), MakeFunctionHandler(std::move(function)));
 }
 
@@ -176,7 +195,7 @@ TaskResult Coordinator::Execute(const TaskRequest& request, const trace::Context
                                 std::string_view task_id, const ResumeRequest* resume) {
   TaskResult result;
   result.task_id = task_id.empty() ? "task-" + trace::DefaultIdGenerator().GenerateTraceId().ToHex()
-                                    : std::string(task_id);
+                                   : std::string(task_id);
   result.started_at = clock_->Now();
   const auto start = clock_->MonotonicNanos();
   if (request.type.empty()) {
@@ -184,7 +203,8 @@ TaskResult Coordinator::Execute(const TaskRequest& request, const trace::Context
     return result;
   }
   if (!accepting_.load(std::memory_order_acquire)) {
-    result.status = UnavailableError("coordinator '" + options_.id + "' is shutting down; task rejected");
+    result.status =
+        UnavailableError("coordinator '" + options_.id + "' is shutting down; task rejected");
     return result;
   }
   in_flight_.fetch_add(1);
@@ -192,8 +212,9 @@ TaskResult Coordinator::Execute(const TaskRequest& request, const trace::Context
   metrics::GlobalRecorder().TaskStarted();
 
   const trace::Context current = parent ? trace::Context() : trace::Context::Current();
-  auto [context, span] = observability::StartMultiAgentTaskSpan(observability::TracerOrGlobal(tracer_), parent ? *parent : current, result.task_id,
-                                                          request.name, request.type, request.priority);
+  auto [context, span] = observability::StartMultiAgentTaskSpan(
+      observability::TracerOrGlobal(tracer_), parent ? *parent : current, result.task_id,
+      request.name, request.type, request.priority);
   if (context.span_context().IsValid()) result.trace_id = context.span_context().trace_id().ToHex();
   std::unique_ptr<DeclarativePlanner> stored_plan;
   if (resume) {
@@ -213,7 +234,8 @@ TaskResult Coordinator::Execute(const TaskRequest& request, const trace::Context
   Planner& planner = stored_plan ? *stored_plan : ChoosePlanner(request);
   ExecutionResult execution = orchestrator_->ExecuteTask(context, result.task_id, request, planner,
                                                          resume ? &resume->state : nullptr);
-  span.SetAttribute(observability::kAttrSubtaskCount, static_cast<std::int64_t>(execution.subtasks.size()));
+  span.SetAttribute(observability::kAttrSubtaskCount,
+                    static_cast<std::int64_t>(execution.subtasks.size()));
   span.SetAttribute("minion.planner", execution.planner);
   result.status = std::move(execution.status);
   result.planner = std::move(execution.planner);
@@ -232,7 +254,8 @@ TaskResult Coordinator::Execute(const TaskRequest& request, const trace::Context
       Usage one;
       one.by_model.emplace(model, model_usage);
       const Cost cost = prices.CostOf(one);
-      if (cost.usd && *cost.usd > 0) metrics::GlobalRecorder().LlmCost(model_usage.provider, model, *cost.usd);
+      if (cost.usd && *cost.usd > 0)
+        metrics::GlobalRecorder().LlmCost(model_usage.provider, model, *cost.usd);
     }
   }
   span.SetAttribute(observability::kAttrUsageInputTokens, result.usage.input_tokens());
@@ -252,9 +275,10 @@ TaskResult Coordinator::Execute(const TaskRequest& request, const trace::Context
       logging::Log(logging::Level::kInfo, "coordinator", "task succeeded",
                    {{"type", request.type}, {"duration_ms", ms}}, &context);
     } else {
-      logging::Log(logging::Level::kWarn, "coordinator", "task failed",
-                   {{"type", request.type}, {"duration_ms", ms}, {"error", result.status.ToString()}},
-                   &context);
+      logging::Log(
+          logging::Level::kWarn, "coordinator", "task failed",
+          {{"type", request.type}, {"duration_ms", ms}, {"error", result.status.ToString()}},
+          &context);
     }
   }
   (result.status.ok() ? succeeded_ : failed_).fetch_add(1);
@@ -283,19 +307,24 @@ HealthReport Coordinator::HealthCheck() const {
   std::size_t usable = 0;
   for (const auto& w : workers) {
     HealthState state = HealthState::kHealthy;
-    if (w.status == WorkerStatus::kFailed || w.status == WorkerStatus::kOffline) state = HealthState::kDegraded;
-    else ++usable;
-    report.components.push_back({"worker:" + w.agent_id, state, std::string(WorkerStatusName(w.status))});
+    if (w.status == WorkerStatus::kFailed || w.status == WorkerStatus::kOffline)
+      state = HealthState::kDegraded;
+    else
+      ++usable;
+    report.components.push_back(
+        {"worker:" + w.agent_id, state, std::string(WorkerStatusName(w.status))});
   }
   HealthState pool = usable == workers.size() ? HealthState::kHealthy
                      : usable > 0             ? HealthState::kDegraded
                                               : HealthState::kUnhealthy;
   if (workers.empty()) pool = HealthState::kUnhealthy;
-  report.components.push_back({"workers", pool, std::to_string(usable) + " of " +
-                                                    std::to_string(workers.size()) + " workers usable"});
+  report.components.push_back(
+      {"workers", pool,
+       std::to_string(usable) + " of " + std::to_string(workers.size()) + " workers usable"});
   for (const auto& c : report.components) {
     // A single bad worker degrades the system; only the aggregate can make it unhealthy.
-    HealthState s = c.component.rfind("worker:", 0) == 0 ? std::min(c.state, HealthState::kDegraded) : c.state;
+    HealthState s =
+        c.component.rfind("worker:", 0) == 0 ? std::min(c.state, HealthState::kDegraded) : c.state;
     report.overall = Worst(report.overall, s);
   }
   return report;

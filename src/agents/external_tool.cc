@@ -40,7 +40,8 @@ class ExternalTool final : public tools::Tool {
 bool ValidName(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-')) {
       return false;
     }
   }
@@ -61,8 +62,9 @@ Result<ExternalToolSpec> ParseOne(const json& entry, const std::string& where) {
     static const std::set<std::string> kKnown = {"name",       "description", "command",
                                                  "parameters", "timeout_ms",  "max_output_bytes"};
     if (kKnown.count(it.key()) == 0) {
-      return InvalidArgumentError(at + ": unknown key '" + it.key() +
-                                  "' (known: name, description, command, parameters, timeout_ms, max_output_bytes)");
+      return InvalidArgumentError(
+          at + ": unknown key '" + it.key() +
+          "' (known: name, description, command, parameters, timeout_ms, max_output_bytes)");
     }
   }
   if (auto d = entry.find("description"); d != entry.end()) {
@@ -71,16 +73,20 @@ Result<ExternalToolSpec> ParseOne(const json& entry, const std::string& where) {
   }
   auto command = entry.find("command");
   if (command == entry.end() || !command->is_array() || command->empty()) {
-    return InvalidArgumentError(at + ".command must be a non-empty array of strings (argv, no shell)");
+    return InvalidArgumentError(at +
+                                ".command must be a non-empty array of strings (argv, no shell)");
   }
   for (const auto& arg : *command) {
-    if (!arg.is_string()) return InvalidArgumentError(at + ".command must hold only strings (in YAML, quote numbers: \"1\")");
+    if (!arg.is_string())
+      return InvalidArgumentError(
+          at + ".command must hold only strings (in YAML, quote numbers: \"1\")");
     spec.command.push_back(arg.get<std::string>());
   }
   if (spec.command[0].empty()) return InvalidArgumentError(at + ".command[0] is empty");
   if (auto p = entry.find("parameters"); p != entry.end()) {
     if (!p->is_object() || p->value("type", "") != "object") {
-      return InvalidArgumentError(at + ".parameters must be a JSON schema with \"type\": \"object\"");
+      return InvalidArgumentError(at +
+                                  ".parameters must be a JSON schema with \"type\": \"object\"");
     }
     spec.parameters = *p;
   }
@@ -112,19 +118,22 @@ Result<std::vector<ExternalToolSpec>> ParseExternalToolsDocument(const json& doc
     return InvalidArgumentError("external tools: expected {\"tools\": [...]}");
   }
   for (auto it = doc.begin(); it != doc.end(); ++it) {
-    if (it.key() != "tools") return InvalidArgumentError("external tools: unknown top-level key '" + it.key() + "'");
+    if (it.key() != "tools")
+      return InvalidArgumentError("external tools: unknown top-level key '" + it.key() + "'");
   }
   const json& list = doc["tools"];
   if (list.size() > kMaxTools) {
-    return InvalidArgumentError("external tools: " + std::to_string(list.size()) + " tools, more than the " +
-                                std::to_string(kMaxTools) + " allowed");
+    return InvalidArgumentError("external tools: " + std::to_string(list.size()) +
+                                " tools, more than the " + std::to_string(kMaxTools) + " allowed");
   }
   std::vector<ExternalToolSpec> out;
   std::set<std::string> names;
   for (std::size_t i = 0; i < list.size(); ++i) {
-    MINION_ASSIGN_OR_RETURN(ExternalToolSpec spec, ParseOne(list[i], "tools[" + std::to_string(i) + "]"));
+    MINION_ASSIGN_OR_RETURN(ExternalToolSpec spec,
+                            ParseOne(list[i], "tools[" + std::to_string(i) + "]"));
     if (!names.insert(spec.name).second) {
-      return InvalidArgumentError("external tools: the name \"" + spec.name + "\" is declared twice");
+      return InvalidArgumentError("external tools: the name \"" + spec.name +
+                                  "\" is declared twice");
     }
     out.push_back(std::move(spec));
   }
@@ -147,7 +156,8 @@ Result<std::vector<ExternalToolSpec>> ParseExternalToolsYaml(std::string_view ya
 Result<std::vector<ExternalToolSpec>> LoadExternalTools(const std::filesystem::path& path) {
   MINION_ASSIGN_OR_RETURN(std::string text, internal::ReadBoundedFile(path, kMaxFileBytes));
   const std::string ext = path.extension().string();
-  const bool yaml = ext == ".yaml" || ext == ".yml" || (ext != ".json" && !internal::LooksLikeJson(text));
+  const bool yaml =
+      ext == ".yaml" || ext == ".yml" || (ext != ".json" && !internal::LooksLikeJson(text));
   auto parsed = yaml ? ParseExternalToolsYaml(text) : ParseExternalTools(text);
   if (!parsed.ok()) return parsed.status().WithContext(path.string());
   return parsed;

@@ -46,7 +46,8 @@ std::string Tail(const std::string& s, std::size_t n) {
 class ExternalCommandHandler final : public TaskHandler {
  public:
   explicit ExternalCommandHandler(ExternalCommandOptions options) : options_(std::move(options)) {}
-  Result<nlohmann::json> HandleTask(const trace::Context& context, const Subtask& subtask) override {
+  Result<nlohmann::json> HandleTask(const trace::Context& context,
+                                    const Subtask& subtask) override {
     if (subtask.timeout.count() > 0 && subtask.timeout < options_.timeout) {
       // The orchestrator gives up on this attempt sooner than our own limit: so do we.
       ExternalCommandOptions bounded = options_;
@@ -62,17 +63,23 @@ class ExternalCommandHandler final : public TaskHandler {
 
 std::string SignalName(int sig) {
   switch (sig) {
-    case SIGTERM: return "SIGTERM";
-    case SIGKILL: return "SIGKILL";
-    case SIGINT: return "SIGINT";
-    case SIGALRM: return "SIGALRM";
-    default: return "signal " + std::to_string(sig);
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGKILL:
+      return "SIGKILL";
+    case SIGINT:
+      return "SIGINT";
+    case SIGALRM:
+      return "SIGALRM";
+    default:
+      return "signal " + std::to_string(sig);
   }
 }
 
 std::string DescribeExit(int wstatus) {
   if (WIFSIGNALED(wstatus)) {
-    return "terminated by " + SignalName(WTERMSIG(wstatus)) + " (signal " + std::to_string(WTERMSIG(wstatus)) + ")";
+    return "terminated by " + SignalName(WTERMSIG(wstatus)) + " (signal " +
+           std::to_string(WTERMSIG(wstatus)) + ")";
   }
   return "exited with status " + std::to_string(WEXITSTATUS(wstatus));
 }
@@ -88,7 +95,8 @@ bool WaitForExit(pid_t pid, std::chrono::milliseconds limit, int* wstatus) {
       if (pidfd >= 0) ::close(pidfd);
       return true;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       if (pidfd >= 0) ::close(pidfd);
       return false;
@@ -104,12 +112,15 @@ bool WaitForExit(pid_t pid, std::chrono::milliseconds limit, int* wstatus) {
 
 }  // namespace
 
-Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const ExternalCommandOptions& options,
+Result<nlohmann::json> RunExternalCommand(const trace::Context& context,
+                                          const ExternalCommandOptions& options,
                                           const nlohmann::json& input, std::stop_token stop) {
-  if (options.argv.empty() || options.argv[0].empty()) return InvalidArgumentError("external command is empty");
+  if (options.argv.empty() || options.argv[0].empty())
+    return InvalidArgumentError("external command is empty");
   const std::string& program = options.argv[0];
   if (stop.stop_requested()) {
-    return CancelledError("external command '" + program + "' was not started: the subtask was cancelled");
+    return CancelledError("external command '" + program +
+                          "' was not started: the subtask was cancelled");
   }
 
   // The child's environment: ours, then options.env, then the trace context (which wins).
@@ -121,7 +132,8 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
   for (const auto& [k, v] : options.env) env[k] = v;
   std::map<std::string, std::string> injected;
   propagation::EnvironmentCarrier carrier(&injected);
-  const auto& propagator = options.propagator ? *options.propagator : propagation::DefaultPropagator();
+  const auto& propagator =
+      options.propagator ? *options.propagator : propagation::DefaultPropagator();
   for (const char* key : {"TRACEPARENT", "TRACESTATE", "BAGGAGE"}) env.erase(key);
   propagator.Inject(context, carrier);
   for (auto& [k, v] : injected) env[k] = v;
@@ -194,7 +206,8 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   if (payload.empty()) in.Close(1);
   while (out.fd[0] >= 0 || err.fd[0] >= 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -204,9 +217,18 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
     int out_i = -1, err_i = -1, in_i = -1;
     const int wake_i = n;
     fds[n++] = {wake.fd[0], POLLIN, 0};
-    if (out.fd[0] >= 0) { out_i = n; fds[n++] = {out.fd[0], POLLIN, 0}; }
-    if (err.fd[0] >= 0) { err_i = n; fds[n++] = {err.fd[0], POLLIN, 0}; }
-    if (in.fd[1] >= 0) { in_i = n; fds[n++] = {in.fd[1], POLLOUT, 0}; }
+    if (out.fd[0] >= 0) {
+      out_i = n;
+      fds[n++] = {out.fd[0], POLLIN, 0};
+    }
+    if (err.fd[0] >= 0) {
+      err_i = n;
+      fds[n++] = {err.fd[0], POLLIN, 0};
+    }
+    if (in.fd[1] >= 0) {
+      in_i = n;
+      fds[n++] = {in.fd[1], POLLOUT, 0};
+    }
     int ready = ::poll(fds, n, static_cast<int>(std::min<std::int64_t>(left.count() + 1, 1 << 30)));
     if (ready < 0) {
       if (errno == EINTR) continue;
@@ -277,17 +299,20 @@ Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const E
   }
   if (WIFSIGNALED(wstatus)) {
     return InternalError("external command '" + program + "' was killed by signal " +
-                         std::to_string(WTERMSIG(wstatus)) + "; stderr: " + Tail(stderr_data, 2000));
+                         std::to_string(WTERMSIG(wstatus)) +
+                         "; stderr: " + Tail(stderr_data, 2000));
   }
   if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
     return InternalError("external command '" + program + "' exited with status " +
-                         std::to_string(WEXITSTATUS(wstatus)) + "; stderr: " + Tail(stderr_data, 2000));
+                         std::to_string(WEXITSTATUS(wstatus)) +
+                         "; stderr: " + Tail(stderr_data, 2000));
   }
   if (options.raw_stdout) return nlohmann::json(std::move(stdout_data));
   auto result = ParseJson(stdout_data, "stdout");
   if (!result.ok()) {
-    return InvalidArgumentError("external command '" + program + "' wrote invalid JSON on stdout (" +
-                                result.status().message() + "): " + Tail(stdout_data, 200));
+    return InvalidArgumentError("external command '" + program +
+                                "' wrote invalid JSON on stdout (" + result.status().message() +
+                                "): " + Tail(stdout_data, 200));
   }
   return std::move(result).value();
 }

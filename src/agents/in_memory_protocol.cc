@@ -118,11 +118,11 @@ struct InMemoryProtocol::Mailbox {
 
   std::mutex mu;
   std::condition_variable idle_cv;
-  MessageRing queue;          // guarded by mu
-  std::size_t reserved = 0;   // guarded by mu; slots promised to senders finishing their span
-  std::size_t active = 0;     // guarded by mu; delivery slots queued in ready_ or running
-  std::size_t running = 0;    // guarded by mu
-  bool closed = false;        // guarded by mu
+  MessageRing queue;         // guarded by mu
+  std::size_t reserved = 0;  // guarded by mu; slots promised to senders finishing their span
+  std::size_t active = 0;    // guarded by mu; delivery slots queued in ready_ or running
+  std::size_t running = 0;   // guarded by mu
+  bool closed = false;       // guarded by mu
 };
 
 InMemoryProtocol::InMemoryProtocol(InMemoryProtocolOptions options)
@@ -149,17 +149,21 @@ std::shared_ptr<InMemoryProtocol::Mailbox> InMemoryProtocol::FindMailbox(
 Status InMemoryProtocol::Subscribe(std::string_view agent_id, SubscribeOptions options,
                                    MessageHandler handler) {
   if (agent_id.empty()) return InvalidArgumentError("agent id must not be empty");
-  if (!handler) return InvalidArgumentError("handler for agent '" + std::string(agent_id) + "' is empty");
+  if (!handler)
+    return InvalidArgumentError("handler for agent '" + std::string(agent_id) + "' is empty");
   if (!accepting_.load(std::memory_order_acquire)) return UnavailableError("protocol is shut down");
   auto box = std::make_shared<Mailbox>();
   box->agent_id = std::string(agent_id);
   box->type_mask = TypeMask(options.types);
-  box->capacity = options.mailbox_capacity ? options.mailbox_capacity : options_.default_mailbox_capacity;
+  box->capacity =
+      options.mailbox_capacity ? options.mailbox_capacity : options_.default_mailbox_capacity;
   box->max_concurrency = std::max<std::size_t>(1, options.max_concurrency);
   box->handler = std::move(handler);
   std::unique_lock lock(registry_mu_);
   auto [it, inserted] = mailboxes_.emplace(box->agent_id, box);
-  if (!inserted) return Status(StatusCode::kAlreadyExists, "agent '" + box->agent_id + "' is already subscribed");
+  if (!inserted)
+    return Status(StatusCode::kAlreadyExists,
+                  "agent '" + box->agent_id + "' is already subscribed");
   return Status::Ok();
 }
 
@@ -168,7 +172,8 @@ Status InMemoryProtocol::Unsubscribe(std::string_view agent_id) {
   {
     std::unique_lock lock(registry_mu_);
     auto it = mailboxes_.find(agent_id);
-    if (it == mailboxes_.end()) return NotFoundError("agent '" + std::string(agent_id) + "' is not subscribed");
+    if (it == mailboxes_.end())
+      return NotFoundError("agent '" + std::string(agent_id) + "' is not subscribed");
     box = std::move(it->second);
     mailboxes_.erase(it);
     for (auto& [name, members] : groups_) members.erase(std::string(agent_id));
@@ -194,7 +199,8 @@ Status InMemoryProtocol::LeaveGroup(std::string_view agent_id, std::string_view 
   std::unique_lock lock(registry_mu_);
   auto it = groups_.find(std::string(group));
   if (it == groups_.end() || !it->second.erase(std::string(agent_id))) {
-    return NotFoundError("agent '" + std::string(agent_id) + "' is not in group '" + std::string(group) + "'");
+    return NotFoundError("agent '" + std::string(agent_id) + "' is not in group '" +
+                         std::string(group) + "'");
   }
   return Status::Ok();
 }
@@ -215,7 +221,8 @@ Status InMemoryProtocol::Send(const trace::Context& parent, Message message) {
 
   if (message.id.empty()) message.id = NewMessageId();
   if (message.created_at == 0) message.created_at = clock_->Now();
-  auto [context, span] = StartSendSpan(observability::TracerOrGlobal(tracer_), parent, &message, propagator_);
+  auto [context, span] =
+      StartSendSpan(observability::TracerOrGlobal(tracer_), parent, &message, propagator_);
   std::shared_ptr<Mailbox> box;
   Status status = Reserve(message, &box);
   if (!status.ok()) {
@@ -285,7 +292,8 @@ Status InMemoryProtocol::Broadcast(const trace::Context& parent, std::string_vie
   {
     std::shared_lock lock(registry_mu_);
     auto it = groups_.find(std::string(group));
-    if (it == groups_.end()) return NotFoundError("group '" + std::string(group) + "' has no members");
+    if (it == groups_.end())
+      return NotFoundError("group '" + std::string(group) + "' has no members");
     members.reserve(it->second.size());
     for (const auto& member : it->second) {
       if (member != message.from) members.push_back(member);
@@ -321,7 +329,8 @@ bool InMemoryProtocol::SpinForWork(std::chrono::nanoseconds budget) const {
     } else {
       CpuRelax();
     }
-    if (i % kPausesPerClockCheck == 0 && std::chrono::steady_clock::now() - start >= budget) return false;
+    if (i % kPausesPerClockCheck == 0 && std::chrono::steady_clock::now() - start >= budget)
+      return false;
   }
 }
 
@@ -447,12 +456,15 @@ Status InMemoryProtocol::Shutdown(std::chrono::milliseconds timeout) {
   pool_cv_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
-  if (!drained) return DeadlineExceededError("protocol shutdown dropped undelivered messages after the timeout");
+  if (!drained)
+    return DeadlineExceededError(
+        "protocol shutdown dropped undelivered messages after the timeout");
   return Status::Ok();
 }
 
 InMemoryProtocol::Stats InMemoryProtocol::stats() const {
-  return Stats{sent_.load(), delivered_.load(), rejected_full_.load(), spin_pickups_.load(), parks_.load()};
+  return Stats{sent_.load(), delivered_.load(), rejected_full_.load(), spin_pickups_.load(),
+               parks_.load()};
 }
 
 }  // namespace minion::agents

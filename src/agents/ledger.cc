@@ -164,14 +164,16 @@ class SqliteLedger final : public Ledger {
       version = static_cast<int>(st.ColumnInt64(0));
     }));
     if (version > kLedgerSchemaVersion) {
-      return FailedPreconditionError("ledger '" + path + "' has schema version " + std::to_string(version) +
-                                     ", newer than this minion understands (" +
-                                     std::to_string(kLedgerSchemaVersion) + "); use a newer minion");
+      return FailedPreconditionError(
+          "ledger '" + path + "' has schema version " + std::to_string(version) +
+          ", newer than this minion understands (" + std::to_string(kLedgerSchemaVersion) +
+          "); use a newer minion");
     }
     if (version == kLedgerSchemaVersion) return Status::Ok();
     bool old_tables = false;
-    MINION_RETURN_IF_ERROR(Query("SELECT name FROM sqlite_master WHERE type='table' AND name='tasks'", {},
-                                 [&](const sqlite::Statement&) { old_tables = true; }));
+    MINION_RETURN_IF_ERROR(
+        Query("SELECT name FROM sqlite_master WHERE type='table' AND name='tasks'", {},
+              [&](const sqlite::Statement&) { old_tables = true; }));
     // Each step of the chain runs in turn inside Init's one transaction.
     Status s = !old_tables ? Create() : version < 2 ? Migrate1To2() : Status::Ok();
     if (s.ok() && old_tables) s = Migrate2To3();
@@ -185,28 +187,61 @@ class SqliteLedger final : public Ledger {
 
   Status RecordTask(const TaskRecord& original) override {
     const TaskRecord t = Capped(original);
-    return Run("INSERT OR REPLACE INTO tasks(task_id, name, type, priority, status, error, planner, started_at,"
-               " finished_at, description, input, plan, trace_id, span_id, truncated, usage, input_tokens,"
-               " output_tokens, llm_calls, cost_usd, planner_usage)"
-               " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-               {t.task_id, t.name, t.type, std::to_string(t.priority), t.status, t.error, t.planner,
-                std::to_string(t.started_at), std::to_string(t.finished_at), t.description, t.input, t.plan,
-                t.trace_id, t.span_id, t.truncated ? "1" : "0", t.usage.by_model,
-                std::to_string(t.usage.input_tokens), std::to_string(t.usage.output_tokens),
-                std::to_string(t.usage.llm_calls), CostArg(t.usage.cost_usd), t.planner_usage});
+    return Run(
+        "INSERT OR REPLACE INTO tasks(task_id, name, type, priority, status, error, planner, "
+        "started_at,"
+        " finished_at, description, input, plan, trace_id, span_id, truncated, usage, input_tokens,"
+        " output_tokens, llm_calls, cost_usd, planner_usage)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        {t.task_id,
+         t.name,
+         t.type,
+         std::to_string(t.priority),
+         t.status,
+         t.error,
+         t.planner,
+         std::to_string(t.started_at),
+         std::to_string(t.finished_at),
+         t.description,
+         t.input,
+         t.plan,
+         t.trace_id,
+         t.span_id,
+         t.truncated ? "1" : "0",
+         t.usage.by_model,
+         std::to_string(t.usage.input_tokens),
+         std::to_string(t.usage.output_tokens),
+         std::to_string(t.usage.llm_calls),
+         CostArg(t.usage.cost_usd),
+         t.planner_usage});
   }
   Status RecordSubtask(const SubtaskRecord& original) override {
     const SubtaskRecord s = Capped(original);
-    return Run("INSERT OR REPLACE INTO subtasks(task_id, subtask_id, name, capability, worker_id, status,"
-               " attempts, error, started_at, finished_at, position, dependencies, input, output,"
-               " output_truncated, usage, input_tokens, output_tokens, llm_calls, cost_usd)"
-               " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-               {s.task_id, s.subtask_id, s.name, s.capability, s.worker_id, s.status,
-                std::to_string(s.attempts), s.error, std::to_string(s.started_at),
-                std::to_string(s.finished_at), std::to_string(s.position), JoinDependencies(s.dependencies),
-                s.input, s.output, s.output_truncated ? "1" : "0", s.usage.by_model,
-                std::to_string(s.usage.input_tokens), std::to_string(s.usage.output_tokens),
-                std::to_string(s.usage.llm_calls), CostArg(s.usage.cost_usd)});
+    return Run(
+        "INSERT OR REPLACE INTO subtasks(task_id, subtask_id, name, capability, worker_id, status,"
+        " attempts, error, started_at, finished_at, position, dependencies, input, output,"
+        " output_truncated, usage, input_tokens, output_tokens, llm_calls, cost_usd)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        {s.task_id,
+         s.subtask_id,
+         s.name,
+         s.capability,
+         s.worker_id,
+         s.status,
+         std::to_string(s.attempts),
+         s.error,
+         std::to_string(s.started_at),
+         std::to_string(s.finished_at),
+         std::to_string(s.position),
+         JoinDependencies(s.dependencies),
+         s.input,
+         s.output,
+         s.output_truncated ? "1" : "0",
+         s.usage.by_model,
+         std::to_string(s.usage.input_tokens),
+         std::to_string(s.usage.output_tokens),
+         std::to_string(s.usage.llm_calls),
+         CostArg(s.usage.cost_usd)});
   }
   Status RecordStep(const StepRecord& s) override {
     return Run("INSERT INTO steps(task_id, subtask_id, kind, detail, time) VALUES(?,?,?,?,?)",
@@ -221,39 +256,50 @@ class SqliteLedger final : public Ledger {
   }
   Result<std::vector<SubtaskRecord>> Subtasks(const std::string& task_id) const override {
     std::vector<SubtaskRecord> out;
-    MINION_RETURN_IF_ERROR(Query("SELECT task_id, subtask_id, name, capability, worker_id, status, attempts, error,"
-                                 " started_at, finished_at, position, dependencies, input, output,"
-                                 " output_truncated, usage, input_tokens, output_tokens, llm_calls, cost_usd"
-                                 " FROM subtasks WHERE task_id=? ORDER BY position, rowid",
-                                 {task_id}, [&](const sqlite::Statement& st) {
-      SubtaskRecord s;
-      s.task_id = st.ColumnText(0); s.subtask_id = st.ColumnText(1); s.name = st.ColumnText(2);
-      s.capability = st.ColumnText(3); s.worker_id = st.ColumnText(4); s.status = st.ColumnText(5);
-      s.attempts = static_cast<int>(st.ColumnInt64(6)); s.error = st.ColumnText(7);
-      s.started_at = static_cast<UnixNanos>(st.ColumnInt64(8));
-      s.finished_at = static_cast<UnixNanos>(st.ColumnInt64(9));
-      s.position = static_cast<int>(st.ColumnInt64(10));
-      s.dependencies = SplitDependencies(st.ColumnText(11));
-      s.input = st.ColumnText(12); s.output = st.ColumnText(13);
-      s.output_truncated = st.ColumnInt64(14) != 0;
-      s.usage.by_model = st.ColumnText(15);
-      s.usage.input_tokens = st.ColumnInt64(16);
-      s.usage.output_tokens = st.ColumnInt64(17);
-      s.usage.llm_calls = st.ColumnInt64(18);
-      s.usage.cost_usd = CostColumn(st.ColumnText(19));
-      out.push_back(std::move(s));
-    }));
+    MINION_RETURN_IF_ERROR(
+        Query("SELECT task_id, subtask_id, name, capability, worker_id, status, attempts, error,"
+              " started_at, finished_at, position, dependencies, input, output,"
+              " output_truncated, usage, input_tokens, output_tokens, llm_calls, cost_usd"
+              " FROM subtasks WHERE task_id=? ORDER BY position, rowid",
+              {task_id}, [&](const sqlite::Statement& st) {
+                SubtaskRecord s;
+                s.task_id = st.ColumnText(0);
+                s.subtask_id = st.ColumnText(1);
+                s.name = st.ColumnText(2);
+                s.capability = st.ColumnText(3);
+                s.worker_id = st.ColumnText(4);
+                s.status = st.ColumnText(5);
+                s.attempts = static_cast<int>(st.ColumnInt64(6));
+                s.error = st.ColumnText(7);
+                s.started_at = static_cast<UnixNanos>(st.ColumnInt64(8));
+                s.finished_at = static_cast<UnixNanos>(st.ColumnInt64(9));
+                s.position = static_cast<int>(st.ColumnInt64(10));
+                s.dependencies = SplitDependencies(st.ColumnText(11));
+                s.input = st.ColumnText(12);
+                s.output = st.ColumnText(13);
+                s.output_truncated = st.ColumnInt64(14) != 0;
+                s.usage.by_model = st.ColumnText(15);
+                s.usage.input_tokens = st.ColumnInt64(16);
+                s.usage.output_tokens = st.ColumnInt64(17);
+                s.usage.llm_calls = st.ColumnInt64(18);
+                s.usage.cost_usd = CostColumn(st.ColumnText(19));
+                out.push_back(std::move(s));
+              }));
     return out;
   }
   Result<std::vector<StepRecord>> Steps(const std::string& task_id) const override {
     std::vector<StepRecord> out;
-    MINION_RETURN_IF_ERROR(Query("SELECT task_id, subtask_id, kind, detail, time FROM steps WHERE task_id=? ORDER BY seq",
-                                 {task_id}, [&](const sqlite::Statement& st) {
-      StepRecord s;
-      s.task_id = st.ColumnText(0); s.subtask_id = st.ColumnText(1); s.kind = st.ColumnText(2);
-      s.detail = st.ColumnText(3); s.time = static_cast<UnixNanos>(st.ColumnInt64(4));
-      out.push_back(std::move(s));
-    }));
+    MINION_RETURN_IF_ERROR(Query(
+        "SELECT task_id, subtask_id, kind, detail, time FROM steps WHERE task_id=? ORDER BY seq",
+        {task_id}, [&](const sqlite::Statement& st) {
+          StepRecord s;
+          s.task_id = st.ColumnText(0);
+          s.subtask_id = st.ColumnText(1);
+          s.kind = st.ColumnText(2);
+          s.detail = st.ColumnText(3);
+          s.time = static_cast<UnixNanos>(st.ColumnInt64(4));
+          out.push_back(std::move(s));
+        }));
     return out;
   }
 
@@ -279,21 +325,32 @@ class SqliteLedger final : public Ledger {
     return Query(sql, args, [](const sqlite::Statement&) {});
   }
 
-  Result<std::vector<TaskRecord>> SelectTasks(const std::string& where, const std::vector<Arg>& args) const {
+  Result<std::vector<TaskRecord>> SelectTasks(const std::string& where,
+                                              const std::vector<Arg>& args) const {
     std::vector<TaskRecord> out;
     const std::string sql =
-        "SELECT task_id, name, type, priority, status, error, planner, started_at, finished_at, description,"
-        " input, plan, trace_id, span_id, truncated, usage, input_tokens, output_tokens, llm_calls, cost_usd,"
-        " planner_usage FROM tasks" + where + " ORDER BY started_at, rowid";
+        "SELECT task_id, name, type, priority, status, error, planner, started_at, finished_at, "
+        "description,"
+        " input, plan, trace_id, span_id, truncated, usage, input_tokens, output_tokens, "
+        "llm_calls, cost_usd,"
+        " planner_usage FROM tasks" +
+        where + " ORDER BY started_at, rowid";
     MINION_RETURN_IF_ERROR(Query(sql.c_str(), args, [&](const sqlite::Statement& st) {
       TaskRecord t;
-      t.task_id = st.ColumnText(0); t.name = st.ColumnText(1); t.type = st.ColumnText(2);
-      t.priority = static_cast<int>(st.ColumnInt64(3)); t.status = st.ColumnText(4);
-      t.error = st.ColumnText(5); t.planner = st.ColumnText(6);
+      t.task_id = st.ColumnText(0);
+      t.name = st.ColumnText(1);
+      t.type = st.ColumnText(2);
+      t.priority = static_cast<int>(st.ColumnInt64(3));
+      t.status = st.ColumnText(4);
+      t.error = st.ColumnText(5);
+      t.planner = st.ColumnText(6);
       t.started_at = static_cast<UnixNanos>(st.ColumnInt64(7));
       t.finished_at = static_cast<UnixNanos>(st.ColumnInt64(8));
-      t.description = st.ColumnText(9); t.input = st.ColumnText(10); t.plan = st.ColumnText(11);
-      t.trace_id = st.ColumnText(12); t.span_id = st.ColumnText(13);
+      t.description = st.ColumnText(9);
+      t.input = st.ColumnText(10);
+      t.plan = st.ColumnText(11);
+      t.trace_id = st.ColumnText(12);
+      t.span_id = st.ColumnText(13);
       t.truncated = st.ColumnInt64(14) != 0;
       t.usage.by_model = st.ColumnText(15);
       t.usage.input_tokens = st.ColumnInt64(16);
@@ -309,19 +366,25 @@ class SqliteLedger final : public Ledger {
   // The whole schema, version 3. Called inside Init's transaction.
   Status Create() {
     return db_->Exec(
-        "CREATE TABLE tasks(task_id TEXT PRIMARY KEY, name TEXT, type TEXT, priority INTEGER, status TEXT,"
-        " error TEXT, planner TEXT, started_at INTEGER, finished_at INTEGER, description TEXT DEFAULT '',"
-        " input TEXT DEFAULT '', plan TEXT DEFAULT '', trace_id TEXT DEFAULT '', span_id TEXT DEFAULT '',"
+        "CREATE TABLE tasks(task_id TEXT PRIMARY KEY, name TEXT, type TEXT, priority INTEGER, "
+        "status TEXT,"
+        " error TEXT, planner TEXT, started_at INTEGER, finished_at INTEGER, description TEXT "
+        "DEFAULT '',"
+        " input TEXT DEFAULT '', plan TEXT DEFAULT '', trace_id TEXT DEFAULT '', span_id TEXT "
+        "DEFAULT '',"
         " truncated INTEGER DEFAULT 0, usage TEXT DEFAULT '', input_tokens INTEGER DEFAULT 0,"
         " output_tokens INTEGER DEFAULT 0, llm_calls INTEGER DEFAULT 0, cost_usd REAL,"
         " planner_usage TEXT DEFAULT '');"
-        "CREATE TABLE subtasks(task_id TEXT, subtask_id TEXT, name TEXT, capability TEXT, worker_id TEXT,"
+        "CREATE TABLE subtasks(task_id TEXT, subtask_id TEXT, name TEXT, capability TEXT, "
+        "worker_id TEXT,"
         " status TEXT, attempts INTEGER, error TEXT, started_at INTEGER, finished_at INTEGER,"
         " position INTEGER DEFAULT 0, dependencies TEXT DEFAULT '', input TEXT DEFAULT '',"
         " output TEXT DEFAULT '', output_truncated INTEGER DEFAULT 0, usage TEXT DEFAULT '',"
-        " input_tokens INTEGER DEFAULT 0, output_tokens INTEGER DEFAULT 0, llm_calls INTEGER DEFAULT 0,"
+        " input_tokens INTEGER DEFAULT 0, output_tokens INTEGER DEFAULT 0, llm_calls INTEGER "
+        "DEFAULT 0,"
         " cost_usd REAL, PRIMARY KEY(task_id, subtask_id));"
-        "CREATE TABLE steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, subtask_id TEXT, kind TEXT,"
+        "CREATE TABLE steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, subtask_id TEXT, "
+        "kind TEXT,"
         " detail TEXT, time INTEGER);"
         "CREATE INDEX steps_task ON steps(task_id);");
   }
@@ -341,7 +404,8 @@ class SqliteLedger final : public Ledger {
         "ALTER TABLE subtasks ADD COLUMN input TEXT DEFAULT '';"
         "ALTER TABLE subtasks ADD COLUMN output TEXT DEFAULT '';"
         "ALTER TABLE subtasks ADD COLUMN output_truncated INTEGER DEFAULT 0;"
-        "CREATE TABLE IF NOT EXISTS steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, subtask_id TEXT,"
+        "CREATE TABLE IF NOT EXISTS steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, "
+        "subtask_id TEXT,"
         " kind TEXT, detail TEXT, time INTEGER);"
         "CREATE INDEX IF NOT EXISTS steps_task ON steps(task_id);");
   }
@@ -369,7 +433,8 @@ class SqliteLedger final : public Ledger {
 
 }  // namespace
 
-Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& path, SqliteLedgerOptions options) {
+Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& path,
+                                                 SqliteLedgerOptions options) {
   // Several processes may share one ledger file (`minion run --ledger` in parallel): a writer
   // that finds the database locked waits for its turn instead of failing at once, and one that
   // still cannot write returns the error (Unavailable), which fails its task (orchestrator.h).

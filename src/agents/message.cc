@@ -15,7 +15,8 @@ constexpr std::array<std::string_view, kMessageTypeCount> kTypeNames = {
 Status ReadString(const nlohmann::json& obj, const char* key, std::string* out, bool required) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) {
-    if (required) return InvalidArgumentError(std::string("message field '") + key + "' is missing");
+    if (required)
+      return InvalidArgumentError(std::string("message field '") + key + "' is missing");
     return Status::Ok();
   }
   if (!it->is_string()) {

@@ -32,7 +32,8 @@ std::chrono::nanoseconds RetryPolicy::Backoff(int next_attempt) const {
   return backoff.Delay(next_attempt - 1, random);
 }
 
-Orchestrator::Orchestrator(Protocol& protocol, WorkerRegistry& registry, OrchestratorOptions options)
+Orchestrator::Orchestrator(Protocol& protocol, WorkerRegistry& registry,
+                           OrchestratorOptions options)
     : protocol_(protocol),
       registry_(registry),
       options_(std::move(options)),
@@ -52,9 +53,9 @@ Status Orchestrator::Start() {
   sub.mailbox_capacity = options_.reply_mailbox_capacity;
   // Reply handling only hands the message to the waiting execution, so several may run at once.
   sub.max_concurrency = std::max<std::size_t>(1, options_.reply_concurrency);
-  MINION_RETURN_IF_ERROR(protocol_.Subscribe(options_.id, sub, [this](const trace::Context&, Message m) {
-    replies_->Deliver(std::move(m));
-  }));
+  MINION_RETURN_IF_ERROR(protocol_.Subscribe(
+      options_.id, sub,
+      [this](const trace::Context&, Message m) { replies_->Deliver(std::move(m)); }));
   started_ = true;
   return Status::Ok();
 }
@@ -68,8 +69,8 @@ Status Orchestrator::Shutdown(std::chrono::milliseconds grace) {
     for (const auto& execution : executions_) {
       std::lock_guard elock(execution->mu);
       execution->cancelled = true;
-      execution->cancel_status =
-          CancelledError("orchestrator '" + options_.id + "' is shutting down; the task was cancelled");
+      execution->cancel_status = CancelledError("orchestrator '" + options_.id +
+                                                "' is shutting down; the task was cancelled");
       execution->cv.notify_all();
     }
     idle_cv_.wait(lock, [&] { return executions_.empty(); });
@@ -106,8 +107,9 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
     }
     executions_.insert(execution);
   }
-  TaskRecord record{task_id, request.name, request.type, request.priority, "running", "",
-                    planner.Name(), clock_->Now(), 0};
+  TaskRecord record{task_id,          request.name,  request.type,
+                    request.priority, "running",     "",
+                    planner.Name(),   clock_->Now(), 0};
   record.description = request.description;
   if (!request.input.is_null()) record.input = DumpJson(request.input);
   if (context.span_context().IsValid()) {
@@ -129,8 +131,8 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
     MINION_RETURN_IF_ERROR(ValidatePlan(plan));
     for (const auto& s : plan.subtasks) {
       if (!capabilities.count(s.capability)) {
-        return NotFoundError("no worker offers capability '" + s.capability + "' needed by subtask '" +
-                             s.name + "'");
+        return NotFoundError("no worker offers capability '" + s.capability +
+                             "' needed by subtask '" + s.name + "'");
       }
     }
     return Status::Ok();
@@ -138,30 +140,35 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
 
   Plan plan;
   {
-    auto [plan_ctx, span] = observability::StartOrchestratorSpan(observability::TracerOrGlobal(tracer_), context, options_.id, "plan");
+    auto [plan_ctx, span] = observability::StartOrchestratorSpan(
+        observability::TracerOrGlobal(tracer_), context, options_.id, "plan");
     span.SetAttribute("minion.planner", planner.Name());
     auto made = planner.MakePlan(plan_ctx, request, capabilities);
     Status s = made.ok() ? check_capabilities(*made) : made.status();
     if (made.ok()) AddPlannerUsage(span, made->usage, result.planner_usage);
     if (s.ok()) {
       plan = std::move(made).value();
-      span.SetAttribute(observability::kAttrSubtaskCount, static_cast<std::int64_t>(plan.subtasks.size()));
+      span.SetAttribute(observability::kAttrSubtaskCount,
+                        static_cast<std::int64_t>(plan.subtasks.size()));
     }
     observability::EndSpan(span, s);
     result.status = s;
   }
   if (resume) result.planner_usage.Merge(resume->planner_usage);  // spent by the interrupted run
-  if (!result.planner_usage.empty()) record.planner_usage = DumpJson(EncodeUsage(result.planner_usage));
+  if (!result.planner_usage.empty())
+    record.planner_usage = DumpJson(EncodeUsage(result.planner_usage));
   if (result.status.ok()) {
     record.plan = DumpJson(PlanToJson(plan));
     ledger.Task(record);
-    ledger.Step(task_id, "", "plan", std::to_string(plan.subtasks.size()) + " subtasks from planner " + planner.Name());
+    ledger.Step(task_id, "", "plan",
+                std::to_string(plan.subtasks.size()) + " subtasks from planner " + planner.Name());
     bool cancelled = false;
     result.status = RunPlan(context, task_id, plan, execution, ledger, &result.subtasks, &cancelled,
                             resume ? &resume->completed : nullptr);
     for (const auto& o : result.subtasks) result.usage.Merge(o.usage);
     if (!result.status.ok() && options_.replan_on_failure && !cancelled) {
-      auto [replan_ctx, span] = observability::StartOrchestratorSpan(observability::TracerOrGlobal(tracer_), context, options_.id, "replan");
+      auto [replan_ctx, span] = observability::StartOrchestratorSpan(
+          observability::TracerOrGlobal(tracer_), context, options_.id, "replan");
       auto replanned = planner.Replan(replan_ctx, request, capabilities, plan, result.status);
       if (replanned.ok()) AddPlannerUsage(span, replanned->usage, result.planner_usage);
       if (replanned.status().code() == StatusCode::kUnimplemented) {
@@ -174,7 +181,8 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
           ledger.Step(task_id, "", "replan", "after: " + result.status.message());
           Plan second = std::move(replanned).value();
           std::vector<SubtaskOutcome> outcomes;
-          Status again = RunPlan(context, task_id + "#replan", second, execution, ledger, &outcomes, &cancelled);
+          Status again = RunPlan(context, task_id + "#replan", second, execution, ledger, &outcomes,
+                                 &cancelled);
           for (const auto& o : outcomes) result.usage.Merge(o.usage);
           result.replanned = true;
           result.subtasks = std::move(outcomes);
@@ -191,7 +199,8 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
   // The planner's calls (plan, replan, and a resumed run's original plan) are the task's too.
   result.usage.Merge(result.planner_usage);
   record.usage = internal::ToLedgerUsage(result.usage, options_.prices.get());
-  if (!result.planner_usage.empty()) record.planner_usage = DumpJson(EncodeUsage(result.planner_usage));
+  if (!result.planner_usage.empty())
+    record.planner_usage = DumpJson(EncodeUsage(result.planner_usage));
   record.status = result.status.ok() ? "succeeded" : "failed";
   record.error = result.status.ok() ? "" : result.status.ToString();
   record.finished_at = clock_->Now();
@@ -200,7 +209,8 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
   if (!ledger.first_error().ok() && result.status.ok()) {
     // Several processes sharing one SQLite ledger, a full disk: the work was done but its
     // record is incomplete, and saying "succeeded" would hide that.
-    result.status = ledger.first_error().WithContext("the task's subtasks succeeded but its ledger record is incomplete");
+    result.status = ledger.first_error().WithContext(
+        "the task's subtasks succeeded but its ledger record is incomplete");
   }
   {
     std::lock_guard lock(mu_);
@@ -210,12 +220,16 @@ ExecutionResult Orchestrator::ExecuteTask(const trace::Context& context, const s
   return result;
 }
 
-Status Orchestrator::RunPlan(const trace::Context& context, const std::string& run_id, const Plan& plan,
+Status Orchestrator::RunPlan(const trace::Context& context, const std::string& run_id,
+                             const Plan& plan,
                              const std::shared_ptr<internal::Execution>& execution,
                              internal::LedgerWriter& ledger, std::vector<SubtaskOutcome>* outcomes,
-                             bool* cancelled, const std::map<std::string, SubtaskOutcome>* completed) {
-  internal::PlanRun run(internal::PlanRunEnv{protocol_, registry_, options_, observability::TracerOrGlobal(tracer_), *clock_, *replies_, ledger},
-                        context, run_id, plan, execution, completed);
+                             bool* cancelled,
+                             const std::map<std::string, SubtaskOutcome>* completed) {
+  internal::PlanRun run(
+      internal::PlanRunEnv{protocol_, registry_, options_, observability::TracerOrGlobal(tracer_),
+                           *clock_, *replies_, ledger},
+      context, run_id, plan, execution, completed);
   Status status = run.Run();
   *outcomes = std::move(run.outcomes());
   *cancelled = run.cancelled();

@@ -16,7 +16,8 @@ std::uint64_t ToNanos(std::chrono::nanoseconds d) {
 }
 
 // The worker breakers' state changes and rejections, as events on the dispatch span.
-void AddRoutingEvents(std::optional<observability::StartedSpan>& span, const RoutingEvents& events) {
+void AddRoutingEvents(std::optional<observability::StartedSpan>& span,
+                      const RoutingEvents& events) {
   if (!span) return;
   for (const auto& t : events.transitions) {
     span->span.AddEvent("circuit_breaker.state_change", {{"circuit_breaker.name", t.breaker},
@@ -54,8 +55,8 @@ void ReplyTable::Deliver(Message message) {
     std::lock_guard lock(mu_);
     auto it = entries_.find(message.in_reply_to);
     if (it == entries_.end()) {
-      const bool known = std::find(recent_answered_.begin(), recent_answered_.end(), message.in_reply_to) !=
-                         recent_answered_.end();
+      const bool known = std::find(recent_answered_.begin(), recent_answered_.end(),
+                                   message.in_reply_to) != recent_answered_.end();
       (known ? duplicates_ : unmatched_).fetch_add(1, std::memory_order_relaxed);
       return;  // a duplicate of a finished run's reply, or a late reply to an abandoned attempt
     }
@@ -98,8 +99,9 @@ bool PlanRun::ReadyOrder::operator()(std::size_t a, std::size_t b) const {
   return pa != pb ? pa < pb : a > b;
 }
 
-PlanRun::PlanRun(PlanRunEnv env, const trace::Context& context, const std::string& run_id, const Plan& plan,
-                 std::shared_ptr<Execution> execution, const std::map<std::string, SubtaskOutcome>* completed)
+PlanRun::PlanRun(PlanRunEnv env, const trace::Context& context, const std::string& run_id,
+                 const Plan& plan, std::shared_ptr<Execution> execution,
+                 const std::map<std::string, SubtaskOutcome>* completed)
     : env_(env),
       context_(context),
       plan_(plan),
@@ -150,8 +152,10 @@ PlanRun::~PlanRun() { env_.replies.Forget(message_ids_); }
 
 void PlanRun::Record(std::size_t i, const char* state) {
   const auto& o = outcomes_[i];
-  SubtaskRecord record{task_id_, o.subtask_id, o.name, o.capability, o.worker_id, state, o.attempts,
-                       o.status.ok() ? "" : o.status.ToString(), o.started_at, o.finished_at};
+  SubtaskRecord record{
+      task_id_,     o.subtask_id, o.name,     o.capability,
+      o.worker_id,  state,        o.attempts, o.status.ok() ? "" : o.status.ToString(),
+      o.started_at, o.finished_at};
   // Everything `minion resume` needs to rerun the plan without this subtask when it finished.
   const auto& spec = plan_.subtasks[i];
   record.position = static_cast<int>(i);
@@ -227,7 +231,8 @@ void PlanRun::Dispatch(std::size_t i) {
   ++o.attempts;
   if (o.attempts == 1 && env_.options.retry.budget) env_.options.retry.budget->Deposit();
   if (!slot.span) {
-    slot.span = observability::StartOrchestratorSpan(env_.tracer, context_, env_.options.id, "dispatch");
+    slot.span =
+        observability::StartOrchestratorSpan(env_.tracer, context_, env_.options.id, "dispatch");
     slot.span->span.SetAttribute("multiagent.subtask.name", spec.name);
     slot.span->span.SetAttribute("multiagent.subtask.capability", spec.capability);
     slot.span->span.SetAttribute(observability::kAttrTaskID, task_id_);
@@ -252,7 +257,8 @@ void PlanRun::Dispatch(std::size_t i) {
   subtask.priority = spec.priority;
   subtask.attempt = o.attempts;
   subtask.input = spec.input;
-  for (std::size_t d : dependencies_[i]) subtask.dependency_outputs[plan_.subtasks[d].name] = outcomes_[d].output;
+  for (std::size_t d : dependencies_[i])
+    subtask.dependency_outputs[plan_.subtasks[d].name] = outcomes_[d].output;
   // The time limit travels with the subtask so the worker and whatever it calls stop with us.
   subtask.timeout = env_.options.subtask_timeout;
 
@@ -297,7 +303,8 @@ void PlanRun::HandleReply(std::size_t i, const Message& reply) {
   AddRoutingEvents(slot.span, events);
   if (!decoded.ok()) {
     env_.replies.CountMalformed();
-    AttemptFailed(i, decoded.status().WithContext("malformed reply from worker " + o.worker_id), true);
+    AttemptFailed(i, decoded.status().WithContext("malformed reply from worker " + o.worker_id),
+                  true);
     return;
   }
   // Exactly once per accepted reply: duplicates and late replies never get here (ReplyTable and
@@ -305,8 +312,9 @@ void PlanRun::HandleReply(std::size_t i, const Message& reply) {
   o.usage.Merge(decoded->usage);
   if (decoded->delivery_count > 1 && slot.span) {
     // The transport delivered this attempt more than once (a worker died holding it).
-    slot.span->span.AddEvent("redelivered", {{"messaging.redis.message.delivery_count", decoded->delivery_count},
-                                             {"multiagent.worker.id", reply.from}});
+    slot.span->span.AddEvent("redelivered",
+                             {{"messaging.redis.message.delivery_count", decoded->delivery_count},
+                              {"multiagent.worker.id", reply.from}});
   }
   if (decoded->status.ok()) {
     o.output = std::move(decoded->output);
@@ -314,7 +322,9 @@ void PlanRun::HandleReply(std::size_t i, const Message& reply) {
     Finish(i, State::kDone, Status::Ok());
     return;
   }
-  AttemptFailed(i, Status(decoded->status.code(), "worker " + o.worker_id + ": " + decoded->status.message()), true);
+  AttemptFailed(
+      i, Status(decoded->status.code(), "worker " + o.worker_id + ": " + decoded->status.message()),
+      true);
 }
 
 void PlanRun::AttemptFailed(std::size_t i, Status status, bool retryable) {
@@ -326,7 +336,9 @@ void PlanRun::AttemptFailed(std::size_t i, Status status, bool retryable) {
     // Too many retries lately across this orchestrator: fail now rather than add load.
     retry = false;
     metrics::GlobalRecorder().Retry("orchestrator", "budget_exhausted");
-    if (slot.span) slot.span->span.AddEvent("retry_budget_exhausted", {{"multiagent.subtask.attempt", o.attempts}});
+    if (slot.span)
+      slot.span->span.AddEvent("retry_budget_exhausted",
+                               {{"multiagent.subtask.attempt", o.attempts}});
     status = status.WithContext("retry budget exhausted");
   } else if (retry) {
     metrics::GlobalRecorder().Retry("orchestrator", "retried");
@@ -346,7 +358,8 @@ void PlanRun::AttemptFailed(std::size_t i, Status status, bool retryable) {
     o.status = std::move(status);
     Step(i, "retry",
          "attempt " + std::to_string(o.attempts + 1) + " in " +
-             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()) + " ms");
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()) +
+             " ms");
     Record(i, "retrying");
     return;
   }
@@ -381,11 +394,12 @@ void PlanRun::Finish(std::size_t i, State state, Status status) {
 void PlanRun::SkipRemaining() {
   if (skipped_) return;
   skipped_ = true;
-  const Status skipped =
-      AbortedError(cancelled_ ? "not run: the task was cancelled" : "not run: " + first_error_.message());
+  const Status skipped = AbortedError(cancelled_ ? "not run: the task was cancelled"
+                                                 : "not run: " + first_error_.message());
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     const State s = slots_[i].state;
-    if (s == State::kWaiting || s == State::kReady || s == State::kBackoff) Finish(i, State::kSkipped, skipped);
+    if (s == State::kWaiting || s == State::kReady || s == State::kBackoff)
+      Finish(i, State::kSkipped, skipped);
   }
   waiting_ = 0;
   ready_ = decltype(ready_)(ReadyOrder{&plan_});
@@ -399,11 +413,14 @@ void PlanRun::WaitForEvents() {
   std::deque<std::pair<std::size_t, Message>> replies;
   {
     std::unique_lock lock(execution_->mu);
-    auto ready = [&] { return !execution_->inbox.empty() || (execution_->cancelled && !cancelled_); };
+    auto ready = [&] {
+      return !execution_->inbox.empty() || (execution_->cancelled && !cancelled_);
+    };
     // After a failure nothing that still runs is worth waiting for: abandon it right away.
     if (!Stopping()) {
       if (wake) {
-        while (!ready() && env_.clock.MonotonicNanos() < *wake) env_.clock.WaitUntil(execution_->cv, lock, *wake);
+        while (!ready() && env_.clock.MonotonicNanos() < *wake)
+          env_.clock.WaitUntil(execution_->cv, lock, *wake);
       } else {
         execution_->cv.wait(lock, ready);
       }
@@ -448,9 +465,10 @@ void PlanRun::ReapRunning() {
     } else {
       Step(i, "timeout", "after " + Millis(timeout));
       CancelAttempt(i, "timeout after " + Millis(timeout));
-      AttemptFailed(i, DeadlineExceededError("subtask '" + o.name + "' timed out after " + Millis(timeout) +
-                                             " on worker " + o.worker_id + " (attempt " +
-                                             std::to_string(o.attempts) + ")"),
+      AttemptFailed(i,
+                    DeadlineExceededError("subtask '" + o.name + "' timed out after " +
+                                          Millis(timeout) + " on worker " + o.worker_id +
+                                          " (attempt " + std::to_string(o.attempts) + ")"),
                     true);
     }
   }
@@ -466,7 +484,8 @@ void PlanRun::CancelAttempt(std::size_t i, const std::string& reason) {
   message.type = MessageType::kEvent;
   message.from = env_.options.id;
   message.to = WorkerControlId(o.worker_id);
-  message.content = EncodeCancel(CancelRequest{slot.message_id, task_id_, o.subtask_id, o.attempts, reason});
+  message.content =
+      EncodeCancel(CancelRequest{slot.message_id, task_id_, o.subtask_id, o.attempts, reason});
   message.metadata["task_id"] = task_id_;
   const trace::Context parent = slot.span ? slot.span->context : context_;
   Status sent = env_.protocol.Send(parent, std::move(message));

@@ -83,8 +83,10 @@ class LedgerWriter {
   LedgerWriter(Ledger& ledger, Clock& clock) : ledger_(ledger), clock_(clock) {}
   void Task(const TaskRecord& record) { Keep(ledger_.RecordTask(record)); }
   void Subtask(const SubtaskRecord& record) { Keep(ledger_.RecordSubtask(record)); }
-  void Step(const std::string& task_id, const std::string& subtask_id, std::string kind, std::string detail) {
-    Keep(ledger_.RecordStep(StepRecord{task_id, subtask_id, std::move(kind), std::move(detail), clock_.Now()}));
+  void Step(const std::string& task_id, const std::string& subtask_id, std::string kind,
+            std::string detail) {
+    Keep(ledger_.RecordStep(
+        StepRecord{task_id, subtask_id, std::move(kind), std::move(detail), clock_.Now()}));
   }
   const Status& first_error() const { return first_error_; }
 
@@ -122,8 +124,8 @@ class PlanRun {
   // `completed` (by subtask name, may be null): subtasks already finished by an interrupted run
   // of this task; they start done, are neither dispatched nor recorded again, and their outputs
   // feed their dependents.
-  PlanRun(PlanRunEnv env, const trace::Context& context, const std::string& run_id, const Plan& plan,
-          std::shared_ptr<Execution> execution,
+  PlanRun(PlanRunEnv env, const trace::Context& context, const std::string& run_id,
+          const Plan& plan, std::shared_ptr<Execution> execution,
           const std::map<std::string, SubtaskOutcome>* completed = nullptr);
   ~PlanRun();
   PlanRun(const PlanRun&) = delete;
@@ -180,9 +182,10 @@ class PlanRun {
   std::vector<std::vector<std::size_t>> dependencies_;
   std::priority_queue<std::size_t, std::vector<std::size_t>, ReadyOrder> ready_;
   std::priority_queue<RetryEntry, std::vector<RetryEntry>, std::greater<>> retries_;
-  std::vector<std::size_t> running_;        // indices in state kRunning
-  std::size_t waiting_ = 0;                 // in state kWaiting
-  std::vector<std::string> message_ids_;    // every attempt sent, forgotten by the ReplyTable at the end
+  std::vector<std::size_t> running_;  // indices in state kRunning
+  std::size_t waiting_ = 0;           // in state kWaiting
+  std::vector<std::string>
+      message_ids_;  // every attempt sent, forgotten by the ReplyTable at the end
   Status first_error_;
   bool cancelled_ = false;
   bool skipped_ = false;

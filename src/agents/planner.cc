@@ -18,7 +18,8 @@ using nlohmann::json;
 
 Status ReadSubtask(const json& j, std::size_t index, SubtaskSpec* out) {
   const std::string where = "subtask " + std::to_string(index);
-  if (!j.is_object()) return InvalidArgumentError(where + " must be an object, got " + j.type_name());
+  if (!j.is_object())
+    return InvalidArgumentError(where + " must be an object, got " + j.type_name());
   auto str = [&](const char* key, std::string* dst) -> Status {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return Status::Ok();
@@ -39,7 +40,8 @@ Status ReadSubtask(const json& j, std::size_t index, SubtaskSpec* out) {
   for (const char* key : {"dependencies", "depends_on"}) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) continue;
-    if (!it->is_array()) return InvalidArgumentError(where + " ('" + out->name + "'): '" + key + "' must be a list");
+    if (!it->is_array())
+      return InvalidArgumentError(where + " ('" + out->name + "'): '" + key + "' must be a list");
     for (const auto& dep : *it) {
       if (!dep.is_string()) {
         return InvalidArgumentError(where + " ('" + out->name + "'): dependencies must be strings");
@@ -48,7 +50,8 @@ Status ReadSubtask(const json& j, std::size_t index, SubtaskSpec* out) {
     }
   }
   if (auto it = j.find("priority"); it != j.end() && !it->is_null()) {
-    if (!it->is_number_integer()) return InvalidArgumentError(where + " ('" + out->name + "'): 'priority' must be an integer");
+    if (!it->is_number_integer())
+      return InvalidArgumentError(where + " ('" + out->name + "'): 'priority' must be an integer");
     out->priority = it->get<int>();
   }
   if (auto it = j.find("input"); it != j.end()) out->input = *it;
@@ -67,12 +70,16 @@ std::size_t MatchingBracket(std::string_view text, std::size_t start) {
   for (std::size_t i = start; i < text.size(); ++i) {
     char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') ++depth;
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' || c == '[')
+      ++depth;
     else if (c == '}' || c == ']') {
       if (--depth == 0) return i;
     }
@@ -153,37 +160,45 @@ std::string DescribeCycle(const Plan& plan, const std::vector<std::vector<std::s
   std::string out = "plan has a dependency cycle";
   if (length > kShown) out += " of " + std::to_string(length) + " subtasks";
   out += ": ";
-  for (std::size_t k = 0; k < std::min(length, kShown); ++k) out += Shown(plan.subtasks[path[first + k]].name) + " -> ";
+  for (std::size_t k = 0; k < std::min(length, kShown); ++k)
+    out += Shown(plan.subtasks[path[first + k]].name) + " -> ";
   if (length > kShown) out += "... (" + std::to_string(length - kShown) + " more) -> ";
   out += Shown(plan.subtasks[v].name);
   return out;
 }
 
 // Validates everything but acyclicity and returns dependency indices.
-Result<std::vector<std::vector<std::size_t>>> ResolveDependencies(const Plan& plan, const PlanLimits& limits) {
+Result<std::vector<std::vector<std::size_t>>> ResolveDependencies(const Plan& plan,
+                                                                  const PlanLimits& limits) {
   if (plan.subtasks.empty()) return InvalidArgumentError("plan has no subtasks");
   if (plan.subtasks.size() > limits.max_subtasks) {
     return InvalidArgumentError("plan has " + std::to_string(plan.subtasks.size()) +
-                                " subtasks, over the limit of " + std::to_string(limits.max_subtasks));
+                                " subtasks, over the limit of " +
+                                std::to_string(limits.max_subtasks));
   }
   std::unordered_map<std::string_view, std::size_t> index;
   index.reserve(plan.subtasks.size());
   std::size_t edges = 0;
   for (std::size_t i = 0; i < plan.subtasks.size(); ++i) {
     const auto& s = plan.subtasks[i];
-    if (s.name.empty()) return InvalidArgumentError("subtask " + std::to_string(i) + " has no name");
+    if (s.name.empty())
+      return InvalidArgumentError("subtask " + std::to_string(i) + " has no name");
     if (s.name.size() > limits.max_name_bytes) {
-      return InvalidArgumentError("subtask " + std::to_string(i) + " has a name of " + std::to_string(s.name.size()) +
-                                  " bytes, over the limit of " + std::to_string(limits.max_name_bytes));
+      return InvalidArgumentError("subtask " + std::to_string(i) + " has a name of " +
+                                  std::to_string(s.name.size()) + " bytes, over the limit of " +
+                                  std::to_string(limits.max_name_bytes));
     }
-    if (s.capability.empty()) return InvalidArgumentError("subtask '" + Shown(s.name) + "' has no capability");
+    if (s.capability.empty())
+      return InvalidArgumentError("subtask '" + Shown(s.name) + "' has no capability");
     if (s.capability.size() > limits.max_name_bytes) {
       return InvalidArgumentError("subtask '" + Shown(s.name) + "' has a capability of " +
-                                  std::to_string(s.capability.size()) + " bytes, over the limit of " +
+                                  std::to_string(s.capability.size()) +
+                                  " bytes, over the limit of " +
                                   std::to_string(limits.max_name_bytes));
     }
     if (s.dependencies.size() > limits.max_dependencies_per_subtask) {
-      return InvalidArgumentError("subtask '" + Shown(s.name) + "' has " + std::to_string(s.dependencies.size()) +
+      return InvalidArgumentError("subtask '" + Shown(s.name) + "' has " +
+                                  std::to_string(s.dependencies.size()) +
                                   " dependencies, over the limit of " +
                                   std::to_string(limits.max_dependencies_per_subtask));
     }
@@ -193,7 +208,8 @@ Result<std::vector<std::vector<std::size_t>>> ResolveDependencies(const Plan& pl
     }
   }
   if (edges > limits.max_dependencies) {
-    return InvalidArgumentError("plan has " + std::to_string(edges) + " dependencies in all, over the limit of " +
+    return InvalidArgumentError("plan has " + std::to_string(edges) +
+                                " dependencies in all, over the limit of " +
                                 std::to_string(limits.max_dependencies));
   }
   std::vector<std::vector<std::size_t>> deps(plan.subtasks.size());
@@ -203,9 +219,11 @@ Result<std::vector<std::vector<std::size_t>>> ResolveDependencies(const Plan& pl
     for (const auto& d : s.dependencies) {
       auto it = index.find(d);
       if (it == index.end()) {
-        return InvalidArgumentError("subtask '" + Shown(s.name) + "' depends on unknown subtask '" + Shown(d) + "'");
+        return InvalidArgumentError("subtask '" + Shown(s.name) + "' depends on unknown subtask '" +
+                                    Shown(d) + "'");
       }
-      if (it->second == i) return InvalidArgumentError("subtask '" + Shown(s.name) + "' depends on itself");
+      if (it->second == i)
+        return InvalidArgumentError("subtask '" + Shown(s.name) + "' depends on itself");
       deps[i].push_back(it->second);
     }
   }
@@ -230,7 +248,8 @@ std::vector<std::size_t> TopologicalOrder(const Plan& plan) {
   std::vector<std::vector<std::size_t>> deps(plan.subtasks.size());
   for (std::size_t i = 0; i < plan.subtasks.size(); ++i) {
     for (const auto& d : plan.subtasks[i].dependencies) {
-      if (auto it = index.find(d); it != index.end() && it->second != i) deps[i].push_back(it->second);
+      if (auto it = index.find(d); it != index.end() && it->second != i)
+        deps[i].push_back(it->second);
     }
   }
   return KahnOrder(deps);  // shorter than the plan on a cycle: ValidatePlan reports it
@@ -246,7 +265,8 @@ Result<Plan> ParsePlanJson(const json& value) {
   }
   if (!list->is_array()) return InvalidArgumentError("plan 'subtasks' must be a list");
   if (list->size() > PlanLimits().max_subtasks) {
-    return InvalidArgumentError("plan has " + std::to_string(list->size()) + " subtasks, over the limit of " +
+    return InvalidArgumentError("plan has " + std::to_string(list->size()) +
+                                " subtasks, over the limit of " +
                                 std::to_string(PlanLimits().max_subtasks));
   }
   Plan plan;
@@ -277,11 +297,12 @@ Result<json> ExtractJson(std::string_view text) {
   // bracket) and in depth (a deep value overflows the stack when copied or dumped later).
   if (text.size() > kMaxPlanReplyBytes) {
     return InvalidArgumentError("the model's reply is " + std::to_string(text.size()) +
-                                " bytes, over the plan limit of " + std::to_string(kMaxPlanReplyBytes));
+                                " bytes, over the plan limit of " +
+                                std::to_string(kMaxPlanReplyBytes));
   }
   if (JsonNestsDeeperThan(text)) {
-    return InvalidArgumentError("the model's reply nests deeper than " + std::to_string(kMaxJsonDepth) +
-                                " levels of arrays/objects");
+    return InvalidArgumentError("the model's reply nests deeper than " +
+                                std::to_string(kMaxJsonDepth) + " levels of arrays/objects");
   }
   // A fenced block first: models put the answer there when they also explain it.
   for (std::size_t fence = text.find("```"); fence != std::string_view::npos;) {
@@ -295,7 +316,8 @@ Result<json> ExtractJson(std::string_view text) {
     fence = text.find("```", close + 3);
   }
   int candidates = 0;
-  for (std::size_t start = text.find_first_of("{["); start != std::string_view::npos && candidates < kMaxPlanCandidates;
+  for (std::size_t start = text.find_first_of("{[");
+       start != std::string_view::npos && candidates < kMaxPlanCandidates;
        start = text.find_first_of("{[", start + 1), ++candidates) {
     std::size_t end = MatchingBracket(text, start);
     if (end == std::string_view::npos) continue;
@@ -306,8 +328,8 @@ Result<json> ExtractJson(std::string_view text) {
   return InvalidArgumentError("no JSON object or array found in the model's reply");
 }
 
-Result<Plan> Planner::Replan(const trace::Context&, const TaskRequest&, const std::set<std::string>&,
-                             const Plan&, const Status&) {
+Result<Plan> Planner::Replan(const trace::Context&, const TaskRequest&,
+                             const std::set<std::string>&, const Plan&, const Status&) {
   return UnimplementedError("planner '" + Name() + "' does not replan");
 }
 
@@ -380,7 +402,8 @@ Result<Plan> LlmPlanner::Ask(const trace::Context& context, const std::string& p
        "You are a planner for a multi-agent system. Reply with JSON only: an object "
        "{\"subtasks\": [{\"name\": str, \"capability\": str, \"dependencies\": [names], "
        "\"priority\": 1-10, \"description\": str, \"input\": any}]}. Use only these "
-       "capabilities: " + Join(capabilities) + "."},
+       "capabilities: " +
+           Join(capabilities) + "."},
       {"user", prompt}};
   // A capability the workers do not offer goes back to the model once, with the valid list
   // (models shorten or invent names: "analysis" for "data_analysis"); guessing which one was
@@ -389,12 +412,17 @@ Result<Plan> LlmPlanner::Ask(const trace::Context& context, const std::string& p
   for (int round = 0;; ++round) {
     auto response = provider_->Chat(context, request);
     if (!response.ok()) return response.status().WithContext("planner model call");
-    usage.Add(provider_->Name(), response->model.empty() ? provider_->DefaultModel() : response->model,
+    usage.Add(provider_->Name(),
+              response->model.empty() ? provider_->DefaultModel() : response->model,
               response->input_tokens, response->output_tokens);
     auto value = ExtractJson(response->content);
-    if (!value.ok()) return value.status().WithContext(round ? "planner reply after the capability fix-up" : "planner reply");
+    if (!value.ok())
+      return value.status().WithContext(round ? "planner reply after the capability fix-up"
+                                              : "planner reply");
     auto plan = ParsePlanJson(*value);
-    if (!plan.ok()) return plan.status().WithContext(round ? "planner reply after the capability fix-up" : "planner reply");
+    if (!plan.ok())
+      return plan.status().WithContext(round ? "planner reply after the capability fix-up"
+                                             : "planner reply");
     // Named up to a bound: a plan may hold 100,000 subtasks, the message to the model may not.
     constexpr std::size_t kMaxNamed = 20;
     std::string unknown;
@@ -403,26 +431,31 @@ Result<Plan> LlmPlanner::Ask(const trace::Context& context, const std::string& p
     for (const auto& s : plan->subtasks) {
       if (capabilities.count(s.capability)) continue;
       if (++unknown_count <= kMaxNamed) {
-        unknown += (unknown.empty() ? "" : ", ") + ("'" + s.capability + "' (subtask '" + s.name + "')");
+        unknown +=
+            (unknown.empty() ? "" : ", ") + ("'" + s.capability + "' (subtask '" + s.name + "')");
       }
       if (first_error.empty()) {
-        first_error = "planner chose capability '" + s.capability + "' for subtask '" + s.name + "'";
+        first_error =
+            "planner chose capability '" + s.capability + "' for subtask '" + s.name + "'";
       }
     }
-    if (unknown_count > kMaxNamed) unknown += " and " + std::to_string(unknown_count - kMaxNamed) + " more";
+    if (unknown_count > kMaxNamed)
+      unknown += " and " + std::to_string(unknown_count - kMaxNamed) + " more";
     if (unknown_count == 0) {
       plan->planner = "llm";
       plan->usage = std::move(usage);
       return plan;
     }
     if (round > 0) {
-      return NotFoundError(first_error + ", which no worker offers, again after being given the list; available: " +
-                           Join(capabilities));
+      return NotFoundError(
+          first_error + ", which no worker offers, again after being given the list; available: " +
+          Join(capabilities));
     }
     request.messages.push_back({"assistant", response->content});
-    request.messages.push_back({"user", "These capabilities are not offered by any worker: " + unknown +
-                                            ". Use only these capabilities: " + Join(capabilities) +
-                                            ". Reply with the whole corrected plan as JSON only."});
+    request.messages.push_back(
+        {"user", "These capabilities are not offered by any worker: " + unknown +
+                     ". Use only these capabilities: " + Join(capabilities) +
+                     ". Reply with the whole corrected plan as JSON only."});
   }
 }
 
@@ -439,12 +472,13 @@ Result<Plan> LlmPlanner::Replan(const trace::Context& context, const TaskRequest
                                 const Status& error) {
   json previous = json::array();
   for (const auto& s : failed.subtasks) {
-    previous.push_back({{"name", s.name}, {"capability", s.capability}, {"dependencies", s.dependencies}});
+    previous.push_back(
+        {{"name", s.name}, {"capability", s.capability}, {"dependencies", s.dependencies}});
   }
-  std::string prompt = "The previous plan failed; propose a new JSON plan of subtasks.\nTask: " +
-                       request.name + "\nType: " + request.type + "\nDescription: " +
-                       request.description + "\nPrevious plan: " + DumpJson(previous) +
-                       "\nFailure: " + error.ToString();
+  std::string prompt =
+      "The previous plan failed; propose a new JSON plan of subtasks.\nTask: " + request.name +
+      "\nType: " + request.type + "\nDescription: " + request.description +
+      "\nPrevious plan: " + DumpJson(previous) + "\nFailure: " + error.ToString();
   return Ask(context, prompt, capabilities);
 }
 

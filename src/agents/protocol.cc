@@ -1,7 +1,7 @@
 #include "minion/agents/protocol.h"
 
-#include "minion/metrics/recorder.h"
 #include <mutex>
+#include "minion/metrics/recorder.h"
 
 #include "minion/propagation/carriers.h"
 #include "minion/propagation/from_env.h"
@@ -45,22 +45,24 @@ Status AccessPolicy::Check(std::string_view from, std::string_view to) const {
     return false;
   };
   if (matches(deny_)) {
-    return Status(StatusCode::kPermissionDenied,
-                  "agent '" + std::string(from) + "' is denied sending to '" + std::string(to) + "'");
+    return Status(
+        StatusCode::kPermissionDenied,
+        "agent '" + std::string(from) + "' is denied sending to '" + std::string(to) + "'");
   }
   bool restricted = restricted_recipients_.count(to) || restricted_recipients_.count("*");
   if (restricted && !matches(allow_)) {
-    return Status(StatusCode::kPermissionDenied, "agent '" + std::string(from) +
-                                                     "' is not on the allow list of '" +
-                                                     std::string(to) + "'");
+    return Status(
+        StatusCode::kPermissionDenied,
+        "agent '" + std::string(from) + "' is not on the allow list of '" + std::string(to) + "'");
   }
   return Status::Ok();
 }
 
-observability::StartedSpan StartSendSpan(trace::Tracer& tracer,
-                                         const trace::Context& parent, Message* message,
+observability::StartedSpan StartSendSpan(trace::Tracer& tracer, const trace::Context& parent,
+                                         Message* message,
                                          const trace::TextMapPropagator* propagator) {
-  auto started = observability::StartProtocolSpan(tracer, parent, "send", MessageTypeName(message->type), message->id);
+  auto started = observability::StartProtocolSpan(tracer, parent, "send",
+                                                  MessageTypeName(message->type), message->id);
   metrics::GlobalRecorder().Message(MessageTypeName(message->type), "sent");
   propagation::MapCarrier carrier(message->headers);
   Resolve(propagator).Inject(started.context, carrier);

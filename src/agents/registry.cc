@@ -27,15 +27,18 @@ Status WorkerRegistry::Add(WorkerMetadata metadata, std::shared_ptr<Worker> loca
   }
   std::lock_guard lock(mu_);
   std::string id = metadata.agent_id;
-  auto [it, added] = workers_.emplace(id, Entry{std::move(metadata), std::move(local), 0, nullptr, {}});
-  if (!added) return Status(StatusCode::kAlreadyExists, "worker '" + id + "' is already registered");
+  auto [it, added] =
+      workers_.emplace(id, Entry{std::move(metadata), std::move(local), 0, nullptr, {}});
+  if (!added)
+    return Status(StatusCode::kAlreadyExists, "worker '" + id + "' is already registered");
   if (breaker_options_) it->second.breaker = MakeBreaker(id);
   return Status::Ok();
 }
 
 Status WorkerRegistry::Remove(const std::string& agent_id) {
   std::lock_guard lock(mu_);
-  if (!workers_.erase(agent_id)) return NotFoundError("worker '" + agent_id + "' is not registered");
+  if (!workers_.erase(agent_id))
+    return NotFoundError("worker '" + agent_id + "' is not registered");
   return Status::Ok();
 }
 
@@ -53,7 +56,8 @@ Result<std::string> WorkerRegistry::Acquire(const std::string& capability, Routi
   // Candidates in order of preference; the first whose breaker admits the call gets it.
   if (strategy == RoutingStrategy::kRoundRobin) {
     std::size_t& cursor = rr_cursor_[capability];
-    std::rotate(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(cursor++ % candidates.size()),
+    std::rotate(candidates.begin(),
+                candidates.begin() + static_cast<std::ptrdiff_t>(cursor++ % candidates.size()),
                 candidates.end());
   } else {
     std::stable_sort(candidates.begin(), candidates.end(), [](const Entry* a, const Entry* b) {
@@ -76,7 +80,8 @@ Result<std::string> WorkerRegistry::Acquire(const std::string& capability, Routi
     ++e->in_flight;
     return e->metadata.agent_id;
   }
-  return UnavailableError("no worker offering capability '" + capability + "' is available: " + refused);
+  return UnavailableError("no worker offering capability '" + capability +
+                          "' is available: " + refused);
 }
 
 void WorkerRegistry::Release(const std::string& agent_id) {
@@ -91,7 +96,8 @@ void WorkerRegistry::Release(const std::string& agent_id) {
   }
 }
 
-void WorkerRegistry::Release(const std::string& agent_id, const Status& outcome, RoutingEvents* events) {
+void WorkerRegistry::Release(const std::string& agent_id, const Status& outcome,
+                             RoutingEvents* events) {
   CaptureEvents capture(events);
   std::lock_guard lock(mu_);
   auto it = workers_.find(agent_id);
@@ -109,18 +115,22 @@ void WorkerRegistry::Release(const std::string& agent_id, const Status& outcome,
   }
 }
 
-std::shared_ptr<resilience::CircuitBreaker> WorkerRegistry::MakeBreaker(const std::string& agent_id) {
-  auto breaker = std::make_shared<resilience::CircuitBreaker>("worker:" + agent_id, *breaker_options_, breaker_clock_);
+std::shared_ptr<resilience::CircuitBreaker> WorkerRegistry::MakeBreaker(
+    const std::string& agent_id) {
+  auto breaker = std::make_shared<resilience::CircuitBreaker>("worker:" + agent_id,
+                                                              *breaker_options_, breaker_clock_);
   breaker->AddListener([](const resilience::BreakerTransition& t) {
     metrics::Recorder& r = metrics::GlobalRecorder();
     r.BreakerState(t.name, static_cast<int>(t.to));
-    r.BreakerTransition(t.name, resilience::BreakerStateName(t.from), resilience::BreakerStateName(t.to));
-    logging::Log(t.to == resilience::BreakerState::kOpen ? logging::Level::kWarn : logging::Level::kInfo,
-                 "resilience", "circuit breaker state change",
-                 {{"breaker", t.name},
-                  {"from", resilience::BreakerStateName(t.from)},
-                  {"to", resilience::BreakerStateName(t.to)},
-                  {"reason", t.reason}});
+    r.BreakerTransition(t.name, resilience::BreakerStateName(t.from),
+                        resilience::BreakerStateName(t.to));
+    logging::Log(
+        t.to == resilience::BreakerState::kOpen ? logging::Level::kWarn : logging::Level::kInfo,
+        "resilience", "circuit breaker state change",
+        {{"breaker", t.name},
+         {"from", resilience::BreakerStateName(t.from)},
+         {"to", resilience::BreakerStateName(t.to)},
+         {"reason", t.reason}});
     if (tl_events) {
       tl_events->transitions.push_back(RoutingEvents::Change{
           std::string(t.name), std::string(resilience::BreakerStateName(t.from)),
@@ -131,7 +141,8 @@ std::shared_ptr<resilience::CircuitBreaker> WorkerRegistry::MakeBreaker(const st
   return breaker;
 }
 
-void WorkerRegistry::SetBreakerOptions(std::optional<resilience::CircuitBreakerOptions> options, Clock* clock) {
+void WorkerRegistry::SetBreakerOptions(std::optional<resilience::CircuitBreakerOptions> options,
+                                       Clock* clock) {
   std::lock_guard lock(mu_);
   breaker_options_ = std::move(options);
   breaker_clock_ = clock;
@@ -141,7 +152,8 @@ void WorkerRegistry::SetBreakerOptions(std::optional<resilience::CircuitBreakerO
   }
 }
 
-std::shared_ptr<resilience::CircuitBreaker> WorkerRegistry::Breaker(const std::string& agent_id) const {
+std::shared_ptr<resilience::CircuitBreaker> WorkerRegistry::Breaker(
+    const std::string& agent_id) const {
   std::lock_guard lock(mu_);
   auto it = workers_.find(agent_id);
   return it == workers_.end() ? nullptr : it->second.breaker;
@@ -150,7 +162,8 @@ std::shared_ptr<resilience::CircuitBreaker> WorkerRegistry::Breaker(const std::s
 std::set<std::string> WorkerRegistry::Capabilities() const {
   std::lock_guard lock(mu_);
   std::set<std::string> out;
-  for (const auto& [id, e] : workers_) out.insert(e.metadata.capabilities.begin(), e.metadata.capabilities.end());
+  for (const auto& [id, e] : workers_)
+    out.insert(e.metadata.capabilities.begin(), e.metadata.capabilities.end());
   return out;
 }
 

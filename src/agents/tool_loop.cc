@@ -30,11 +30,14 @@ Result<std::vector<llm::ToolSpec>> OfferedTools(const tools::ToolRegistry& regis
   std::vector<tools::ToolInfo> all = registry.List();
   std::vector<llm::ToolSpec> out;
   for (const auto& name : allowed) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const tools::ToolInfo& t) { return t.name == name; });
-    if (it == all.end()) return InvalidArgumentError("tool loop: allowed tool \"" + name + "\" is not registered");
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](const tools::ToolInfo& t) { return t.name == name; });
+    if (it == all.end())
+      return InvalidArgumentError("tool loop: allowed tool \"" + name + "\" is not registered");
   }
   for (const auto& info : all) {
-    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), info.name) == allowed.end()) continue;
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), info.name) == allowed.end())
+      continue;
     out.push_back({info.name, info.description, DumpJson(info.input_schema)});
   }
   return out;
@@ -52,7 +55,8 @@ class Loop {
         start_(clock_.MonotonicNanos()) {}
 
   Result<ToolLoopResult> Run(llm::ChatRequest request) {
-    if (options_.max_rounds < 1) return InvalidArgumentError("tool loop: max_rounds must be at least 1");
+    if (options_.max_rounds < 1)
+      return InvalidArgumentError("tool loop: max_rounds must be at least 1");
     MINION_ASSIGN_OR_RETURN(request.tools, OfferedTools(registry_, options_.allowed_tools));
     ToolLoopResult result;
     for (int round = 1; round <= options_.max_rounds; ++round) {
@@ -60,13 +64,15 @@ class Loop {
       // The provider's own deadline is what is left of the loop's, so one slow call cannot
       // outlast the whole loop.
       if (options_.timeout.count() > 0) {
-        auto left = options_.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::nanoseconds(clock_.MonotonicNanos() - start_));
+        auto left =
+            options_.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::nanoseconds(clock_.MonotonicNanos() - start_));
         if (left.count() < 1) left = std::chrono::milliseconds(1);
         if (request.timeout.count() <= 0 || left < request.timeout) request.timeout = left;
       }
       auto response = provider_.Chat(parent_, request);
-      if (!response.ok()) return response.status().WithContext("tool loop round " + std::to_string(round));
+      if (!response.ok())
+        return response.status().WithContext("tool loop round " + std::to_string(round));
       if (options_.on_response) options_.on_response(*response);
       result.rounds = round;
       result.input_tokens += response->input_tokens;
@@ -99,8 +105,8 @@ class Loop {
     if (options_.timeout.count() > 0) {
       const auto elapsed = std::chrono::nanoseconds(clock_.MonotonicNanos() - start_);
       if (elapsed >= options_.timeout) {
-        return DeadlineExceededError("tool loop: the deadline of " + std::to_string(options_.timeout.count()) +
-                                     " ms was reached");
+        return DeadlineExceededError("tool loop: the deadline of " +
+                                     std::to_string(options_.timeout.count()) + " ms was reached");
       }
     }
     return Status::Ok();
@@ -108,18 +114,21 @@ class Loop {
 
   ToolCallRecord RunOne(const llm::ToolCall& call, const std::vector<llm::ToolSpec>& offered) {
     ToolCallRecord record{call.id, call.name, call.arguments, false, {}};
-    const bool is_offered = std::any_of(offered.begin(), offered.end(),
-                                        [&](const llm::ToolSpec& t) { return t.name == call.name; });
+    const bool is_offered =
+        std::any_of(offered.begin(), offered.end(),
+                    [&](const llm::ToolSpec& t) { return t.name == call.name; });
     if (!is_offered) {
       // Not through the registry: a made-up name must not become a span name.
       std::string names;
       for (const auto& t : offered) names += (names.empty() ? "" : ", ") + t.name;
-      record.result = ErrorResult("unknown tool \"" + call.name + "\"; the tools you may call are: " + names);
+      record.result =
+          ErrorResult("unknown tool \"" + call.name + "\"; the tools you may call are: " + names);
       return record;
     }
     auto input = ParseJson(call.arguments, "the arguments of " + call.name);
     if (!input.ok()) {
-      record.result = ErrorResult(input.status().message() + "; send a JSON object matching the tool's schema");
+      record.result =
+          ErrorResult(input.status().message() + "; send a JSON object matching the tool's schema");
       return record;
     }
     auto output = registry_.Invoke(parent_, call.name, *input, call.id);

@@ -44,9 +44,10 @@ Status ReadInt(const json& obj, std::string_view what, const char* key, Int* out
             v <= static_cast<std::int64_t>(std::numeric_limits<Int>::max()));
   }
   if (!fits) {
-    return InvalidArgumentError(std::string(what) + " field '" + key + "' must be an integer of at least " +
-                                std::to_string(min) + ", got " +
-                                it->dump(-1, ' ', false, json::error_handler_t::replace).substr(0, 64));
+    return InvalidArgumentError(
+        std::string(what) + " field '" + key + "' must be an integer of at least " +
+        std::to_string(min) + ", got " +
+        it->dump(-1, ' ', false, json::error_handler_t::replace).substr(0, 64));
   }
   *out = it->get<Int>();
   return Status::Ok();
@@ -88,7 +89,8 @@ Result<Subtask> DecodeSubtask(const json& j) {
   // Descriptions are prose (from users or models): bounded by the message size only.
   MINION_RETURN_IF_ERROR(ReadString(j, kWhat, "description", &s.description, false,
                                     std::numeric_limits<std::size_t>::max()));
-  MINION_RETURN_IF_ERROR(ReadInt(j, kWhat, "priority", &s.priority, std::numeric_limits<int>::min()));
+  MINION_RETURN_IF_ERROR(
+      ReadInt(j, kWhat, "priority", &s.priority, std::numeric_limits<int>::min()));
   MINION_RETURN_IF_ERROR(ReadInt(j, kWhat, "attempt", &s.attempt, 1));
   std::int64_t timeout_ms = 0;
   MINION_RETURN_IF_ERROR(ReadInt<std::int64_t>(j, kWhat, "timeout_ms", &timeout_ms, 0));
@@ -96,8 +98,9 @@ Result<Subtask> DecodeSubtask(const json& j) {
   if (auto it = j.find("input"); it != j.end()) s.input = *it;
   if (auto it = j.find("dependency_outputs"); it != j.end() && !it->is_null()) {
     if (!it->is_object()) {
-      return InvalidArgumentError(std::string("subtask field 'dependency_outputs' must be an object, got ") +
-                                  it->type_name());
+      return InvalidArgumentError(
+          std::string("subtask field 'dependency_outputs' must be an object, got ") +
+          it->type_name());
     }
     s.dependency_outputs = *it;
   }
@@ -128,7 +131,8 @@ Result<TaskReply> DecodeReply(MessageType type, const json& j) {
                                 std::string(MessageTypeName(type)));
   }
   if (!j.is_object()) {
-    return InvalidArgumentError(std::string("reply content must be a JSON object, got ") + j.type_name());
+    return InvalidArgumentError(std::string("reply content must be a JSON object, got ") +
+                                j.type_name());
   }
   TaskReply r;
   MINION_RETURN_IF_ERROR(ReadString(j, kWhat, "subtask_id", &r.subtask_id, false));
@@ -145,8 +149,8 @@ Result<TaskReply> DecodeReply(MessageType type, const json& j) {
     return r;
   }
   std::string error, code_name;
-  MINION_RETURN_IF_ERROR(ReadString(j, kWhat, "error", &error, true,
-                                    std::numeric_limits<std::size_t>::max()));
+  MINION_RETURN_IF_ERROR(
+      ReadString(j, kWhat, "error", &error, true, std::numeric_limits<std::size_t>::max()));
   MINION_RETURN_IF_ERROR(ReadString(j, kWhat, "code", &code_name, false));
   StatusCode code = StatusCode::kUnknown;
   if (!code_name.empty()) {
@@ -164,7 +168,8 @@ Result<TaskReply> DecodeReply(MessageType type, const json& j) {
 json EncodeCancel(const CancelRequest& c) {
   // Reasons quote error messages of any length; the decoder accepts up to 4096 bytes.
   constexpr std::size_t kMaxReason = 1024;
-  std::string reason = c.reason.size() > kMaxReason ? c.reason.substr(0, kMaxReason) + "..." : c.reason;
+  std::string reason =
+      c.reason.size() > kMaxReason ? c.reason.substr(0, kMaxReason) + "..." : c.reason;
   return json{{"cancel",
                {{"message_id", c.message_id},
                 {"task_id", c.task_id},
@@ -175,7 +180,8 @@ json EncodeCancel(const CancelRequest& c) {
 
 Result<CancelRequest> DecodeCancel(const json& content) {
   constexpr std::string_view kWhat = "cancel";
-  if (!content.is_object()) return InvalidArgumentError("cancel message content must be a JSON object");
+  if (!content.is_object())
+    return InvalidArgumentError("cancel message content must be a JSON object");
   auto it = content.find("cancel");
   if (it == content.end() || !it->is_object()) {
     return InvalidArgumentError("cancel message content has no 'cancel' object");

@@ -5,8 +5,8 @@
 #include "minion/metrics/recorder.h"
 
 #include <algorithm>
-#include <optional>
 #include <cstdlib>
+#include <optional>
 
 namespace minion::agents {
 namespace {
@@ -14,7 +14,8 @@ namespace {
 class FunctionHandler final : public TaskHandler {
  public:
   explicit FunctionHandler(TaskFunction fn) : fn_(std::move(fn)) {}
-  Result<nlohmann::json> HandleTask(const trace::Context& context, const Subtask& subtask) override {
+  Result<nlohmann::json> HandleTask(const trace::Context& context,
+                                    const Subtask& subtask) override {
     return fn_(context, subtask);
   }
 
@@ -26,10 +27,14 @@ class FunctionHandler final : public TaskHandler {
 
 std::string_view WorkerStatusName(WorkerStatus status) {
   switch (status) {
-    case WorkerStatus::kIdle: return "idle";
-    case WorkerStatus::kBusy: return "busy";
-    case WorkerStatus::kFailed: return "failed";
-    case WorkerStatus::kOffline: return "offline";
+    case WorkerStatus::kIdle:
+      return "idle";
+    case WorkerStatus::kBusy:
+      return "busy";
+    case WorkerStatus::kFailed:
+      return "failed";
+    case WorkerStatus::kOffline:
+      return "offline";
   }
   return "unknown";
 }
@@ -38,7 +43,9 @@ bool WorkerMetadata::HasCapability(std::string_view capability) const {
   return std::find(capabilities.begin(), capabilities.end(), capability) != capabilities.end();
 }
 
-std::string WorkerControlId(std::string_view agent_id) { return std::string(agent_id) + "/control"; }
+std::string WorkerControlId(std::string_view agent_id) {
+  return std::string(agent_id) + "/control";
+}
 
 std::unique_ptr<TaskHandler> MakeFunctionHandler(TaskFunction function) {
   return std::make_unique<FunctionHandler>(std::move(function));
@@ -58,9 +65,11 @@ Status Worker::Start(Protocol& protocol) {
   if (metadata_.capabilities.empty()) {
     return InvalidArgumentError("worker '" + metadata_.agent_id + "' has no capabilities");
   }
-  if (!handler_) return InvalidArgumentError("worker '" + metadata_.agent_id + "' has no task handler");
+  if (!handler_)
+    return InvalidArgumentError("worker '" + metadata_.agent_id + "' has no task handler");
   std::lock_guard lock(mu_);
-  if (protocol_) return FailedPreconditionError("worker '" + metadata_.agent_id + "' is already started");
+  if (protocol_)
+    return FailedPreconditionError("worker '" + metadata_.agent_id + "' is already started");
   SubscribeOptions sub;
   sub.types = {MessageType::kTask};
   sub.max_concurrency = options_.max_concurrency;
@@ -158,8 +167,8 @@ Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const 
   const std::uint64_t started_mono = SystemClock().MonotonicNanos();
   Result<nlohmann::json> result = InternalError("unreachable");
   if (!metadata_.HasCapability(subtask.capability)) {
-    result = InvalidArgumentError("worker '" + metadata_.agent_id + "' does not offer capability '" +
-                                  subtask.capability + "'");
+    result = InvalidArgumentError("worker '" + metadata_.agent_id +
+                                  "' does not offer capability '" + subtask.capability + "'");
   } else if (running && running->source.stop_requested()) {
     result = CancelledError("subtask '" + subtask.subtask_id + "' was cancelled before it started");
   } else {
@@ -191,14 +200,16 @@ Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const 
     }
     if (cancelled) {
       // Stamped with the time the cancel arrived, not when the handler noticed it.
-      span.AddEvent("cancelled", {{"multiagent.cancel.reason", reason},
-                                  {"multiagent.message.id", cancel_message_id}},
-                    at);
+      span.AddEvent(
+          "cancelled",
+          {{"multiagent.cancel.reason", reason}, {"multiagent.message.id", cancel_message_id}}, at);
       if (cancel_send.IsValid()) span.AddLink(cancel_send, {{"multiagent.link", "cancel"}});
       // Whatever the handler returned is moot: its attempt was abandoned.
       if (result.status().code() != StatusCode::kCancelled) {
-        std::string outcome = result.ok() ? "it finished anyway" : "it ended with: " + result.status().ToString();
-        result = CancelledError("subtask '" + subtask.subtask_id + "' was cancelled (" + reason + "); " + outcome);
+        std::string outcome =
+            result.ok() ? "it finished anyway" : "it ended with: " + result.status().ToString();
+        result = CancelledError("subtask '" + subtask.subtask_id + "' was cancelled (" + reason +
+                                "); " + outcome);
       } else {
         result = result.status().WithContext("cancelled (" + reason + ")");
       }
@@ -209,9 +220,11 @@ Result<nlohmann::json> Worker::HandleInSpan(const trace::Context& parent, const 
   {
     metrics::Recorder& recorder = metrics::GlobalRecorder();
     const double seconds = static_cast<double>(SystemClock().MonotonicNanos() - started_mono) / 1e9;
-    recorder.AgentExecution(metadata_.agent_id, metadata_.role, result.ok() ? "succeeded" : "failed", seconds);
+    recorder.AgentExecution(metadata_.agent_id, metadata_.role,
+                            result.ok() ? "succeeded" : "failed", seconds);
     if (!result.ok()) {
-      recorder.AgentError(metadata_.agent_id, metrics::ErrorType(static_cast<int>(result.status().code())));
+      recorder.AgentError(metadata_.agent_id,
+                          metrics::ErrorType(static_cast<int>(result.status().code())));
     }
   }
   if (result.ok()) {
@@ -238,8 +251,9 @@ void Worker::OnMessage(const trace::Context& context, Message message) {
   if (!subtask.ok()) {
     reply.status = subtask.status();
     if (message.content.is_object()) {
-      if (auto it = message.content.find("subtask_id"); it != message.content.end() && it->is_string() &&
-                                                       it->get_ref<const std::string&>().size() <= kMaxWireIdBytes) {
+      if (auto it = message.content.find("subtask_id");
+          it != message.content.end() && it->is_string() &&
+          it->get_ref<const std::string&>().size() <= kMaxWireIdBytes) {
         reply.subtask_id = *it;
       }
     }
@@ -279,7 +293,8 @@ void Worker::OnMessage(const trace::Context& context, Message message) {
     subtask->usage = &meter;
     // Handle() ends the worker span before the reply is sent, so the span is complete by the
     // time the orchestrator can observe the result.
-    Result<nlohmann::json> result = HandleInSpan(context, *subtask, &reply_parent, running.get(), &message);
+    Result<nlohmann::json> result =
+        HandleInSpan(context, *subtask, &reply_parent, running.get(), &message);
     {
       std::lock_guard lock(cancel_mu_);
       running_.erase(message.id);

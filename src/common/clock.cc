@@ -19,7 +19,8 @@ namespace {
 std::uint64_t RealtimeNs() noexcept {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 #ifdef MINION_HAVE_RDTSC
@@ -44,7 +45,8 @@ class TscClock {
     const std::uint64_t mult = ns_per_tick_q32_.load(std::memory_order_relaxed);
     Anchor& a = anchor_;  // trivially constructible thread_local: no init guard on access
     const std::uint64_t dt = __rdtsc() - a.tsc;
-    if (__builtin_expect(mult == 0 || a.tsc == 0 || dt > reanchor_ticks_.load(std::memory_order_relaxed), 0))
+    if (__builtin_expect(
+            mult == 0 || a.tsc == 0 || dt > reanchor_ticks_.load(std::memory_order_relaxed), 0))
       return SlowNow();
     return a.ns + ((dt * mult) >> 32);
   }
@@ -95,12 +97,15 @@ class TscClock {
       return ns;
     }
     const std::uint64_t start_ns = start_ns_.load(std::memory_order_acquire);
-    if (start_ns == 0 || ns < start_ns + 20'000'000ULL || tsc <= expected) return ns;  // not yet 20 ms
+    if (start_ns == 0 || ns < start_ns + 20'000'000ULL || tsc <= expected)
+      return ns;  // not yet 20 ms
     const double rate = static_cast<double>(ns - start_ns) / static_cast<double>(tsc - expected);
     // dt <= 100 ms of ticks, so dt * mult <= 1e8 ns * 2^32 < 2^59 whatever the TSC frequency.
-    reanchor_ticks_.store(static_cast<std::uint64_t>(100'000'000.0 / rate), std::memory_order_relaxed);
-    ns_per_tick_q32_.store(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(rate * 4294967296.0)),
-                           std::memory_order_relaxed);
+    reanchor_ticks_.store(static_cast<std::uint64_t>(100'000'000.0 / rate),
+                          std::memory_order_relaxed);
+    ns_per_tick_q32_.store(
+        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(rate * 4294967296.0)),
+        std::memory_order_relaxed);
     return ns;
   }
 
@@ -132,14 +137,16 @@ class RealClock final : public Clock {
   std::uint64_t MonotonicNanos() noexcept override {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+           static_cast<std::uint64_t>(ts.tv_nsec);
   }
   // CLOCK_MONOTONIC is steady_clock on Linux: wait for the deadline itself, not a duration.
   void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                  std::uint64_t deadline) override {
     static_assert(std::chrono::steady_clock::is_steady);
-    cv.wait_until(lock, std::chrono::steady_clock::time_point(std::chrono::duration_cast<
-                            std::chrono::steady_clock::duration>(std::chrono::nanoseconds(deadline))));
+    cv.wait_until(lock, std::chrono::steady_clock::time_point(
+                            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::nanoseconds(deadline))));
   }
 
  private:

@@ -57,7 +57,8 @@ std::int64_t IntOr(std::string_view name, std::int64_t fallback, const Lookup& l
   if (!v) return fallback;
   auto parsed = ParseInt(*v);
   if (parsed.ok()) return *parsed;
-  Warn(std::string(name) + ": " + parsed.status().message() + "; using " + std::to_string(fallback));
+  Warn(std::string(name) + ": " + parsed.status().message() + "; using " +
+       std::to_string(fallback));
   return fallback;
 }
 
@@ -66,7 +67,8 @@ bool BoolOr(std::string_view name, bool fallback, const Lookup& lookup) {
   if (!v) return fallback;
   auto parsed = ParseBool(*v);
   if (parsed.ok()) return *parsed;
-  Warn(std::string(name) + ": " + parsed.status().message() + "; using " + (fallback ? "true" : "false"));
+  Warn(std::string(name) + ": " + parsed.status().message() + "; using " +
+       (fallback ? "true" : "false"));
   return fallback;
 }
 
@@ -75,7 +77,8 @@ double DoubleOr(std::string_view name, double fallback, const Lookup& lookup) {
   if (!v) return fallback;
   auto parsed = ParseDouble(*v);
   if (parsed.ok()) return *parsed;
-  Warn(std::string(name) + ": " + parsed.status().message() + "; using " + std::to_string(fallback));
+  Warn(std::string(name) + ": " + parsed.status().message() + "; using " +
+       std::to_string(fallback));
   return fallback;
 }
 

@@ -50,7 +50,8 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseKeyValueList(std::
     pos = comma + 1;
     if (item.empty()) continue;  // tolerate "a=1,,b=2" and a trailing comma
     const std::size_t eq = item.find('=');
-    if (eq == std::string_view::npos) return InvalidArgumentError("\"" + std::string(item) + "\" is not key=value");
+    if (eq == std::string_view::npos)
+      return InvalidArgumentError("\"" + std::string(item) + "\" is not key=value");
     MINION_ASSIGN_OR_RETURN(std::string key, PercentDecode(Trim(item.substr(0, eq))));
     MINION_ASSIGN_OR_RETURN(std::string value, PercentDecode(Trim(item.substr(eq + 1))));
     if (key.empty()) return InvalidArgumentError("\"" + std::string(item) + "\" has an empty key");

@@ -58,10 +58,12 @@ json EncodeTool(const ToolSpec& tool) {
 Status DecodeToolCalls(const json& message, std::vector<ToolCall>* out) {
   auto calls = message.find("tool_calls");
   if (calls == message.end() || calls->is_null()) return Status::Ok();
-  if (!calls->is_array()) return DataLossError("chat completions message.tool_calls is not an array");
+  if (!calls->is_array())
+    return DataLossError("chat completions message.tool_calls is not an array");
   if (calls->size() > kMaxToolCalls) {
     return DataLossError("chat completions response asks for " + std::to_string(calls->size()) +
-                         " tool calls, more than the " + std::to_string(kMaxToolCalls) + " allowed");
+                         " tool calls, more than the " + std::to_string(kMaxToolCalls) +
+                         " allowed");
   }
   for (std::size_t i = 0; i < calls->size(); ++i) {
     const json& c = (*calls)[i];
@@ -72,20 +74,22 @@ Status DecodeToolCalls(const json& message, std::vector<ToolCall>* out) {
                            "\"; only \"function\" is supported");
     }
     auto function = c.find("function");
-    if (function == c.end() || !function->is_object()) return DataLossError(where + " has no function");
+    if (function == c.end() || !function->is_object())
+      return DataLossError(where + " has no function");
     ToolCall call;
     if (auto id = c.find("id"); id != c.end() && id->is_string()) call.id = id->get<std::string>();
     if (call.id.size() > kMaxToolCallIdBytes) return DataLossError(where + ".id is too long");
     // Some servers leave the id out; the reply must still name the call it answers.
     if (call.id.empty()) call.id = "call_" + std::to_string(i);
     auto name = function->find("name");
-    if (name == function->end() || !name->is_string() || name->get_ref<const std::string&>().empty()) {
+    if (name == function->end() || !name->is_string() ||
+        name->get_ref<const std::string&>().empty()) {
       return DataLossError(where + " has no function name");
     }
     call.name = name->get<std::string>();
     if (call.name.size() > kMaxToolNameBytes) {
-      return DataLossError(where + ".function.name is longer than " + std::to_string(kMaxToolNameBytes) +
-                           " bytes");
+      return DataLossError(where + ".function.name is longer than " +
+                           std::to_string(kMaxToolNameBytes) + " bytes");
     }
     auto args = function->find("arguments");
     if (args == function->end() || args->is_null()) {
@@ -96,8 +100,9 @@ Status DecodeToolCalls(const json& message, std::vector<ToolCall>* out) {
       call.arguments = DumpJson(*args);
     }
     if (call.arguments.size() > kMaxToolArgumentBytes) {
-      return DataLossError(where + ".function.arguments has " + std::to_string(call.arguments.size()) +
-                           " bytes, more than the " + std::to_string(kMaxToolArgumentBytes) + " allowed");
+      return DataLossError(where + ".function.arguments has " +
+                           std::to_string(call.arguments.size()) + " bytes, more than the " +
+                           std::to_string(kMaxToolArgumentBytes) + " allowed");
     }
     out->push_back(std::move(call));
   }
@@ -120,7 +125,8 @@ std::string BuildChatRequestBody(const ChatRequest& request, const std::string& 
     for (const auto& t : request.tools) tools.push_back(EncodeTool(t));
     body["tools"] = std::move(tools);
   }
-  if (request.tool_choice == "auto" || request.tool_choice == "none" || request.tool_choice == "required") {
+  if (request.tool_choice == "auto" || request.tool_choice == "none" ||
+      request.tool_choice == "required") {
     body["tool_choice"] = request.tool_choice;
   } else if (!request.tool_choice.empty()) {
     body["tool_choice"] = {{"type", "function"}, {"function", {{"name", request.tool_choice}}}};
@@ -154,8 +160,10 @@ Result<ChatResponse> ParseChatResponse(std::string_view body) {
   MINION_RETURN_IF_ERROR(DecodeToolCalls(*message, &out.tool_calls));
   auto finish = choice.find("finish_reason");
   if (finish != choice.end() && finish->is_string()) out.finish_reason = finish->get<std::string>();
-  if (auto it = doc.find("id"); it != doc.end() && it->is_string()) out.response_id = it->get<std::string>();
-  if (auto it = doc.find("model"); it != doc.end() && it->is_string()) out.model = it->get<std::string>();
+  if (auto it = doc.find("id"); it != doc.end() && it->is_string())
+    out.response_id = it->get<std::string>();
+  if (auto it = doc.find("model"); it != doc.end() && it->is_string())
+    out.model = it->get<std::string>();
   if (auto usage = doc.find("usage"); usage != doc.end() && usage->is_object()) {
     if (auto it = usage->find("prompt_tokens"); it != usage->end() && it->is_number_integer()) {
       out.input_tokens = it->get<std::int64_t>();
@@ -188,14 +196,23 @@ std::string ExtractErrorMessage(std::string_view body) {
 
 StatusCode StatusCodeForHttp(long http_status) {
   switch (http_status) {
-    case 400: case 422: return StatusCode::kInvalidArgument;
-    case 401: return StatusCode::kUnauthenticated;
-    case 403: return StatusCode::kPermissionDenied;
-    case 404: return StatusCode::kNotFound;
-    case 408: return StatusCode::kDeadlineExceeded;
-    case 409: return StatusCode::kAborted;
-    case 429: return StatusCode::kResourceExhausted;
-    default: break;
+    case 400:
+    case 422:
+      return StatusCode::kInvalidArgument;
+    case 401:
+      return StatusCode::kUnauthenticated;
+    case 403:
+      return StatusCode::kPermissionDenied;
+    case 404:
+      return StatusCode::kNotFound;
+    case 408:
+      return StatusCode::kDeadlineExceeded;
+    case 409:
+      return StatusCode::kAborted;
+    case 429:
+      return StatusCode::kResourceExhausted;
+    default:
+      break;
   }
   if (http_status >= 500) return StatusCode::kUnavailable;
   return StatusCode::kUnknown;

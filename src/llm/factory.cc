@@ -15,7 +15,8 @@ std::optional<std::string> NonEmpty(const EnvLookup& getenv, const std::string& 
   return v;
 }
 
-std::optional<std::string> FirstOf(const EnvLookup& getenv, const std::string& a, const std::string& b) {
+std::optional<std::string> FirstOf(const EnvLookup& getenv, const std::string& a,
+                                   const std::string& b) {
   if (auto v = NonEmpty(getenv, a)) return v;
   return NonEmpty(getenv, b);
 }
@@ -79,8 +80,6 @@ Result<std::unique_ptr<Provider>> MakeProviderFromEnv(const EnvLookup& getenv) {
   return std::unique_ptr<Provider>(std::make_unique<OpenAIProvider>(std::move(options)));
 }
 
-Result<std::unique_ptr<Provider>> MakeProviderFromEnv() {
-  return MakeProviderFromEnv(env::Get);
-}
+Result<std::unique_ptr<Provider>> MakeProviderFromEnv() { return MakeProviderFromEnv(env::Get); }
 
 }  // namespace minion::llm

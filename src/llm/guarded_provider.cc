@@ -109,9 +109,9 @@ Result<ChatResponse> GuardedProvider::Chat(const trace::Context& parent,
   tls_transitions = nullptr;
 
   if (!transitions.empty()) {
-    auto [ctx, span] = observability::StartSpan(observability::TracerOrGlobal(options_.tracer), parent,
-                                                "circuit_breaker." + options_.breaker->name(),
-                                                observability::Component::kLlm);
+    auto [ctx, span] = observability::StartSpan(
+        observability::TracerOrGlobal(options_.tracer), parent,
+        "circuit_breaker." + options_.breaker->name(), observability::Component::kLlm);
     for (const auto& t : transitions) {
       span.AddEvent("circuit_breaker.state_change",
                     {{"circuit_breaker.name", options_.breaker->name()},

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <map>
-#include <optional>
-#include <nlohmann/json.hpp>
 #include <iomanip>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -68,7 +68,8 @@ std::vector<std::string> OfferedCapabilities(const std::string& lower_prompt) {
   if (pos == std::string::npos) return out;
   pos += std::string_view("capabilities:").size();
   auto end = lower_prompt.find_first_of(".\n", pos);
-  std::string list = lower_prompt.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+  std::string list =
+      lower_prompt.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
   std::string item;
   auto flush = [&] {
     auto a = item.find_first_not_of(" \t\"'`[]");
@@ -80,7 +81,10 @@ std::vector<std::string> OfferedCapabilities(const std::string& lower_prompt) {
     item.clear();
   };
   for (char c : list) {
-    if (c == ',') flush(); else item.push_back(c);
+    if (c == ',')
+      flush();
+    else
+      item.push_back(c);
   }
   flush();
   return out;
@@ -99,14 +103,15 @@ bool Mentions(const std::string& lower_text, const std::string& cap) {
       part.push_back(c);
     }
   }
-  return std::any_of(parts.begin(), parts.end(), [&](const std::string& p) { return Contains(lower_text, p); });
+  return std::any_of(parts.begin(), parts.end(),
+                     [&](const std::string& p) { return Contains(lower_text, p); });
 }
 
 // Capabilities the prompt names, in the order it names them.
 std::vector<std::string> MentionedCapabilities(const std::string& lower_prompt) {
-  static const char* const kKnown[] = {"research",  "analysis", "planning",      "code_generation",
-                                       "coding",    "testing",  "review",        "documentation",
-                                       "writing",   "summarization", "data_processing"};
+  static const char* const kKnown[] = {
+      "research", "analysis",      "planning", "code_generation", "coding",         "testing",
+      "review",   "documentation", "writing",  "summarization",   "data_processing"};
   std::vector<std::pair<std::size_t, std::string>> found;
   for (const char* cap : kKnown) {
     auto pos = lower_prompt.find(cap);
@@ -115,7 +120,8 @@ std::vector<std::string> MentionedCapabilities(const std::string& lower_prompt) 
   std::sort(found.begin(), found.end());
   std::vector<std::string> out;
   for (auto& [pos, cap] : found) {
-    if (cap == "coding" && std::find(out.begin(), out.end(), "code_generation") != out.end()) continue;
+    if (cap == "coding" && std::find(out.begin(), out.end(), "code_generation") != out.end())
+      continue;
     out.push_back(cap == "coding" ? "code_generation" : cap);
   }
   return out;
@@ -123,7 +129,8 @@ std::vector<std::string> MentionedCapabilities(const std::string& lower_prompt) 
 
 // The capabilities a plan uses: those the prompt offers that the user's text calls for (all
 // offered ones when it calls for none), else the well-known ones the prompt mentions.
-std::vector<std::string> PlanCapabilities(const std::string& lower_prompt, const std::string& lower_user) {
+std::vector<std::string> PlanCapabilities(const std::string& lower_prompt,
+                                          const std::string& lower_user) {
   std::vector<std::string> offered = OfferedCapabilities(lower_prompt);
   if (offered.empty()) return MentionedCapabilities(lower_prompt);
   std::vector<std::string> relevant;
@@ -237,7 +244,8 @@ std::string TruncateWords(const std::string& text, int max_words) {
 }
 
 bool Offered(const ChatRequest& request, std::string_view name) {
-  return std::any_of(request.tools.begin(), request.tools.end(), [&](const ToolSpec& t) { return t.name == name; });
+  return std::any_of(request.tools.begin(), request.tools.end(),
+                     [&](const ToolSpec& t) { return t.name == name; });
 }
 
 // A file name for the task: its words joined by '_', lower-case ASCII, at most 40 bytes. The
@@ -286,15 +294,18 @@ std::optional<ToolCall> NextCoderToolCall(const ChatRequest& request, const std:
     return ToolCall{"offline-call-1", "write_file",
                     DumpJson(json{{"path", path}, {"content", CodeSkeleton(task, lower)}})};
   }
-  if (wrote->contains("error") || !Offered(request, "storage_insert") || ReplyTo(request, "storage_insert")) {
+  if (wrote->contains("error") || !Offered(request, "storage_insert") ||
+      ReplyTo(request, "storage_insert")) {
     return std::nullopt;
   }
   json record{{"path", wrote->value("path", path)},
               {"bytes", wrote->value("bytes_written", 0)},
               {"language", python ? "python" : "c++"},
               {"task", task}};
-  return ToolCall{"offline-call-2", "storage_insert",
-                  DumpJson(json{{"collection", "artifacts"}, {"key", wrote->value("path", path)}, {"value", record}})};
+  return ToolCall{
+      "offline-call-2", "storage_insert",
+      DumpJson(json{
+          {"collection", "artifacts"}, {"key", wrote->value("path", path)}, {"value", record}})};
 }
 
 }  // namespace
@@ -310,9 +321,11 @@ std::int64_t CountOfflineTokens(std::string_view text) {
   return count;
 }
 
-Result<ChatResponse> OfflineProvider::Chat(const trace::Context& parent, const ChatRequest& request) {
+Result<ChatResponse> OfflineProvider::Chat(const trace::Context& parent,
+                                           const ChatRequest& request) {
   const std::string model = request.model.empty() ? options_.model : request.model;
-  auto started = observability::StartLlmSpan(observability::TracerOrGlobal(options_.tracer), parent, "offline", model, "chat");
+  auto started = observability::StartLlmSpan(observability::TracerOrGlobal(options_.tracer), parent,
+                                             "offline", model, "chat");
   trace::Span& span = started.span;
   internal::SetRequestAttributes(span, "offline", model, request);
   if (request.messages.empty()) {
@@ -343,8 +356,9 @@ Result<ChatResponse> OfflineProvider::Chat(const trace::Context& parent, const C
   ChatResponse response;
   response.model = model;
   response.finish_reason = "stop";
-  const bool wants_plan = request.json_response ||
-                          (Contains(lower, "json") && (Contains(lower, "subtask") || Contains(lower, "plan")));
+  const bool wants_plan =
+      request.json_response ||
+      (Contains(lower, "json") && (Contains(lower, "subtask") || Contains(lower, "plan")));
   if (wants_plan) {
     std::string user_text;
     for (const auto& m : request.messages) {
@@ -352,7 +366,8 @@ Result<ChatResponse> OfflineProvider::Chat(const trace::Context& parent, const C
     }
     response.content = PlanJson(task, lower, Lower(user_text));
   } else {
-    const bool is_code = Contains(lower, "code") || Contains(lower, "implement") || Contains(lower, "function");
+    const bool is_code =
+        Contains(lower, "code") || Contains(lower, "implement") || Contains(lower, "function");
     std::optional<ToolCall> call;
     if (is_code && !request.tools.empty()) call = NextCoderToolCall(request, task, lower);
     if (call) {
@@ -361,9 +376,11 @@ Result<ChatResponse> OfflineProvider::Chat(const trace::Context& parent, const C
     } else if (is_code) {
       response.content = CodeSkeleton(task, lower);
       if (auto wrote = ReplyTo(request, "write_file"); wrote && wrote->contains("path")) {
-        response.content += "\nSaved as " + wrote->value("path", std::string()) + " in the workspace.\n";
+        response.content +=
+            "\nSaved as " + wrote->value("path", std::string()) + " in the workspace.\n";
       }
-    } else if (Contains(lower, "analy") || Contains(lower, "review") || Contains(lower, "research")) {
+    } else if (Contains(lower, "analy") || Contains(lower, "review") ||
+               Contains(lower, "research")) {
       response.content = Analysis(task, lower, input_tokens);
     } else if (Contains(lower, "test")) {
       response.content = TestPlan(task);
@@ -380,7 +397,8 @@ Result<ChatResponse> OfflineProvider::Chat(const trace::Context& parent, const C
   response.response_id = id;
   response.input_tokens = input_tokens;
   response.output_tokens = CountOfflineTokens(response.content);
-  for (const auto& call : response.tool_calls) response.output_tokens += CountOfflineTokens(call.arguments);
+  for (const auto& call : response.tool_calls)
+    response.output_tokens += CountOfflineTokens(call.arguments);
   internal::SetResponseAttributes(span, response);
   observability::EndSpan(span);
   return response;

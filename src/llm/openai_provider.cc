@@ -48,7 +48,8 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
     }
     if (match) {
       std::string_view value = line.substr(kName.size());
-      while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.remove_suffix(1);
+      while (!value.empty() && (value.back() == '\r' || value.back() == '\n'))
+        value.remove_suffix(1);
       attempt->retry_after = std::string(value);
     }
   }
@@ -64,7 +65,8 @@ struct CurlSlist {
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
 
 Attempt PostOnce(const std::string& url, const std::string& api_key, const HeaderPairs& extra,
-                 const std::string& body, std::chrono::milliseconds timeout, const std::stop_token& stop) {
+                 const std::string& body, std::chrono::milliseconds timeout,
+                 const std::stop_token& stop) {
   Attempt attempt;
   CURL* curl = curl_easy_init();
   if (curl == nullptr) {
@@ -93,7 +95,8 @@ Attempt PostOnce(const std::string& url, const std::string& api_key, const Heade
   if (stop.stop_possible()) curl::AbortWhenStopRequested(curl, &stop);
   attempt.curl_code = curl_easy_perform(curl);
   if (attempt.curl_code != CURLE_OK) {
-    attempt.curl_error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(attempt.curl_code);
+    attempt.curl_error =
+        error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(attempt.curl_code);
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &attempt.http_status);
   curl_easy_cleanup(curl);
@@ -136,14 +139,16 @@ OpenAIProvider::OpenAIProvider(OpenAIProviderOptions options) : options_(std::mo
 
 OpenAIProvider::~OpenAIProvider() = default;
 
-Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const ChatRequest& request) {
+Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent,
+                                          const ChatRequest& request) {
   return Chat(parent, request, request.stop);
 }
 
 Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const ChatRequest& request,
                                           std::stop_token stop) {
   const std::string model = request.model.empty() ? options_.model : request.model;
-  auto started = observability::StartLlmSpan(observability::TracerOrGlobal(options_.tracer), parent, options_.provider_name, model, "chat");
+  auto started = observability::StartLlmSpan(observability::TracerOrGlobal(options_.tracer), parent,
+                                             options_.provider_name, model, "chat");
   trace::Span& span = started.span;
   internal::SetRequestAttributes(span, options_.provider_name, model, request);
   const std::string request_url = JoinUrl(options_.base_url, "/chat/completions");
@@ -170,7 +175,8 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
   Status last_error;
   std::string last_error_type;
   auto cancelled = [&] {
-    return fail(CancelledError("chat completions request to " + url + " was cancelled"), "cancelled");
+    return fail(CancelledError("chat completions request to " + url + " was cancelled"),
+                "cancelled");
   };
   // The caller's deadline (request.timeout) bounds every attempt and every wait between them:
   // nested retries below an orchestrator that itself retries must not multiply its timeout.
@@ -196,24 +202,25 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
       if (left.count() <= 0) return deadline_reached(attempt_no);
       attempt_timeout = std::min(attempt_timeout, left);
     }
-    Attempt attempt = PostOnce(request_url, options_.api_key, trace_headers, body, attempt_timeout, stop);
+    Attempt attempt =
+        PostOnce(request_url, options_.api_key, trace_headers, body, attempt_timeout, stop);
     if (attempt.curl_code == CURLE_ABORTED_BY_CALLBACK && stop.stop_requested()) return cancelled();
     std::optional<std::chrono::milliseconds> retry_after;
     bool retryable = false;
     if (attempt.curl_code != CURLE_OK) {
       if (attempt.body.overflowed) {
-        return fail(ResourceExhaustedError("chat completions response from " + url +
-                                           " exceeds " + std::to_string(kMaxResponseBytes) +
-                                           " bytes"),
+        return fail(ResourceExhaustedError("chat completions response from " + url + " exceeds " +
+                                           std::to_string(kMaxResponseBytes) + " bytes"),
                     "response_too_large");
       }
       if (attempt.curl_code == CURLE_OPERATION_TIMEDOUT) {
-        last_error = DeadlineExceededError("chat completions request to " + url + " timed out after " +
-                                           std::to_string(attempt_timeout.count()) + " ms");
+        last_error =
+            DeadlineExceededError("chat completions request to " + url + " timed out after " +
+                                  std::to_string(attempt_timeout.count()) + " ms");
         last_error_type = "timeout";
       } else {
-        last_error = UnavailableError("chat completions request to " + url + " failed: " +
-                                      attempt.curl_error);
+        last_error = UnavailableError("chat completions request to " + url +
+                                      " failed: " + attempt.curl_error);
         last_error_type = "transport";
       }
       retryable = true;
@@ -229,9 +236,10 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
         observability::EndSpan(span);
         return parsed;
       }
-      last_error = Status(internal::StatusCodeForHttp(attempt.http_status),
-                          "chat completions: HTTP " + std::to_string(attempt.http_status) +
-                              " from " + url + ": " + internal::ExtractErrorMessage(attempt.body.data));
+      last_error =
+          Status(internal::StatusCodeForHttp(attempt.http_status),
+                 "chat completions: HTTP " + std::to_string(attempt.http_status) + " from " + url +
+                     ": " + internal::ExtractErrorMessage(attempt.body.data));
       last_error_type = std::to_string(attempt.http_status);
       retryable = internal::IsRetryableHttp(attempt.http_status);
       if (!attempt.retry_after.empty()) {
@@ -252,29 +260,30 @@ Result<ChatResponse> OpenAIProvider::Chat(const trace::Context& parent, const Ch
         std::chrono::duration_cast<std::chrono::milliseconds>(backoff.Ceiling(attempt_no + 1));
     if (retry_after) {
       if (*retry_after > options_.max_retry_after) {
-        last_error = last_error.WithContext("server asked to retry after " +
-                                            std::to_string(retry_after->count()) +
-                                            " ms, more than the " +
-                                            std::to_string(options_.max_retry_after.count()) +
-                                            " ms allowed");
+        last_error = last_error.WithContext(
+            "server asked to retry after " + std::to_string(retry_after->count()) +
+            " ms, more than the " + std::to_string(options_.max_retry_after.count()) +
+            " ms allowed");
         break;
       }
       delay = *retry_after;
     }
     if (has_deadline && time_left() <= delay) return deadline_reached(attempt_no + 1);
     if (options_.retry_budget && !options_.retry_budget->TryWithdraw()) {
-      span.AddEvent("retry_budget_exhausted", {{"retry.attempt", attempt_no + 1},
-                                               {"error.type", last_error_type}});
+      span.AddEvent("retry_budget_exhausted",
+                    {{"retry.attempt", attempt_no + 1}, {"error.type", last_error_type}});
       metrics::GlobalRecorder().Retry("llm:" + options_.provider_name, "budget_exhausted");
-      last_error = last_error.WithContext("retry budget exhausted after " +
-                                          std::to_string(attempt_no + 1) +
-                                          (attempt_no == 0 ? " attempt" : " attempts"));
+      last_error =
+          last_error.WithContext("retry budget exhausted after " + std::to_string(attempt_no + 1) +
+                                 (attempt_no == 0 ? " attempt" : " attempts"));
       break;
     }
-    if (options_.retry_budget) metrics::GlobalRecorder().Retry("llm:" + options_.provider_name, "retried");
-    span.AddEvent("gen_ai.client.retry", {{"retry.attempt", attempt_no + 1},
-                                          {"retry.delay_ms", static_cast<std::int64_t>(delay.count())},
-                                          {"error.type", last_error_type}});
+    if (options_.retry_budget)
+      metrics::GlobalRecorder().Retry("llm:" + options_.provider_name, "retried");
+    span.AddEvent("gen_ai.client.retry",
+                  {{"retry.attempt", attempt_no + 1},
+                   {"retry.delay_ms", static_cast<std::int64_t>(delay.count())},
+                   {"error.type", last_error_type}});
     if (default_sleep_ && stop.stop_possible()) {
       std::mutex mu;
       std::condition_variable_any cv;

@@ -105,8 +105,8 @@ const std::vector<double> kToolBuckets = {1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2,
                                           0.1,  0.5,  1,    5,    10,   30};
 // One export call: a local file in microseconds, a collector over the network in milliseconds,
 // retries against a failing one up to the export timeout (30 s by default).
-const std::vector<double> kExportBuckets = {1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.025, 0.05,
-                                            0.1,  0.25, 0.5,  1,    2.5,  5,     10, 30};
+const std::vector<double> kExportBuckets = {1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.025, 0.05, 0.1,
+                                            0.25, 0.5,  1,    2.5,  5,    10,    30};
 const std::vector<double> kStorageBuckets = {1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
                                              1e-2, 5e-2, 0.1,  0.5,  1};
 
@@ -217,10 +217,9 @@ struct PrometheusMetrics::Impl {
       Counters("minion_tracing_export_failures_total", "Export calls that failed.", {"exporter"});
   CachedFamily<Gauge> export_queue =
       Gauges("minion_tracing_queue_size", "Spans waiting to be exported.", {"exporter"});
-  CachedFamily<Histogram> export_duration =
-      Histograms("minion_tracing_export_duration_seconds",
-                 "Time of one export call (a batch), retries included.", {"exporter"},
-                 kExportBuckets);
+  CachedFamily<Histogram> export_duration = Histograms(
+      "minion_tracing_export_duration_seconds",
+      "Time of one export call (a batch), retries included.", {"exporter"}, kExportBuckets);
   CachedFamily<Counter> worker_handled =
       Counters("minion_worker_subtasks_handled_total",
                "Subtasks this worker process finished, failures included.", {"agent_id"});
@@ -235,10 +234,9 @@ struct PrometheusMetrics::Impl {
                {"agent_id"});
   CachedFamily<Counter> worker_dead_lettered =
       Counters("minion_worker_dead_lettered_total",
-               "Subtasks moved to the dead-letter stream after too many deliveries.",
-               {"agent_id"});
-  CachedFamily<Counter> worker_reconnects = Counters(
-      "minion_worker_transport_reconnects_total", "Transport reconnections.", {"agent_id"});
+               "Subtasks moved to the dead-letter stream after too many deliveries.", {"agent_id"});
+  CachedFamily<Counter> worker_reconnects = Counters("minion_worker_transport_reconnects_total",
+                                                     "Transport reconnections.", {"agent_id"});
   CachedFamily<Counter> log_lines = Counters("minion_log_lines_total", "Log lines accepted.", {});
   CachedFamily<Counter> log_dropped = Counters("minion_log_lines_dropped_total",
                                                "Log lines dropped by the full logging queue.", {});

@@ -53,8 +53,9 @@ std::vector<std::string> SplitList(std::string_view list) {
 }
 
 bool IsKnownSampler(const std::string& s) {
-  return s == "always_on" || s == "always_off" || s == "traceidratio" || s == "parentbased_always_on" ||
-         s == "parentbased_always_off" || s == "parentbased_traceidratio";
+  return s == "always_on" || s == "always_off" || s == "traceidratio" ||
+         s == "parentbased_always_on" || s == "parentbased_always_off" ||
+         s == "parentbased_traceidratio";
 }
 
 // The OTLP protocol in force: the signal-specific variable, then the general one; "" if unset.
@@ -109,8 +110,10 @@ Result<TracingConfig> TracingConfig::FromEnv(TracingConfig c, const env::Lookup&
   // value rather than a failure.
   if (auto v = Get("OTEL_SDK_DISABLED")) {
     auto b = env::ParseBool(*v);
-    if (b.ok()) c.enabled = c.enabled && !*b;
-    else env::Warn("OTEL_SDK_DISABLED: " + b.status().message() + "; treating as false");
+    if (b.ok())
+      c.enabled = c.enabled && !*b;
+    else
+      env::Warn("OTEL_SDK_DISABLED: " + b.status().message() + "; treating as false");
   }
   if (auto v = Get("OTEL_SERVICE_NAME")) c.service_name = Trim(*v);
   if (auto v = Get("OTEL_TRACES_EXPORTER")) {
@@ -121,34 +124,40 @@ Result<TracingConfig> TracingConfig::FromEnv(TracingConfig c, const env::Lookup&
         env::Warn("OTEL_TRACES_EXPORTER: zipkin is not supported by minion; ignoring it");
         continue;
       }
-      static const char* const kKnown[] = {"otlp", "otlp-http", "otlp-http-json", "jaeger", "file",
-                                           "stdout", "stdout-json", "none"};
+      static const char* const kKnown[] = {"otlp", "otlp-http", "otlp-http-json", "jaeger",
+                                           "file", "stdout",    "stdout-json",    "none"};
       if (std::find(std::begin(kKnown), std::end(kKnown), n) == std::end(kKnown)) {
-        env::Warn("OTEL_TRACES_EXPORTER=\"" + *v + "\": '" + n + "' is not an exporter minion knows; ignoring it");
+        env::Warn("OTEL_TRACES_EXPORTER=\"" + *v + "\": '" + n +
+                  "' is not an exporter minion knows; ignoring it");
         continue;
       }
       mapped += (mapped.empty() ? "" : ",") + n;
     }
     c.exporter = mapped.empty() ? "none" : mapped;
   }
-  if (auto v = Get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) c.otlp_endpoint = Trim(*v);
-  else if (auto v2 = Get("OTEL_EXPORTER_OTLP_ENDPOINT")) c.otlp_endpoint = Trim(*v2);
+  if (auto v = Get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+    c.otlp_endpoint = Trim(*v);
+  else if (auto v2 = Get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    c.otlp_endpoint = Trim(*v2);
   if (auto v = Get("OTEL_EXPORTER_JAEGER_ENDPOINT")) c.jaeger_url = Trim(*v);
   if (auto v = Get("OTEL_TRACES_SAMPLER")) {
     std::string s = Lower(Trim(*v));
     if (IsKnownSampler(s)) {
       c.sampler = s;
     } else {
-      env::Warn("OTEL_TRACES_SAMPLER: '" + *v + "' is not a supported sampler; using parentbased_always_on");
+      env::Warn("OTEL_TRACES_SAMPLER: '" + *v +
+                "' is not a supported sampler; using parentbased_always_on");
       c.sampler = "parentbased_always_on";
     }
   }
   if (auto v = Get("OTEL_TRACES_SAMPLER_ARG")) {
     if (c.sampler == "traceidratio" || c.sampler == "parentbased_traceidratio") {
       auto r = env::ParseDouble(*v);
-      if (r.ok() && *r >= 0 && *r <= 1) c.sampling_ratio = *r;
+      if (r.ok() && *r >= 0 && *r <= 1)
+        c.sampling_ratio = *r;
       else {
-        env::Warn("OTEL_TRACES_SAMPLER_ARG: '" + *v + "' is not a probability in [0, 1]; using 1.0");
+        env::Warn("OTEL_TRACES_SAMPLER_ARG: '" + *v +
+                  "' is not a probability in [0, 1]; using 1.0");
         c.sampling_ratio = 1.0;
       }
     }
@@ -158,16 +167,19 @@ Result<TracingConfig> TracingConfig::FromEnv(TracingConfig c, const env::Lookup&
 
 Result<std::unique_ptr<sdk::Sampler>> MakeSampler(const TracingConfig& c) {
   if (c.sampling_ratio < 0 || c.sampling_ratio > 1 || c.sampling_ratio != c.sampling_ratio)
-    return InvalidArgumentError("sampling_ratio must be in [0, 1], got " + std::to_string(c.sampling_ratio));
+    return InvalidArgumentError("sampling_ratio must be in [0, 1], got " +
+                                std::to_string(c.sampling_ratio));
   // Tail sampling applies the ratio at the end of the trace; at the head everything is recorded.
   if (c.tail_sampling) return sdk::MakeParentBasedSampler(sdk::MakeAlwaysOnSampler());
-  const std::string s = c.sampler.empty() ? (c.sampling_ratio >= 1.0 ? "parentbased_always_on" : "parentbased_traceidratio")
+  const std::string s = c.sampler.empty() ? (c.sampling_ratio >= 1.0 ? "parentbased_always_on"
+                                                                     : "parentbased_traceidratio")
                                           : c.sampler;
   if (s == "always_on") return sdk::MakeAlwaysOnSampler();
   if (s == "always_off") return sdk::MakeAlwaysOffSampler();
   if (s == "traceidratio") return sdk::MakeTraceIdRatioBasedSampler(c.sampling_ratio);
   if (s == "parentbased_always_on") return sdk::MakeParentBasedSampler(sdk::MakeAlwaysOnSampler());
-  if (s == "parentbased_always_off") return sdk::MakeParentBasedSampler(sdk::MakeAlwaysOffSampler());
+  if (s == "parentbased_always_off")
+    return sdk::MakeParentBasedSampler(sdk::MakeAlwaysOffSampler());
   if (s == "parentbased_traceidratio")
     return sdk::MakeParentBasedSampler(sdk::MakeTraceIdRatioBasedSampler(c.sampling_ratio));
   return InvalidArgumentError("unknown sampler '" + s + "'");
@@ -177,8 +189,10 @@ namespace {
 
 // Status for an exporter that exists in the product but is not compiled into this build.
 [[maybe_unused]] Status NotBuilt(std::string_view name, std::string_view option) {
-  return UnimplementedError("exporter '" + std::string(name) + "' is not built into this minion (rebuild with " +
-                            std::string(option) + "); built in: " + std::string(
+  return UnimplementedError("exporter '" + std::string(name) +
+                            "' is not built into this minion (rebuild with " + std::string(option) +
+                            "); built in: " +
+                            std::string(
 #ifdef MINION_HAVE_OTLP_HTTP
                                 "otlp-http "
 #endif
@@ -196,13 +210,15 @@ namespace {
 
 }  // namespace
 
-Result<std::unique_ptr<sdk::SpanExporter>> MakeExporter(std::string_view name_in, const TracingConfig& c) {
+Result<std::unique_ptr<sdk::SpanExporter>> MakeExporter(std::string_view name_in,
+                                                        const TracingConfig& c) {
   std::string name = Lower(Trim(name_in));
   if (name == "stdout" || name == "console")
-    return std::unique_ptr<sdk::SpanExporter>(std::make_unique<exporters::StdoutSpanExporter>(std::cout));
-  if (name == "stdout-json")
     return std::unique_ptr<sdk::SpanExporter>(
-        std::make_unique<exporters::StdoutSpanExporter>(std::cout, exporters::StdoutFormat::kJsonLines));
+        std::make_unique<exporters::StdoutSpanExporter>(std::cout));
+  if (name == "stdout-json")
+    return std::unique_ptr<sdk::SpanExporter>(std::make_unique<exporters::StdoutSpanExporter>(
+        std::cout, exporters::StdoutFormat::kJsonLines));
   if (name == "otlp") {
     // The specification's default protocol is http/protobuf, but the seed's `exporter: "otlp"`
     // with a bare host:4317 endpoint means gRPC; an explicit OTEL_EXPORTER_OTLP_PROTOCOL wins.
@@ -264,11 +280,13 @@ Result<std::unique_ptr<sdk::SpanExporter>> MakeExporter(std::string_view name_in
     return NotBuilt(name, "the file exporter");
 #endif
   }
-  return InvalidArgumentError("unknown exporter '" + name +
-                              "' (want otlp, otlp-http, otlp-http-json, jaeger, file, stdout, stdout-json or none)");
+  return InvalidArgumentError(
+      "unknown exporter '" + name +
+      "' (want otlp, otlp-http, otlp-http-json, jaeger, file, stdout, stdout-json or none)");
 }
 
-Status InitGlobalTracer(const TracingConfig& config, std::vector<std::unique_ptr<sdk::SpanProcessor>> extra) {
+Status InitGlobalTracer(const TracingConfig& config,
+                        std::vector<std::unique_ptr<sdk::SpanProcessor>> extra) {
   if (!config.enabled) return InstallProvider(nullptr);
   auto sampler = MakeSampler(config);
   if (!sampler.ok()) return sampler.status();
@@ -279,18 +297,22 @@ Status InitGlobalTracer(const TracingConfig& config, std::vector<std::unique_ptr
     if (name == "none") continue;
     auto exporter = MakeExporter(name, config);
     if (!exporter.ok()) return exporter.status().WithContext("tracing exporter");
-    processors.push_back(std::make_unique<sdk::BatchSpanProcessor>(std::move(*exporter), batch_options));
+    processors.push_back(
+        std::make_unique<sdk::BatchSpanProcessor>(std::move(*exporter), batch_options));
   }
   for (auto& p : extra) processors.push_back(std::move(p));
 
   std::unique_ptr<sdk::SpanProcessor> processor;
-  if (processors.size() == 1) processor = std::move(processors.front());
-  else processor = std::make_unique<sdk::MultiSpanProcessor>(std::move(processors));
+  if (processors.size() == 1)
+    processor = std::move(processors.front());
+  else
+    processor = std::make_unique<sdk::MultiSpanProcessor>(std::move(processors));
   if (config.tail_sampling) {
 #ifdef MINION_HAVE_TAIL_SAMPLING
     auto options = sampling::TailSamplingOptions::FromEnv();
     options.ratio = config.sampling_ratio;
-    if (config.tail_latency_threshold.count() > 0) options.latency_threshold = config.tail_latency_threshold;
+    if (config.tail_latency_threshold.count() > 0)
+      options.latency_threshold = config.tail_latency_threshold;
     processor = std::make_unique<sampling::TailSamplingProcessor>(std::move(processor), options);
 #else
     return UnimplementedError("tail sampling is not built into this minion");
@@ -299,8 +321,10 @@ Status InitGlobalTracer(const TracingConfig& config, std::vector<std::unique_ptr
 
   sdk::TracerProviderOptions options;
   options.resource.attributes.Set("service.name", config.service_name);
-  if (!config.service_version.empty()) options.resource.attributes.Set("service.version", config.service_version);
-  if (!config.environment.empty()) options.resource.attributes.Set("deployment.environment.name", config.environment);
+  if (!config.service_version.empty())
+    options.resource.attributes.Set("service.version", config.service_version);
+  if (!config.environment.empty())
+    options.resource.attributes.Set("deployment.environment.name", config.environment);
   options.sampler = std::move(*sampler);
   options.processors.push_back(std::move(processor));
   options.limits = sdk::SpanLimitsFromEnv();
@@ -339,7 +363,8 @@ Status ShutdownTracer(std::chrono::milliseconds timeout) {
     internal::SetGlobalTracer(nullptr);
   }
   if (provider && !provider->Shutdown(timeout))
-    return DeadlineExceededError("tracer shutdown did not complete within " + std::to_string(timeout.count()) + " ms");
+    return DeadlineExceededError("tracer shutdown did not complete within " +
+                                 std::to_string(timeout.count()) + " ms");
   return Status::Ok();
 }
 

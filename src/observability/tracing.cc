@@ -129,7 +129,8 @@ StartedSpan StartStorageSpan(trace::Tracer& tracer, const trace::Context& parent
 void EndSpan(trace::Span& span, const Status& error) {
   if (!error.ok()) {
     // Exported: bounded and without URL credentials, like every printed error (Status::ToString).
-    span.RecordException(StatusCodeName(error.code()), text::Truncate(text::RedactUrls(error.message())));
+    span.RecordException(StatusCodeName(error.code()),
+                         text::Truncate(text::RedactUrls(error.message())));
     span.SetStatus(trace::SpanStatusCode::kError, error.ToString());
   }
   span.End();

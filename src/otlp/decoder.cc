@@ -24,13 +24,25 @@ Status ParseId(const std::string& bytes, std::string_view what, trace::IdBytes<N
 // Homogeneous arrays map onto minion's array types; anything else is reported as unusable.
 bool ToAttributeValue(const common_pb::AnyValue& v, trace::AttributeValue& out) {
   switch (v.value_case()) {
-    case common_pb::AnyValue::kStringValue: out = v.string_value(); return true;
-    case common_pb::AnyValue::kBoolValue: out = v.bool_value(); return true;
-    case common_pb::AnyValue::kIntValue: out = static_cast<std::int64_t>(v.int_value()); return true;
-    case common_pb::AnyValue::kDoubleValue: out = v.double_value(); return true;
-    case common_pb::AnyValue::kBytesValue: out = v.bytes_value(); return true;
-    case common_pb::AnyValue::kArrayValue: break;
-    default: return false;
+    case common_pb::AnyValue::kStringValue:
+      out = v.string_value();
+      return true;
+    case common_pb::AnyValue::kBoolValue:
+      out = v.bool_value();
+      return true;
+    case common_pb::AnyValue::kIntValue:
+      out = static_cast<std::int64_t>(v.int_value());
+      return true;
+    case common_pb::AnyValue::kDoubleValue:
+      out = v.double_value();
+      return true;
+    case common_pb::AnyValue::kBytesValue:
+      out = v.bytes_value();
+      return true;
+    case common_pb::AnyValue::kArrayValue:
+      break;
+    default:
+      return false;
   }
   const auto& values = v.array_value().values();
   if (values.empty()) {
@@ -93,9 +105,7 @@ std::shared_ptr<const trace::TraceState> ParseTraceState(const std::string& head
   return std::make_shared<const trace::TraceState>(std::move(*ts));
 }
 
-bool IsRemote(std::uint32_t flags) {
-  return (flags & 0x100u) != 0 && (flags & 0x200u) != 0;
-}
+bool IsRemote(std::uint32_t flags) { return (flags & 0x100u) != 0 && (flags & 0x200u) != 0; }
 
 Status DecodeSpan(const trace_pb::Span& in, trace::SpanData& s, DecodedSpanExtras& x) {
   MINION_RETURN_IF_ERROR(ParseId(in.trace_id(), "trace_id", s.trace_id));
@@ -116,7 +126,8 @@ Status DecodeSpan(const trace_pb::Span& in, trace::SpanData& s, DecodedSpanExtra
   }
   s.start_time = in.start_time_unix_nano();
   s.end_time = in.end_time_unix_nano();
-  x.dropped_attributes = in.dropped_attributes_count() + FillAttributes(in.attributes(), s.attributes);
+  x.dropped_attributes =
+      in.dropped_attributes_count() + FillAttributes(in.attributes(), s.attributes);
   for (const auto& e : in.events()) {
     trace::SpanEvent ev;
     ev.name = e.name();
@@ -132,8 +143,9 @@ Status DecodeSpan(const trace_pb::Span& in, trace::SpanData& s, DecodedSpanExtra
     MINION_RETURN_IF_ERROR(ParseId(l.trace_id(), "link trace_id", tid));
     MINION_RETURN_IF_ERROR(ParseId(l.span_id(), "link span_id", sid));
     trace::SpanLink link;
-    link.context = trace::SpanContext(tid, sid, trace::TraceFlags(static_cast<std::uint8_t>(l.flags() & 0xFF)),
-                                      IsRemote(l.flags()), ParseTraceState(l.trace_state()));
+    link.context =
+        trace::SpanContext(tid, sid, trace::TraceFlags(static_cast<std::uint8_t>(l.flags() & 0xFF)),
+                           IsRemote(l.flags()), ParseTraceState(l.trace_state()));
     x.link_raw_flags.push_back(l.flags());
     x.link_dropped_attributes.push_back(l.dropped_attributes_count() +
                                         FillAttributes(l.attributes(), link.attributes));
@@ -171,14 +183,15 @@ Result<DecodedTraceRequest> DecodeTraceRequestProto(std::string_view bytes) {
       scope->name = ss.scope().name();
       scope->version = ss.scope().version();
       scope->schema_url = ss.schema_url();
-      out.scope_dropped_attributes.push_back(ss.scope().dropped_attributes_count() +
-                                             FillAttributes(ss.scope().attributes(), scope->attributes));
+      out.scope_dropped_attributes.push_back(
+          ss.scope().dropped_attributes_count() +
+          FillAttributes(ss.scope().attributes(), scope->attributes));
       out.scopes.push_back(std::move(scope));
       for (const auto& span : ss.spans()) {
         trace::SpanData s;
         DecodedSpanExtras x;
-        MINION_RETURN_IF_ERROR(DecodeSpan(span, s, x).WithContext(
-            "span " + std::to_string(out.spans.size())));
+        MINION_RETURN_IF_ERROR(
+            DecodeSpan(span, s, x).WithContext("span " + std::to_string(out.spans.size())));
         s.resource = out.resources.back().get();
         s.scope = out.scopes.back().get();
         out.spans.push_back(std::move(s));

@@ -3,8 +3,8 @@
 #include <string_view>
 #include <variant>
 
-#include "otlp/proto_message.h"
 #include "otlp/grouping.h"
+#include "otlp/proto_message.h"
 #include "otlp/proto_writer.h"
 #include "otlp/utf8.h"
 

@@ -31,7 +31,10 @@ inline std::vector<ResourceGroup> GroupSpans(std::span<const trace::SpanDataPtr>
         last_scope->scope != span->scope) {
       last_resource = nullptr;
       for (auto& g : groups) {
-        if (g.resource == span->resource) { last_resource = &g; break; }
+        if (g.resource == span->resource) {
+          last_resource = &g;
+          break;
+        }
       }
       if (last_resource == nullptr) {
         groups.push_back(ResourceGroup{span->resource, {}});
@@ -39,7 +42,10 @@ inline std::vector<ResourceGroup> GroupSpans(std::span<const trace::SpanDataPtr>
       }
       last_scope = nullptr;
       for (auto& s : last_resource->scopes) {
-        if (s.scope == span->scope) { last_scope = &s; break; }
+        if (s.scope == span->scope) {
+          last_scope = &s;
+          break;
+        }
       }
       if (last_scope == nullptr) {
         last_resource->scopes.push_back(ScopeGroup{span->scope, {}});

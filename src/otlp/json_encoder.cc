@@ -39,13 +39,27 @@ class JsonWriter {
       out_.append(s.data() + run, i - run);
       run = i + 1;
       switch (c) {
-        case '"': out_.append("\\\""); break;
-        case '\\': out_.append("\\\\"); break;
-        case '\n': out_.append("\\n"); break;
-        case '\r': out_.append("\\r"); break;
-        case '\t': out_.append("\\t"); break;
-        case '\b': out_.append("\\b"); break;
-        case '\f': out_.append("\\f"); break;
+        case '"':
+          out_.append("\\\"");
+          break;
+        case '\\':
+          out_.append("\\\\");
+          break;
+        case '\n':
+          out_.append("\\n");
+          break;
+        case '\r':
+          out_.append("\\r");
+          break;
+        case '\t':
+          out_.append("\\t");
+          break;
+        case '\b':
+          out_.append("\\b");
+          break;
+        case '\f':
+          out_.append("\\f");
+          break;
         default: {
           static constexpr char kHex[] = "0123456789abcdef";
           const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
@@ -80,8 +94,14 @@ class JsonWriter {
   }
   // Shortest round-trip form; NaN and infinities are the strings protobuf's mapping defines.
   void Double(double d) {
-    if (std::isnan(d)) { out_.append("\"NaN\""); return; }
-    if (std::isinf(d)) { out_.append(d > 0 ? "\"Infinity\"" : "\"-Infinity\""); return; }
+    if (std::isnan(d)) {
+      out_.append("\"NaN\"");
+      return;
+    }
+    if (std::isinf(d)) {
+      out_.append(d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+      return;
+    }
     char buf[32];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
     (void)ec;
@@ -115,7 +135,9 @@ class ObjectFields {
   bool first_ = true;
 };
 
-void WriteScalar(JsonWriter& w, bool x) { w.Raw(x ? "{\"boolValue\":true}" : "{\"boolValue\":false}"); }
+void WriteScalar(JsonWriter& w, bool x) {
+  w.Raw(x ? "{\"boolValue\":true}" : "{\"boolValue\":false}");
+}
 void WriteScalar(JsonWriter& w, std::int64_t x) {
   w.Raw("{\"intValue\":");
   w.QuotedInteger(x);

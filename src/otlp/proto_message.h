@@ -12,8 +12,10 @@
 
 namespace minion::otlp {
 
-using ExportTraceServiceRequest = opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
-using ExportTraceServiceResponse = opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
+using ExportTraceServiceRequest =
+    opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using ExportTraceServiceResponse =
+    opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
 
 // Fills `out` (cleared first) with `spans`, grouped by resource then scope. Serializing the
 // result gives exactly the bytes SerializeTraceRequestProto produces.

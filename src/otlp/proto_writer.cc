@@ -22,7 +22,10 @@ constexpr std::uint32_t kWireFixed32 = 5;
 
 inline std::size_t VarintSize(std::uint64_t v) {
   std::size_t n = 1;
-  while (v >= 0x80) { v >>= 7; ++n; }
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
   return n;
 }
 // Field numbers here are all < 2048, so a tag takes one byte below 16 and two otherwise.
@@ -115,11 +118,16 @@ std::size_t ArrayElementsSize(const AttributeValue& v) {
 
 std::size_t AnyValueSize(const AttributeValue& v) {
   switch (v.index()) {
-    case 0: return 2;
-    case 1: return 1 + VarintSize(static_cast<std::uint64_t>(std::get<std::int64_t>(v)));
-    case 2: return 9;
-    case 3: return LenFieldSize(1, TextSize(std::get<std::string>(v)));
-    default: return LenFieldSize(5, ArrayElementsSize(v));
+    case 0:
+      return 2;
+    case 1:
+      return 1 + VarintSize(static_cast<std::uint64_t>(std::get<std::int64_t>(v)));
+    case 2:
+      return 9;
+    case 3:
+      return LenFieldSize(1, TextSize(std::get<std::string>(v)));
+    default:
+      return LenFieldSize(5, ArrayElementsSize(v));
   }
 }
 

@@ -44,7 +44,10 @@ inline bool IsValidUtf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     // Fast path for ASCII runs, the common case for attribute values.
-    if (static_cast<std::uint8_t>(s[i]) < 0x80) { ++i; continue; }
+    if (static_cast<std::uint8_t>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
     const std::size_t n = Utf8SequenceLength(s, i);
     if (n == 0) return false;
     i += n;

@@ -23,8 +23,23 @@ namespace {
 bool IsTokenChar(unsigned char c) {
   if (c <= 0x20 || c >= 0x7f) return false;
   switch (c) {
-    case '(': case ')': case ',': case '/': case ':': case ';': case '<': case '=': case '>':
-    case '?': case '@': case '[': case '\\': case ']': case '{': case '}': case '"':
+    case '(':
+    case ')':
+    case ',':
+    case '/':
+    case ':':
+    case ';':
+    case '<':
+    case '=':
+    case '>':
+    case '?':
+    case '@':
+    case '[':
+    case '\\':
+    case ']':
+    case '{':
+    case '}':
+    case '"':
       return false;
     default:
       return true;
@@ -152,10 +167,10 @@ trace::Baggage W3CBaggagePropagator::Parse(std::string_view header) {
     if (eq != std::string_view::npos && member.size() <= kMaxEntryBytes) {
       std::string_view raw_key = internal::TrimOws(pair.substr(0, eq));
       std::string_view raw_value = internal::TrimOws(pair.substr(eq + 1));
-      const bool ok =
-          !raw_key.empty() && internal::PercentDecode(raw_key, &key) && !key.empty() &&
-          internal::PercentDecode(raw_value, &value) &&
-          (semi == std::string_view::npos || NormalizeProperties(member.substr(semi + 1), &metadata));
+      const bool ok = !raw_key.empty() && internal::PercentDecode(raw_key, &key) && !key.empty() &&
+                      internal::PercentDecode(raw_value, &value) &&
+                      (semi == std::string_view::npos ||
+                       NormalizeProperties(member.substr(semi + 1), &metadata));
       if (ok) {
         if (semi == std::string_view::npos) metadata.clear();
         baggage.Set(key, value, metadata);

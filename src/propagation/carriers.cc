@@ -89,7 +89,8 @@ std::optional<std::string_view> HttpHeaderCarrier::Get(std::string_view key) con
 void HttpHeaderCarrier::Set(std::string_view key, std::string_view value) {
   if (mutable_multimap_ != nullptr) {
     for (auto it = mutable_multimap_->begin(); it != mutable_multimap_->end();) {
-      it = internal::EqualsIgnoreCase(it->first, key) ? mutable_multimap_->erase(it) : std::next(it);
+      it =
+          internal::EqualsIgnoreCase(it->first, key) ? mutable_multimap_->erase(it) : std::next(it);
     }
     mutable_multimap_->emplace(std::string(key), std::string(value));
   } else if (mutable_pairs_ != nullptr) {

@@ -23,7 +23,8 @@ std::unique_ptr<trace::TextMapPropagator> MakeOne(std::string_view name) {
   if (name == "tracecontext") return std::make_unique<W3CTraceContextPropagator>();
   if (name == "baggage") return std::make_unique<W3CBaggagePropagator>();
   if (name == "b3") return std::make_unique<B3Propagator>(B3Propagator::Encoding::kSingleHeader);
-  if (name == "b3multi") return std::make_unique<B3Propagator>(B3Propagator::Encoding::kMultiHeader);
+  if (name == "b3multi")
+    return std::make_unique<B3Propagator>(B3Propagator::Encoding::kMultiHeader);
   if (name == "jaeger") return std::make_unique<JaegerPropagator>();
   return nullptr;
 }
@@ -52,8 +53,8 @@ Result<std::unique_ptr<trace::TextMapPropagator>> MakePropagator(
   }
   if (none && !names.empty()) {
     return InvalidArgumentError(
-        "OTEL_PROPAGATORS: \"none\" cannot be combined with other propagators (got \"" +
-        original + "\")");
+        "OTEL_PROPAGATORS: \"none\" cannot be combined with other propagators (got \"" + original +
+        "\")");
   }
 
   std::vector<std::unique_ptr<trace::TextMapPropagator>> parts;

@@ -102,9 +102,8 @@ constexpr std::uint8_t kKnownFlags = trace::TraceFlags::kSampled | trace::TraceF
 }  // namespace
 
 bool ParseTraceParent(std::string_view value, trace::SpanContext* out) noexcept {
-  if (value.size() > kTraceParentSize &&
-      (value.front() == ' ' || value.front() == '\t' || value.back() == ' ' ||
-       value.back() == '\t')) {
+  if (value.size() > kTraceParentSize && (value.front() == ' ' || value.front() == '\t' ||
+                                          value.back() == ' ' || value.back() == '\t')) {
     value = internal::TrimOws(value);
   }
   if (value.size() < kTraceParentSize) return false;

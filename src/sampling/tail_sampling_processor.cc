@@ -26,8 +26,8 @@ TailSamplingOptions TailSamplingOptions::FromEnv(const env::Lookup& lookup) {
   }
   o.latency_threshold = std::chrono::milliseconds(
       env::IntOr("MINION_TAIL_SAMPLING_LATENCY_MS", o.latency_threshold.count(), lookup));
-  const std::int64_t max_traces =
-      env::IntOr("MINION_TAIL_SAMPLING_MAX_TRACES", static_cast<std::int64_t>(o.max_traces), lookup);
+  const std::int64_t max_traces = env::IntOr("MINION_TAIL_SAMPLING_MAX_TRACES",
+                                             static_cast<std::int64_t>(o.max_traces), lookup);
   if (max_traces <= 0) {
     env::Warn("MINION_TAIL_SAMPLING_MAX_TRACES must be positive; using " +
               std::to_string(o.max_traces));
@@ -56,7 +56,7 @@ namespace {
 
 struct Held {
   std::vector<SpanDataPtr> spans;
-  std::uint64_t first_seen = 0;       // clock MonotonicNanos when the first span arrived
+  std::uint64_t first_seen = 0;        // clock MonotonicNanos when the first span arrived
   std::list<TraceId>::iterator order;  // position in Shard::order
   bool error = false;
   bool forced = false;
@@ -274,9 +274,10 @@ void TailSamplingProcessor::OnEnd(SpanDataPtr span) noexcept {
       h.forced |= forced;
       if (is_root && options_.latency_threshold.count() > 0) {
         const auto threshold_ns = static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(options_.latency_threshold).count());
-        h.slow_root = span->end_time >= span->start_time &&
-                      span->end_time - span->start_time >= threshold_ns;
+            std::chrono::duration_cast<std::chrono::nanoseconds>(options_.latency_threshold)
+                .count());
+        h.slow_root =
+            span->end_time >= span->start_time && span->end_time - span->start_time >= threshold_ns;
       }
       // The local root is always held, even past the cap: the decision is about its trace.
       if (h.spans.size() < options_.max_spans_per_trace || is_root) {

@@ -10,18 +10,23 @@ namespace minion::sdk {
 
 BatchSpanProcessorOptions BatchSpanProcessorOptions::FromEnv(const env::Lookup& lookup) {
   BatchSpanProcessorOptions o;
-  o.schedule_delay = std::chrono::milliseconds(env::IntOr("OTEL_BSP_SCHEDULE_DELAY", o.schedule_delay.count(), lookup));
-  o.export_timeout = std::chrono::milliseconds(env::IntOr("OTEL_BSP_EXPORT_TIMEOUT", o.export_timeout.count(), lookup));
-  o.max_queue_size = static_cast<std::size_t>(env::IntOr("OTEL_BSP_MAX_QUEUE_SIZE", static_cast<std::int64_t>(o.max_queue_size), lookup));
+  o.schedule_delay = std::chrono::milliseconds(
+      env::IntOr("OTEL_BSP_SCHEDULE_DELAY", o.schedule_delay.count(), lookup));
+  o.export_timeout = std::chrono::milliseconds(
+      env::IntOr("OTEL_BSP_EXPORT_TIMEOUT", o.export_timeout.count(), lookup));
+  o.max_queue_size = static_cast<std::size_t>(
+      env::IntOr("OTEL_BSP_MAX_QUEUE_SIZE", static_cast<std::int64_t>(o.max_queue_size), lookup));
   o.max_export_batch_size = static_cast<std::size_t>(
-      env::IntOr("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", static_cast<std::int64_t>(o.max_export_batch_size), lookup));
+      env::IntOr("OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                 static_cast<std::int64_t>(o.max_export_batch_size), lookup));
   if (o.max_queue_size == 0) {
     env::Warn("OTEL_BSP_MAX_QUEUE_SIZE=\"0\": must be positive; using 2048");
     o.max_queue_size = 2048;
   }
   if (o.max_queue_size > kMaxBatchQueueSize) {
-    env::Warn("OTEL_BSP_MAX_QUEUE_SIZE=\"" + std::to_string(o.max_queue_size) + "\": over minion's limit of " +
-              std::to_string(kMaxBatchQueueSize) + " spans (memory for telemetry is bounded); using " +
+    env::Warn("OTEL_BSP_MAX_QUEUE_SIZE=\"" + std::to_string(o.max_queue_size) +
+              "\": over minion's limit of " + std::to_string(kMaxBatchQueueSize) +
+              " spans (memory for telemetry is bounded); using " +
               std::to_string(kMaxBatchQueueSize));
     o.max_queue_size = kMaxBatchQueueSize;
   }
@@ -59,7 +64,8 @@ class BatchSpanProcessor::Ring {
       // later position), so the distance is signed: a negative one means "not full, retry".
       // An unsigned subtraction here wrapped around and dropped a span from a half-empty
       // queue (seen once in CI: 1 of 200,000 with max_queue_size=200,000).
-      const auto waiting = static_cast<std::ptrdiff_t>(pos - consumed_.load(std::memory_order_acquire));
+      const auto waiting =
+          static_cast<std::ptrdiff_t>(pos - consumed_.load(std::memory_order_acquire));
       if (waiting >= static_cast<std::ptrdiff_t>(limit_)) return false;
       Cell& cell = cells_[pos & mask_];
       const std::size_t seq = cell.seq.load(std::memory_order_acquire);
@@ -113,7 +119,7 @@ class BatchSpanProcessor::Ring {
   std::size_t mask_;
   std::unique_ptr<Cell[]> cells_;
   alignas(64) std::atomic<std::size_t> enqueue_{0};
-  alignas(64) std::atomic<std::size_t> dequeue_{0};  // written by the consumer only
+  alignas(64) std::atomic<std::size_t> dequeue_{0};   // written by the consumer only
   alignas(64) std::atomic<std::size_t> consumed_{0};  // dequeue_ as last published
 };
 
@@ -140,7 +146,8 @@ class BatchSpanProcessor::Queue {
 
   // Index of the calling thread's home shard.
   std::size_t Home() const noexcept {
-    if (__builtin_expect(thread_index_ == 0, 0)) thread_index_ = next_thread_.fetch_add(1, std::memory_order_relaxed);
+    if (__builtin_expect(thread_index_ == 0, 0))
+      thread_index_ = next_thread_.fetch_add(1, std::memory_order_relaxed);
     return thread_index_ & mask_;
   }
 
@@ -191,7 +198,8 @@ class BatchSpanProcessor::Queue {
   std::size_t next_pop_ = 0;  // consumer only
 };
 
-BatchSpanProcessor::BatchSpanProcessor(std::unique_ptr<SpanExporter> exporter, BatchSpanProcessorOptions options)
+BatchSpanProcessor::BatchSpanProcessor(std::unique_ptr<SpanExporter> exporter,
+                                       BatchSpanProcessorOptions options)
     : options_([&] {
         if (options.max_queue_size == 0) options.max_queue_size = 1;
         // Set in code rather than from the environment: the same bound, without a warning.
@@ -213,7 +221,8 @@ BatchSpanProcessor::~BatchSpanProcessor() { (void)Shutdown(options_.export_timeo
 void BatchSpanProcessor::OnEnd(trace::SpanDataPtr span) noexcept {
   if (!span->flags.IsSampled()) return;  // record-only spans are not exported
   int shard = -1;
-  if (shut_down_.load(std::memory_order_relaxed) || (shard = queue_->Push(queue_->Home(), span.get())) < 0) {
+  if (shut_down_.load(std::memory_order_relaxed) ||
+      (shard = queue_->Push(queue_->Home(), span.get())) < 0) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;  // `span` returns to the pool
   }
@@ -244,7 +253,8 @@ std::size_t BatchSpanProcessor::DrainAndExport(std::size_t max_spans) {
     total += batch.size();
     batches_.fetch_add(1, std::memory_order_relaxed);
     const ExportResult r = exporter_->Export(batch, options_.export_timeout);
-    (r == ExportResult::kSuccess ? exported_ : export_failures_).fetch_add(batch.size(), std::memory_order_relaxed);
+    (r == ExportResult::kSuccess ? exported_ : export_failures_)
+        .fetch_add(batch.size(), std::memory_order_relaxed);
   }
   return total;
 }
@@ -258,7 +268,8 @@ void BatchSpanProcessor::Run() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_cv_.wait_for(lock, options_.schedule_delay, [&] {
-        return stop_ || flush_requested_ != flush_completed_ || wake_pending_.load(std::memory_order_acquire);
+        return stop_ || flush_requested_ != flush_completed_ ||
+               wake_pending_.load(std::memory_order_acquire);
       });
       stopping = stop_;
       flush_target = flush_requested_;
@@ -269,10 +280,12 @@ void BatchSpanProcessor::Run() {
     DrainAndExport(queue_->SizeApprox() + options_.max_export_batch_size);
 
     const std::uint64_t dropped = dropped_.load(std::memory_order_relaxed);
-    if (dropped != dropped_reported_ && (stopping || Clock::now() - last_drop_report > std::chrono::seconds(10))) {
-      env::Warn("BatchSpanProcessor dropped " + std::to_string(dropped - dropped_reported_) +
-                " spans because its queue (max_queue_size=" + std::to_string(options_.max_queue_size) +
-                ") was full; " + std::to_string(dropped) + " dropped in total");
+    if (dropped != dropped_reported_ &&
+        (stopping || Clock::now() - last_drop_report > std::chrono::seconds(10))) {
+      env::Warn(
+          "BatchSpanProcessor dropped " + std::to_string(dropped - dropped_reported_) +
+          " spans because its queue (max_queue_size=" + std::to_string(options_.max_queue_size) +
+          ") was full; " + std::to_string(dropped) + " dropped in total");
       dropped_reported_ = dropped;
       last_drop_report = Clock::now();
     }
@@ -308,7 +321,8 @@ Status BatchSpanProcessor::Shutdown(std::chrono::milliseconds timeout) noexcept 
   wake_cv_.notify_one();
   flush_cv_.notify_all();
   auto left = [&] {
-    return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()),
+    return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now()),
                     std::chrono::milliseconds(0));
   };
   Status exporter_status;

@@ -36,8 +36,8 @@ const std::string& InstanceId() {
     std::string hex = trace::DefaultIdGenerator().GenerateTraceId().ToHex();
     hex[12] = '4';
     hex[16] = "89ab"[static_cast<unsigned char>(hex[16]) % 4];
-    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
-           hex.substr(20);
+    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+           hex.substr(16, 4) + "-" + hex.substr(20);
   }();
   return id;
 }
@@ -72,7 +72,8 @@ Result<trace::Resource> ResourceFromEnv(const env::Lookup& lookup) {
 
 trace::Resource MergeResources(const trace::Resource& base, const trace::Resource& updating) {
   trace::Resource out = base;
-  for (const auto& a : updating.attributes) out.attributes.Set(a.key, trace::AttributeValueView(a.value));
+  for (const auto& a : updating.attributes)
+    out.attributes.Set(a.key, trace::AttributeValueView(a.value));
   // The specification: the updating schema URL wins when set; a conflict is the caller's error.
   if (!updating.schema_url.empty()) out.schema_url = updating.schema_url;
   return out;

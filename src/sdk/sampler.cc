@@ -9,8 +9,9 @@ namespace {
 
 class AlwaysOnSampler final : public Sampler {
  public:
-  SamplingResult ShouldSample(const trace::Context&, const trace::TraceId&, std::string_view, trace::SpanKind,
-                              std::span<const trace::KeyValueView>, std::span<const trace::SpanContext>) noexcept override {
+  SamplingResult ShouldSample(const trace::Context&, const trace::TraceId&, std::string_view,
+                              trace::SpanKind, std::span<const trace::KeyValueView>,
+                              std::span<const trace::SpanContext>) noexcept override {
     return {SamplingDecision::kRecordAndSample, nullptr, {}};
   }
   std::string Description() const override { return "AlwaysOnSampler"; }
@@ -18,8 +19,9 @@ class AlwaysOnSampler final : public Sampler {
 
 class AlwaysOffSampler final : public Sampler {
  public:
-  SamplingResult ShouldSample(const trace::Context&, const trace::TraceId&, std::string_view, trace::SpanKind,
-                              std::span<const trace::KeyValueView>, std::span<const trace::SpanContext>) noexcept override {
+  SamplingResult ShouldSample(const trace::Context&, const trace::TraceId&, std::string_view,
+                              trace::SpanKind, std::span<const trace::KeyValueView>,
+                              std::span<const trace::SpanContext>) noexcept override {
     return {SamplingDecision::kDrop, nullptr, {}};
   }
   std::string Description() const override { return "AlwaysOffSampler"; }
@@ -28,7 +30,7 @@ class AlwaysOffSampler final : public Sampler {
 }  // namespace
 
 std::uint64_t TraceIdRatioBound(double ratio) noexcept {
-  if (!(ratio > 0)) return 0;  // also catches NaN
+  if (!(ratio > 0)) return 0;                       // also catches NaN
   if (ratio >= 1.0) return std::uint64_t{1} << 63;  // every id passes
   // ratio * 2^63 in long double: exact, so the bound is the same on every platform.
   return static_cast<std::uint64_t>(static_cast<long double>(ratio) * 9223372036854775808.0L);
@@ -49,8 +51,9 @@ class TraceIdRatioBasedSampler final : public Sampler {
     ratio_ = std::min(ratio, 1.0);
     bound_ = TraceIdRatioBound(ratio_);
   }
-  SamplingResult ShouldSample(const trace::Context&, const trace::TraceId& trace_id, std::string_view,
-                              trace::SpanKind, std::span<const trace::KeyValueView>,
+  SamplingResult ShouldSample(const trace::Context&, const trace::TraceId& trace_id,
+                              std::string_view, trace::SpanKind,
+                              std::span<const trace::KeyValueView>,
                               std::span<const trace::SpanContext>) noexcept override {
     return {TraceIdBelowBound(trace_id, bound_) ? SamplingDecision::kRecordAndSample
                                                 : SamplingDecision::kDrop,
@@ -72,30 +75,40 @@ class ParentBasedSampler final : public Sampler {
  public:
   explicit ParentBasedSampler(ParentBasedOptions o)
       : root_(o.root ? std::move(o.root) : MakeAlwaysOnSampler()),
-        remote_sampled_(o.remote_parent_sampled ? std::move(o.remote_parent_sampled) : MakeAlwaysOnSampler()),
-        remote_not_sampled_(o.remote_parent_not_sampled ? std::move(o.remote_parent_not_sampled) : MakeAlwaysOffSampler()),
-        local_sampled_(o.local_parent_sampled ? std::move(o.local_parent_sampled) : MakeAlwaysOnSampler()),
-        local_not_sampled_(o.local_parent_not_sampled ? std::move(o.local_parent_not_sampled) : MakeAlwaysOffSampler()) {}
+        remote_sampled_(o.remote_parent_sampled ? std::move(o.remote_parent_sampled)
+                                                : MakeAlwaysOnSampler()),
+        remote_not_sampled_(o.remote_parent_not_sampled ? std::move(o.remote_parent_not_sampled)
+                                                        : MakeAlwaysOffSampler()),
+        local_sampled_(o.local_parent_sampled ? std::move(o.local_parent_sampled)
+                                              : MakeAlwaysOnSampler()),
+        local_not_sampled_(o.local_parent_not_sampled ? std::move(o.local_parent_not_sampled)
+                                                      : MakeAlwaysOffSampler()) {}
 
-  SamplingResult ShouldSample(const trace::Context& parent, const trace::TraceId& trace_id, std::string_view name,
-                              trace::SpanKind kind, std::span<const trace::KeyValueView> attributes,
+  SamplingResult ShouldSample(const trace::Context& parent, const trace::TraceId& trace_id,
+                              std::string_view name, trace::SpanKind kind,
+                              std::span<const trace::KeyValueView> attributes,
                               std::span<const trace::SpanContext> links) noexcept override {
     const trace::SpanContext& p = parent.span_context();
     Sampler* delegate;
-    if (!p.IsValid()) delegate = root_.get();
-    else if (p.IsRemote()) delegate = p.IsSampled() ? remote_sampled_.get() : remote_not_sampled_.get();
-    else delegate = p.IsSampled() ? local_sampled_.get() : local_not_sampled_.get();
+    if (!p.IsValid())
+      delegate = root_.get();
+    else if (p.IsRemote())
+      delegate = p.IsSampled() ? remote_sampled_.get() : remote_not_sampled_.get();
+    else
+      delegate = p.IsSampled() ? local_sampled_.get() : local_not_sampled_.get();
     return delegate->ShouldSample(parent, trace_id, name, kind, attributes, links);
   }
   std::string Description() const override {
-    return "ParentBased{root:" + root_->Description() + ",remoteParentSampled:" + remote_sampled_->Description() +
+    return "ParentBased{root:" + root_->Description() +
+           ",remoteParentSampled:" + remote_sampled_->Description() +
            ",remoteParentNotSampled:" + remote_not_sampled_->Description() +
            ",localParentSampled:" + local_sampled_->Description() +
            ",localParentNotSampled:" + local_not_sampled_->Description() + "}";
   }
 
  private:
-  std::unique_ptr<Sampler> root_, remote_sampled_, remote_not_sampled_, local_sampled_, local_not_sampled_;
+  std::unique_ptr<Sampler> root_, remote_sampled_, remote_not_sampled_, local_sampled_,
+      local_not_sampled_;
 };
 
 }  // namespace

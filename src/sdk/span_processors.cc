@@ -40,7 +40,8 @@ void MultiSpanProcessor::OnStart(trace::SpanData& span, const trace::Context& pa
 
 void MultiSpanProcessor::OnEnd(trace::SpanDataPtr span) noexcept {
   if (processors_.empty()) return;
-  for (std::size_t i = 0; i + 1 < processors_.size(); ++i) processors_[i]->OnEnd(trace::CloneSpanData(*span));
+  for (std::size_t i = 0; i + 1 < processors_.size(); ++i)
+    processors_[i]->OnEnd(trace::CloneSpanData(*span));
   processors_.back()->OnEnd(std::move(span));
 }
 

@@ -9,13 +9,18 @@ trace::SpanLimits SpanLimitsFromEnv(const env::Lookup& lookup) {
   trace::SpanLimits l;
   const auto general_count = env::IntOr("OTEL_ATTRIBUTE_COUNT_LIMIT", l.attribute_count, lookup);
   const auto general_length = env::IntOr("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", -1, lookup);
-  l.attribute_count = static_cast<std::uint32_t>(env::IntOr("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", general_count, lookup));
+  l.attribute_count = static_cast<std::uint32_t>(
+      env::IntOr("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", general_count, lookup));
   const auto length = env::IntOr("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", general_length, lookup);
   if (length >= 0) l.attribute_value_length = static_cast<std::size_t>(length);
-  l.event_count = static_cast<std::uint32_t>(env::IntOr("OTEL_SPAN_EVENT_COUNT_LIMIT", l.event_count, lookup));
-  l.link_count = static_cast<std::uint32_t>(env::IntOr("OTEL_SPAN_LINK_COUNT_LIMIT", l.link_count, lookup));
-  l.attributes_per_event = static_cast<std::uint32_t>(env::IntOr("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", l.attributes_per_event, lookup));
-  l.attributes_per_link = static_cast<std::uint32_t>(env::IntOr("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", l.attributes_per_link, lookup));
+  l.event_count =
+      static_cast<std::uint32_t>(env::IntOr("OTEL_SPAN_EVENT_COUNT_LIMIT", l.event_count, lookup));
+  l.link_count =
+      static_cast<std::uint32_t>(env::IntOr("OTEL_SPAN_LINK_COUNT_LIMIT", l.link_count, lookup));
+  l.attributes_per_event = static_cast<std::uint32_t>(
+      env::IntOr("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", l.attributes_per_event, lookup));
+  l.attributes_per_link = static_cast<std::uint32_t>(
+      env::IntOr("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", l.attributes_per_link, lookup));
   return l;
 }
 
@@ -27,7 +32,8 @@ class SdkTracer final : public trace::Tracer, public trace::SpanEndSink {
 
   using trace::Tracer::StartSpan;
 
-  trace::Span StartSpan(std::string_view name, std::initializer_list<trace::KeyValueView> attributes,
+  trace::Span StartSpan(std::string_view name,
+                        std::initializer_list<trace::KeyValueView> attributes,
                         const trace::SpanStartOptions& options) noexcept override {
     TracerProvider& p = *provider_;
     static const trace::Context kEmpty;
@@ -40,21 +46,25 @@ class SdkTracer final : public trace::Tracer, public trace::SpanEndSink {
     }
     const trace::SpanContext& parent_span = parent->span_context();
     const bool has_parent = parent_span.IsValid();
-    const trace::TraceId trace_id = has_parent ? parent_span.trace_id() : p.id_generator_->GenerateTraceId();
+    const trace::TraceId trace_id =
+        has_parent ? parent_span.trace_id() : p.id_generator_->GenerateTraceId();
 
-    const std::span<const trace::KeyValueView> attribute_span(attributes.begin(), attributes.size());
-    SamplingResult sampling =
-        p.sampler_->ShouldSample(*parent, trace_id, name, options.kind, attribute_span, options.links);
+    const std::span<const trace::KeyValueView> attribute_span(attributes.begin(),
+                                                              attributes.size());
+    SamplingResult sampling = p.sampler_->ShouldSample(*parent, trace_id, name, options.kind,
+                                                       attribute_span, options.links);
     const bool sampled = sampling.decision == SamplingDecision::kRecordAndSample;
     const std::uint8_t flags = static_cast<std::uint8_t>(
         (has_parent ? parent_span.trace_flags().value() & ~trace::TraceFlags::kSampled : 0) |
         (sampled ? trace::TraceFlags::kSampled : 0));
     std::shared_ptr<const trace::TraceState> state =
         sampling.trace_state ? std::move(sampling.trace_state) : parent_span.trace_state_ptr();
-    trace::SpanContext context(trace_id, p.id_generator_->GenerateSpanId(), trace::TraceFlags(flags),
+    trace::SpanContext context(trace_id, p.id_generator_->GenerateSpanId(),
+                               trace::TraceFlags(flags),
                                /*is_remote=*/false, std::move(state));
 
-    if (sampling.decision == SamplingDecision::kDrop || p.shut_down_.load(std::memory_order_relaxed))
+    if (sampling.decision == SamplingDecision::kDrop ||
+        p.shut_down_.load(std::memory_order_relaxed))
       return trace::Span(std::move(context));
 
     trace::SpanDataPtr data = trace::AcquireSpanData();
@@ -78,7 +88,8 @@ class SdkTracer final : public trace::Tracer, public trace::SpanEndSink {
     for (const auto& kv : attributes)
       d.attributes.Set(kv.key, kv.value, limits.attribute_count, limits.attribute_value_length);
     for (const auto& a : sampling.attributes)
-      d.attributes.Set(a.key, trace::AttributeValueView(a.value), limits.attribute_count, limits.attribute_value_length);
+      d.attributes.Set(a.key, trace::AttributeValueView(a.value), limits.attribute_count,
+                       limits.attribute_value_length);
     for (const auto& link : options.links) {
       if (!link.IsValid()) continue;
       if (d.links.size() >= limits.link_count) {
@@ -99,7 +110,9 @@ class SdkTracer final : public trace::Tracer, public trace::SpanEndSink {
   }
 
   UnixNanos Now() noexcept override { return provider_->clock_->Now(); }
-  bool Enabled() const noexcept override { return !provider_->shut_down_.load(std::memory_order_relaxed); }
+  bool Enabled() const noexcept override {
+    return !provider_->shut_down_.load(std::memory_order_relaxed);
+  }
   const trace::InstrumentationScope& scope() const { return scope_; }
 
  private:
@@ -112,16 +125,19 @@ std::shared_ptr<TracerProvider> TracerProvider::Create(TracerProviderOptions opt
 }
 
 namespace {
-std::unique_ptr<SpanProcessor> CombineProcessors(std::vector<std::unique_ptr<SpanProcessor>> processors) {
+std::unique_ptr<SpanProcessor> CombineProcessors(
+    std::vector<std::unique_ptr<SpanProcessor>> processors) {
   if (processors.size() == 1) return std::move(processors.front());
   return std::make_unique<MultiSpanProcessor>(std::move(processors));
 }
 }  // namespace
 
 TracerProvider::TracerProvider(TracerProviderOptions options)
-    : resource_(options.merge_environment_resource ? BuildResource(options.resource)
-                                                   : MergeResources(DefaultResource(), options.resource)),
-      sampler_(options.sampler ? std::move(options.sampler) : MakeParentBasedSampler(MakeAlwaysOnSampler())),
+    : resource_(options.merge_environment_resource
+                    ? BuildResource(options.resource)
+                    : MergeResources(DefaultResource(), options.resource)),
+      sampler_(options.sampler ? std::move(options.sampler)
+                               : MakeParentBasedSampler(MakeAlwaysOnSampler())),
       processor_(CombineProcessors(std::move(options.processors))),
       limits_(options.limits),
       id_generator_(options.id_generator ? options.id_generator : &trace::DefaultIdGenerator()),
@@ -129,7 +145,8 @@ TracerProvider::TracerProvider(TracerProviderOptions options)
 
 TracerProvider::~TracerProvider() { Shutdown(); }
 
-std::shared_ptr<trace::Tracer> TracerProvider::GetTracer(std::string_view name, std::string_view version,
+std::shared_ptr<trace::Tracer> TracerProvider::GetTracer(std::string_view name,
+                                                         std::string_view version,
                                                          std::string_view schema_url) {
   std::lock_guard<std::mutex> lock(tracers_mu_);
   for (const auto& t : tracers_) {
@@ -146,7 +163,8 @@ std::shared_ptr<trace::Tracer> TracerProvider::GetTracer(std::string_view name, 
 }
 
 bool TracerProvider::ForceFlush(std::chrono::microseconds timeout) noexcept {
-  return processor_->ForceFlush(std::chrono::duration_cast<std::chrono::milliseconds>(timeout)).ok();
+  return processor_->ForceFlush(std::chrono::duration_cast<std::chrono::milliseconds>(timeout))
+      .ok();
 }
 
 bool TracerProvider::Shutdown(std::chrono::microseconds timeout) noexcept {

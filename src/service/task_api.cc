@@ -76,9 +76,7 @@ struct TaskApi::Record {
 };
 
 TaskApi::TaskApi(agents::Coordinator& coordinator, TaskApiOptions options)
-    : coordinator_(coordinator),
-      options_(std::move(options)),
-      tracer_(options_.tracer) {
+    : coordinator_(coordinator), options_(std::move(options)), tracer_(options_.tracer) {
   const std::size_t n = std::max<std::size_t>(1, options_.workers);
   for (std::size_t i = 0; i < n; ++i) pool_.emplace_back([this] { WorkerLoop(); });
 }

@@ -17,7 +17,8 @@ Status MemoryStorage::Put(const trace::Context& ctx, std::string_view collection
   if (status.ok()) {
     std::unique_lock lock(mu_);
     auto coll = data_.find(collection);
-    if (coll == data_.end()) coll = data_.emplace(std::string(collection), decltype(coll->second){}).first;
+    if (coll == data_.end())
+      coll = data_.emplace(std::string(collection), decltype(coll->second){}).first;
     auto it = coll->second.find(key);
     if (it == coll->second.end()) {
       coll->second.emplace(std::string(key), std::string(value));
@@ -75,7 +76,8 @@ Status MemoryStorage::Delete(const trace::Context& ctx, std::string_view collect
   return status;
 }
 
-Result<std::vector<Entry>> MemoryStorage::List(const trace::Context& ctx, std::string_view collection,
+Result<std::vector<Entry>> MemoryStorage::List(const trace::Context& ctx,
+                                               std::string_view collection,
                                                const ListOptions& options) {
   auto [child, span] = StartStorageOp(tracer_, ctx, "list", System(), collection);
   Status status = CheckNames(collection, {}, /*check_key=*/false);

@@ -56,7 +56,10 @@ Status SqliteStorage::Init() {
   open.busy_timeout = options_.busy_timeout;
   MINION_ASSIGN_OR_RETURN(db_, sqlite::Database::Open(options_.path, open));
   MINION_RETURN_IF_ERROR(db_->Exec(kSchema));
-  struct { const char* sql; sqlite::Statement* stmt; } prepared[] = {
+  struct {
+    const char* sql;
+    sqlite::Statement* stmt;
+  } prepared[] = {
       {kPut, &put_stmt_}, {kGet, &get_stmt_}, {kDelete, &delete_stmt_}, {kList, &list_stmt_}};
   for (auto& p : prepared) {
     MINION_ASSIGN_OR_RETURN(*p.stmt, db_->Prepare(p.sql, /*persistent=*/true));
@@ -134,7 +137,8 @@ Status SqliteStorage::Delete(const trace::Context& ctx, std::string_view collect
   return status;
 }
 
-Result<std::vector<Entry>> SqliteStorage::List(const trace::Context& ctx, std::string_view collection,
+Result<std::vector<Entry>> SqliteStorage::List(const trace::Context& ctx,
+                                               std::string_view collection,
                                                const ListOptions& options) {
   auto [child, span] = StartStorageOp(options_.tracer, ctx, "list", System(), collection);
   span.SetAttribute("db.query.text", kList);

@@ -5,7 +5,8 @@ namespace minion::storage::internal {
 observability::StartedSpan StartStorageOp(const std::shared_ptr<trace::Tracer>& tracer,
                                           const trace::Context& parent, std::string_view op,
                                           std::string_view system, std::string_view collection) {
-  auto started = observability::StartStorageSpan(observability::TracerOrGlobal(tracer), parent, op, system);
+  auto started =
+      observability::StartStorageSpan(observability::TracerOrGlobal(tracer), parent, op, system);
   started.span.SetAttribute(observability::kAttrDbSystemName, system);
   started.span.SetAttribute(observability::kAttrDbOperationName, op);
   started.span.SetAttribute("db.collection.name", collection);

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <limits>
 
+#include "minion/common/json.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
-#include "minion/common/json.h"
 #include "otlp/utf8.h"
 
 namespace minion::store {

@@ -17,8 +17,8 @@
 #include <time.h>
 
 #include <algorithm>
-#include <charconv>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <future>

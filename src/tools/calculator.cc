@@ -53,16 +53,20 @@ class Parser {
     return false;
   }
   double Check(double v, const char* op) {
-    if (!Failed() && !std::isfinite(v)) Fail(std::string("result of ") + op + " is not a finite number");
+    if (!Failed() && !std::isfinite(v))
+      Fail(std::string("result of ") + op + " is not a finite number");
     return v;
   }
 
   double Expr() {
     double v = Term();
     while (!Failed()) {
-      if (Eat("+")) v = Check(v + Term(), "+");
-      else if (Eat("-")) v = Check(v - Term(), "-");
-      else break;
+      if (Eat("+"))
+        v = Check(v + Term(), "+");
+      else if (Eat("-"))
+        v = Check(v - Term(), "-");
+      else
+        break;
     }
     return v;
   }
@@ -77,12 +81,18 @@ class Parser {
       } else if (Eat("/")) {
         std::size_t at = pos_;
         double d = Unary();
-        if (!Failed() && d == 0) { pos_ = at; Fail("division by zero"); }
+        if (!Failed() && d == 0) {
+          pos_ = at;
+          Fail("division by zero");
+        }
         v = Check(v / d, "/");
       } else if (Eat("%")) {
         std::size_t at = pos_;
         double d = Unary();
-        if (!Failed() && d == 0) { pos_ = at; Fail("modulo by zero"); }
+        if (!Failed() && d == 0) {
+          pos_ = at;
+          Fail("modulo by zero");
+        }
         v = Check(std::fmod(v, d), "%");
       } else {
         break;
@@ -97,9 +107,12 @@ class Parser {
       return 0;
     }
     double v;
-    if (Eat("-")) v = -Unary();
-    else if (Eat("+")) v = Unary();
-    else v = Power();
+    if (Eat("-"))
+      v = -Unary();
+    else if (Eat("+"))
+      v = Unary();
+    else
+      v = Power();
     --depth_;
     return v;
   }
@@ -140,7 +153,9 @@ class Parser {
 
   double Number() {
     std::size_t start = pos_;
-    while (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.')) ++pos_;
+    while (pos_ < text_.size() &&
+           (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.'))
+      ++pos_;
     if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
       std::size_t mark = pos_++;
       if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
@@ -168,7 +183,9 @@ class Parser {
 
   double NameOrCall() {
     std::size_t start = pos_;
-    while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_')) ++pos_;
+    while (pos_ < text_.size() &&
+           (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_'))
+      ++pos_;
     std::string name(text_.substr(start, pos_ - start));
     SkipSpace();
     if (pos_ < text_.size() && text_[pos_] == '(') {
@@ -202,24 +219,55 @@ class Parser {
       return false;
     };
     auto domain = [&](bool ok) {
-      if (!ok) { pos_ = at; Fail(name + " argument out of domain"); }
+      if (!ok) {
+        pos_ = at;
+        Fail(name + " argument out of domain");
+      }
       return ok;
     };
     double v = 0;
-    if (name == "sqrt") { if (!want(1) || !domain(a[0] >= 0)) return 0; v = std::sqrt(a[0]); }
-    else if (name == "abs") { if (!want(1)) return 0; v = std::fabs(a[0]); }
-    else if (name == "floor") { if (!want(1)) return 0; v = std::floor(a[0]); }
-    else if (name == "ceil") { if (!want(1)) return 0; v = std::ceil(a[0]); }
-    else if (name == "round") { if (!want(1)) return 0; v = std::round(a[0]); }
-    else if (name == "exp") { if (!want(1)) return 0; v = std::exp(a[0]); }
-    else if (name == "ln") { if (!want(1) || !domain(a[0] > 0)) return 0; v = std::log(a[0]); }
-    else if (name == "log10") { if (!want(1) || !domain(a[0] > 0)) return 0; v = std::log10(a[0]); }
-    else if (name == "sin") { if (!want(1)) return 0; v = std::sin(a[0]); }
-    else if (name == "cos") { if (!want(1)) return 0; v = std::cos(a[0]); }
-    else if (name == "tan") { if (!want(1)) return 0; v = std::tan(a[0]); }
-    else if (name == "pow") { if (!want(2)) return 0; v = std::pow(a[0], a[1]); }
-    else if (name == "min" || name == "max") {
-      if (a.empty()) { pos_ = at; Fail(name + " needs at least one argument"); return 0; }
+    if (name == "sqrt") {
+      if (!want(1) || !domain(a[0] >= 0)) return 0;
+      v = std::sqrt(a[0]);
+    } else if (name == "abs") {
+      if (!want(1)) return 0;
+      v = std::fabs(a[0]);
+    } else if (name == "floor") {
+      if (!want(1)) return 0;
+      v = std::floor(a[0]);
+    } else if (name == "ceil") {
+      if (!want(1)) return 0;
+      v = std::ceil(a[0]);
+    } else if (name == "round") {
+      if (!want(1)) return 0;
+      v = std::round(a[0]);
+    } else if (name == "exp") {
+      if (!want(1)) return 0;
+      v = std::exp(a[0]);
+    } else if (name == "ln") {
+      if (!want(1) || !domain(a[0] > 0)) return 0;
+      v = std::log(a[0]);
+    } else if (name == "log10") {
+      if (!want(1) || !domain(a[0] > 0)) return 0;
+      v = std::log10(a[0]);
+    } else if (name == "sin") {
+      if (!want(1)) return 0;
+      v = std::sin(a[0]);
+    } else if (name == "cos") {
+      if (!want(1)) return 0;
+      v = std::cos(a[0]);
+    } else if (name == "tan") {
+      if (!want(1)) return 0;
+      v = std::tan(a[0]);
+    } else if (name == "pow") {
+      if (!want(2)) return 0;
+      v = std::pow(a[0], a[1]);
+    } else if (name == "min" || name == "max") {
+      if (a.empty()) {
+        pos_ = at;
+        Fail(name + " needs at least one argument");
+        return 0;
+      }
       v = a[0];
       for (double x : a) v = name == "min" ? std::min(v, x) : std::max(v, x);
     } else {
@@ -244,10 +292,11 @@ class CalculatorTool final : public Tool {
            "floor, ceil, round, exp, ln, log10, sin, cos, tan, pow, min, max.";
   }
   json InputSchema() const override {
-    return {{"type", "object"},
-            {"properties", {{"expression", {{"type", "string"}, {"description", "e.g. (2+3)*4^2"}}}}},
-            {"required", {"expression"}},
-            {"additionalProperties", false}};
+    return {
+        {"type", "object"},
+        {"properties", {{"expression", {{"type", "string"}, {"description", "e.g. (2+3)*4^2"}}}}},
+        {"required", {"expression"}},
+        {"additionalProperties", false}};
   }
   Result<json> Invoke(const trace::Context&, const json& input) override {
     MINION_ASSIGN_OR_RETURN(double v, EvaluateExpression(input["expression"].get<std::string>()));

@@ -30,18 +30,29 @@ bool IsWithin(const fs::path& root, const fs::path& path) {
 Status ErrnoStatus(const std::string& what, int err) {
   std::string msg = what + ": " + std::strerror(err);
   switch (err) {
-    case ENOENT: case ENOTDIR: return NotFoundError(msg);
-    case EACCES: case EPERM: return Status(StatusCode::kPermissionDenied, msg);
-    case ELOOP: return Status(StatusCode::kPermissionDenied, msg + " (symlinks are not followed)");
-    case ENOSPC: case EDQUOT: return ResourceExhaustedError(msg);
-    case EISDIR: return InvalidArgumentError(msg);
-    default: return InternalError(msg);
+    case ENOENT:
+    case ENOTDIR:
+      return NotFoundError(msg);
+    case EACCES:
+    case EPERM:
+      return Status(StatusCode::kPermissionDenied, msg);
+    case ELOOP:
+      return Status(StatusCode::kPermissionDenied, msg + " (symlinks are not followed)");
+    case ENOSPC:
+    case EDQUOT:
+      return ResourceExhaustedError(msg);
+    case EISDIR:
+      return InvalidArgumentError(msg);
+    default:
+      return InternalError(msg);
   }
 }
 
 struct Fd {
   int fd = -1;
-  ~Fd() { if (fd >= 0) ::close(fd); }
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
 };
 
 std::string Relative(const fs::path& root, const fs::path& full) {
@@ -56,13 +67,14 @@ class WriteFileTool final : public Tool {
     return "Writes UTF-8 text to a file under the workspace root, creating directories as needed.";
   }
   json InputSchema() const override {
-    return {{"type", "object"},
-            {"properties",
-             {{"path", {{"type", "string"}, {"description", "path relative to the workspace root"}}},
-              {"content", {{"type", "string"}}},
-              {"append", {{"type", "boolean"}, {"description", "append instead of replacing"}}}}},
-            {"required", {"path", "content"}},
-            {"additionalProperties", false}};
+    return {
+        {"type", "object"},
+        {"properties",
+         {{"path", {{"type", "string"}, {"description", "path relative to the workspace root"}}},
+          {"content", {{"type", "string"}}},
+          {"append", {{"type", "boolean"}, {"description", "append instead of replacing"}}}}},
+        {"required", {"path", "content"}},
+        {"additionalProperties", false}};
   }
   Result<json> Invoke(const trace::Context&, const json& input) override {
     const std::string& content = input["content"].get_ref<const std::string&>();
@@ -78,11 +90,13 @@ class WriteFileTool final : public Tool {
     if (ec) return InternalError("creating " + target.parent_path().string() + ": " + ec.message());
     // Re-check after creating directories: a directory that appeared as a symlink meanwhile
     // must not carry the write outside the root.
-    MINION_ASSIGN_OR_RETURN(target, ResolveUnderRoot(options_.root, input["path"].get<std::string>()));
+    MINION_ASSIGN_OR_RETURN(target,
+                            ResolveUnderRoot(options_.root, input["path"].get<std::string>()));
     const bool append = input.value("append", false);
     Fd f;
-    f.fd = ::open(target.c_str(),
-                  O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (append ? O_APPEND : O_TRUNC), 0644);
+    f.fd =
+        ::open(target.c_str(),
+               O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (append ? O_APPEND : O_TRUNC), 0644);
     if (f.fd < 0) return ErrnoStatus("opening " + target.string(), errno);
     std::size_t written = 0;
     while (written < content.size()) {
@@ -111,12 +125,13 @@ class ReadFileTool final : public Tool {
     return "Reads a UTF-8 text file under the workspace root.";
   }
   json InputSchema() const override {
-    return {{"type", "object"},
-            {"properties",
-             {{"path", {{"type", "string"}, {"description", "path relative to the workspace root"}}},
-              {"max_bytes", {{"type", "integer"}, {"description", "read at most this many bytes"}}}}},
-            {"required", {"path"}},
-            {"additionalProperties", false}};
+    return {
+        {"type", "object"},
+        {"properties",
+         {{"path", {{"type", "string"}, {"description", "path relative to the workspace root"}}},
+          {"max_bytes", {{"type", "integer"}, {"description", "read at most this many bytes"}}}}},
+        {"required", {"path"}},
+        {"additionalProperties", false}};
   }
   Result<json> Invoke(const trace::Context&, const json& input) override {
     std::size_t limit = options_.max_bytes;
@@ -132,7 +147,8 @@ class ReadFileTool final : public Tool {
     if (f.fd < 0) return ErrnoStatus("opening " + target.string(), errno);
     struct stat st;
     if (::fstat(f.fd, &st) != 0) return ErrnoStatus("stat " + target.string(), errno);
-    if (!S_ISREG(st.st_mode)) return InvalidArgumentError(target.string() + " is not a regular file");
+    if (!S_ISREG(st.st_mode))
+      return InvalidArgumentError(target.string() + " is not a regular file");
     std::string content;
     content.resize(std::min<std::size_t>(limit, static_cast<std::size_t>(st.st_size)) + 1);
     std::size_t got = 0;
@@ -160,7 +176,9 @@ class ReadFileTool final : public Tool {
         return InvalidArgumentError(target.string() + " is not UTF-8 text");
       }
     }
-    return json{{"path", input["path"]}, {"content", content}, {"bytes", content.size()},
+    return json{{"path", input["path"]},
+                {"content", content},
+                {"bytes", content.size()},
                 {"truncated", truncated}};
   }
 

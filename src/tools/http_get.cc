@@ -7,12 +7,12 @@
 #include <utility>
 #include <vector>
 
-#include "minion/tools/builtin.h"
 #include "curl/curl_easy.h"
+#include "minion/common/text.h"
 #include "minion/propagation/carriers.h"
 #include "minion/propagation/trace_context.h"
+#include "minion/tools/builtin.h"
 #include "tools/text.h"
-#include "minion/common/text.h"
 
 namespace minion::tools {
 namespace {
@@ -42,7 +42,8 @@ AddressClass Classify(const sockaddr* addr) {
     const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr;
     if (IN6_IS_ADDR_LOOPBACK(&a)) return AddressClass::kLoopback;
     if (IN6_IS_ADDR_V4MAPPED(&a) || IN6_IS_ADDR_V4COMPAT(&a)) {
-      std::uint32_t v4 = (std::uint32_t{a.s6_addr[12]} << 24) | (std::uint32_t{a.s6_addr[13]} << 16) |
+      std::uint32_t v4 = (std::uint32_t{a.s6_addr[12]} << 24) |
+                         (std::uint32_t{a.s6_addr[13]} << 16) |
                          (std::uint32_t{a.s6_addr[14]} << 8) | a.s6_addr[15];
       return ClassifyV4(v4);
     }
@@ -57,9 +58,12 @@ AddressClass Classify(const sockaddr* addr) {
 
 std::string_view ClassName(AddressClass c) {
   switch (c) {
-    case AddressClass::kLoopback: return "a loopback address";
-    case AddressClass::kPrivate: return "a private or reserved address";
-    case AddressClass::kPublic: return "a public address";
+    case AddressClass::kLoopback:
+      return "a loopback address";
+    case AddressClass::kPrivate:
+      return "a private or reserved address";
+    case AddressClass::kPublic:
+      return "a public address";
   }
   return "an address";
 }
@@ -85,9 +89,11 @@ curl_socket_t OpenSocket(void* user, curlsocktype purpose, curl_sockaddr* addres
       t->refused_address = true;
       char buf[INET6_ADDRSTRLEN] = {0};
       if (address->family == AF_INET) {
-        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&address->addr)->sin_addr, buf, sizeof buf);
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&address->addr)->sin_addr, buf,
+                  sizeof buf);
       } else if (address->family == AF_INET6) {
-        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&address->addr)->sin6_addr, buf, sizeof buf);
+        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&address->addr)->sin6_addr, buf,
+                  sizeof buf);
       }
       t->refused_description = std::string(buf) + ", " + std::string(ClassName(c));
       return CURL_SOCKET_BAD;
@@ -116,7 +122,8 @@ Result<std::string> UrlHost(const std::string& url, const std::string& shown) {
   curl_free(host);
   curl_url_cleanup(u);
   if (rc != CURLUE_OK || out.empty()) return InvalidArgumentError("url " + shown + " has no host");
-  if (out.size() >= 2 && out.front() == '[' && out.back() == ']') out = out.substr(1, out.size() - 2);
+  if (out.size() >= 2 && out.front() == '[' && out.back() == ']')
+    out = out.substr(1, out.size() - 2);
   if (!out.empty() && out.back() == '.') out.pop_back();
   return LowerAscii(out);
 }
@@ -139,10 +146,11 @@ class HttpGetTool final : public Tool {
     return d + ".";
   }
   json InputSchema() const override {
-    return {{"type", "object"},
-            {"properties", {{"url", {{"type", "string"}, {"description", "http:// or https:// URL"}}}}},
-            {"required", {"url"}},
-            {"additionalProperties", false}};
+    return {
+        {"type", "object"},
+        {"properties", {{"url", {{"type", "string"}, {"description", "http:// or https:// URL"}}}}},
+        {"required", {"url"}},
+        {"additionalProperties", false}};
   }
   Result<json> Invoke(const trace::Context& ctx, const json& input) override {
     const std::string url = input["url"].get<std::string>();
@@ -163,22 +171,28 @@ class HttpGetTool final : public Tool {
       if (!options_.allowed_hosts.empty() && !HostAllowed(options_.allowed_hosts, host)) {
         return Status(StatusCode::kPermissionDenied,
                       "http_get may not fetch " + current_shown + ": host \"" + host +
-                          "\" is not on the allow-list" + (hop > 0 ? " (reached by a redirect from " + shown + ")" : ""));
+                          "\" is not on the allow-list" +
+                          (hop > 0 ? " (reached by a redirect from " + shown + ")" : ""));
       }
       Fetched f = FetchOnce(current, current_shown, trace_headers);
       if (!f.status.ok()) return f.status;
       if (f.http_status >= 300 && f.http_status < 400 && !f.redirect_url.empty()) {
         if (hop >= options_.max_redirects) {
-          return UnavailableError("GET " + shown + ": more than " + std::to_string(options_.max_redirects) + " redirects");
+          return UnavailableError("GET " + shown + ": more than " +
+                                  std::to_string(options_.max_redirects) + " redirects");
         }
         if (f.redirect_url.rfind("http://", 0) != 0 && f.redirect_url.rfind("https://", 0) != 0) {
-          return Status(StatusCode::kPermissionDenied, "GET " + shown + ": redirect to a scheme other than http(s) refused");
+          return Status(StatusCode::kPermissionDenied,
+                        "GET " + shown + ": redirect to a scheme other than http(s) refused");
         }
         current = std::move(f.redirect_url);
         continue;
       }
-      return json{{"status", f.http_status}, {"body", std::move(f.body)}, {"content_type", f.content_type},
-                  {"truncated", f.truncated}, {"url", current_shown}};
+      return json{{"status", f.http_status},
+                  {"body", std::move(f.body)},
+                  {"content_type", f.content_type},
+                  {"truncated", f.truncated},
+                  {"url", current_shown}};
     }
   }
 
@@ -235,15 +249,16 @@ class HttpGetTool final : public Tool {
     curl_slist_free_all(headers);
 
     if (t.refused_address) {
-      out.status = Status(StatusCode::kPermissionDenied,
-                          "http_get may not connect to " + t.refused_description + " (" + shown +
-                              "); allowed: " + AllowedClasses());
+      out.status = Status(StatusCode::kPermissionDenied, "http_get may not connect to " +
+                                                             t.refused_description + " (" + shown +
+                                                             "); allowed: " + AllowedClasses());
       return out;
     }
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && body.overflowed)) {
       std::string msg = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
-      out.status = rc == CURLE_OPERATION_TIMEDOUT ? DeadlineExceededError("GET " + shown + ": " + msg)
-                                                  : UnavailableError("GET " + shown + ": " + msg);
+      out.status = rc == CURLE_OPERATION_TIMEDOUT
+                       ? DeadlineExceededError("GET " + shown + ": " + msg)
+                       : UnavailableError("GET " + shown + ": " + msg);
       return out;
     }
     if (!internal::IsValidUtf8(body.data)) {
@@ -253,7 +268,8 @@ class HttpGetTool final : public Tool {
         body.data.pop_back();
       }
       if (!internal::IsValidUtf8(body.data)) {
-        out.status = DataLossError("GET " + shown + ": the body is not UTF-8 text (" + out.content_type + ")");
+        out.status = DataLossError("GET " + shown + ": the body is not UTF-8 text (" +
+                                   out.content_type + ")");
         return out;
       }
     }
@@ -285,7 +301,9 @@ bool HostAllowed(const std::vector<std::string>& allowed_hosts, std::string_view
     std::string e = LowerAscii(entry);
     if (e.size() > 2 && e.compare(0, 2, "*.") == 0) {
       const std::string suffix = e.substr(1);  // ".example.com"
-      if (h.size() > suffix.size() && h.compare(h.size() - suffix.size(), suffix.size(), suffix) == 0) return true;
+      if (h.size() > suffix.size() &&
+          h.compare(h.size() - suffix.size(), suffix.size(), suffix) == 0)
+        return true;
     } else if (!e.empty() && e == h) {
       return true;
     }

@@ -41,7 +41,8 @@ Status ValidateToolInput(const json& schema, const json& input) {
       if (value == input.end() || !spec.is_object()) continue;
       auto type = spec.find("type");
       if (type != spec.end() && type->is_string() && !HasType(*value, type->get<std::string>())) {
-        return InvalidArgumentError("field \"" + key + "\" must be of type " + type->get<std::string>());
+        return InvalidArgumentError("field \"" + key + "\" must be of type " +
+                                    type->get<std::string>());
       }
     }
   }
@@ -62,7 +63,8 @@ Status ToolRegistry::Register(std::shared_ptr<Tool> tool) {
   if (name.empty()) return InvalidArgumentError("cannot register a tool without a name");
   std::unique_lock lock(mu_);
   auto [it, inserted] = tools_.emplace(name, std::move(tool));
-  if (!inserted) return Status(StatusCode::kAlreadyExists, "tool \"" + name + "\" is already registered");
+  if (!inserted)
+    return Status(StatusCode::kAlreadyExists, "tool \"" + name + "\" is already registered");
   return Status::Ok();
 }
 
@@ -99,7 +101,8 @@ Result<json> ToolRegistry::Invoke(const trace::Context& parent, const std::strin
     if (!result.ok()) span.SetAttribute("error.type", error_type);
     observability::EndSpan(span, result.status());
     // An unknown name is caller input: it is not a label (cardinality stays bounded).
-    const std::string_view label = error_type == "tool_not_found" ? std::string_view("unknown") : name;
+    const std::string_view label =
+        error_type == "tool_not_found" ? std::string_view("unknown") : name;
     const double seconds = static_cast<double>(SystemClock().MonotonicNanos() - start) / 1e9;
     metrics::GlobalRecorder().ToolCall(label, result.ok() ? "success" : "error", seconds);
     if (!result.ok()) metrics::GlobalRecorder().ToolError(label, error_type);
@@ -112,7 +115,8 @@ Result<json> ToolRegistry::Invoke(const trace::Context& parent, const std::strin
   if (!valid.ok()) return finish(valid.WithContext("tool " + name), "invalid_input");
   const Guard guard = GuardFor(name);
   auto refuse = [&](std::string_view policy, const Status& why) {
-    span.AddEvent("resilience.rejected", {{"resilience.policy", policy}, {"resilience.reason", why.message()}});
+    span.AddEvent("resilience.rejected",
+                  {{"resilience.policy", policy}, {"resilience.reason", why.message()}});
     return finish(why, std::string(policy) + "_rejected");
   };
   if (guard.limiter) {
@@ -171,15 +175,19 @@ ToolRegistry::Guard ToolRegistry::GuardFor(const std::string& name) const {
   Guard g;
   const std::string id = "tool:" + name;
   if (policy_->circuit_breaker) {
-    g.breaker = std::make_shared<resilience::CircuitBreaker>(id, *policy_->circuit_breaker, policy_clock_);
+    g.breaker =
+        std::make_shared<resilience::CircuitBreaker>(id, *policy_->circuit_breaker, policy_clock_);
     g.breaker->AddListener([](const resilience::BreakerTransition& t) {
       metrics::GlobalRecorder().BreakerState(t.name, static_cast<int>(t.to));
       metrics::GlobalRecorder().BreakerTransition(t.name, resilience::BreakerStateName(t.from),
                                                   resilience::BreakerStateName(t.to));
     });
   }
-  if (policy_->rate_limiter) g.limiter = std::make_shared<resilience::RateLimiter>(id, *policy_->rate_limiter, policy_clock_);
-  if (policy_->bulkhead_max_concurrent) g.bulkhead = std::make_shared<resilience::Bulkhead>(id, *policy_->bulkhead_max_concurrent);
+  if (policy_->rate_limiter)
+    g.limiter =
+        std::make_shared<resilience::RateLimiter>(id, *policy_->rate_limiter, policy_clock_);
+  if (policy_->bulkhead_max_concurrent)
+    g.bulkhead = std::make_shared<resilience::Bulkhead>(id, *policy_->bulkhead_max_concurrent);
   guards_.emplace(name, g);
   return g;
 }

@@ -17,7 +17,8 @@ Status CheckName(const json& input, const char* field) {
   const auto& value = input[field].get_ref<const std::string&>();
   if (value.empty()) return InvalidArgumentError(std::string(field) + " is empty");
   if (value.size() > kMaxNameBytes) {
-    return InvalidArgumentError(std::string(field) + " is longer than " + std::to_string(kMaxNameBytes) + " bytes");
+    return InvalidArgumentError(std::string(field) + " is longer than " +
+                                std::to_string(kMaxNameBytes) + " bytes");
   }
   return Status::Ok();
 }
@@ -54,7 +55,8 @@ class InsertTool final : public StorageTool {
     const json& v = input["value"];
     const std::string value = v.is_string() ? v.get<std::string>() : DumpJson(v);
     if (value.size() > options_.max_value_bytes) {
-      return InvalidArgumentError("value has " + std::to_string(value.size()) + " bytes, more than the " +
+      return InvalidArgumentError("value has " + std::to_string(value.size()) +
+                                  " bytes, more than the " +
                                   std::to_string(options_.max_value_bytes) + " allowed");
     }
     const auto& collection = input["collection"].get_ref<const std::string&>();
@@ -68,17 +70,21 @@ class GetTool final : public StorageTool {
  public:
   using StorageTool::StorageTool;
   std::string Name() const override { return "storage_get"; }
-  std::string Description() const override { return "Reads the value stored under (collection, key)."; }
+  std::string Description() const override {
+    return "Reads the value stored under (collection, key).";
+  }
   json InputSchema() const override {
     return {{"type", "object"},
-            {"properties", {{"collection", NameProperty("the collection")}, {"key", NameProperty("the key")}}},
+            {"properties",
+             {{"collection", NameProperty("the collection")}, {"key", NameProperty("the key")}}},
             {"required", {"collection", "key"}},
             {"additionalProperties", false}};
   }
   Result<json> Invoke(const trace::Context& ctx, const json& input) override {
     MINION_RETURN_IF_ERROR(CheckName(input, "collection"));
     MINION_RETURN_IF_ERROR(CheckName(input, "key"));
-    auto value = options_.storage->Get(ctx, input["collection"].get<std::string>(), input["key"].get<std::string>());
+    auto value = options_.storage->Get(ctx, input["collection"].get<std::string>(),
+                                       input["key"].get<std::string>());
     // Absent is an answer the model can use, not a failure.
     if (value.status().code() == StatusCode::kNotFound) return json{{"found", false}};
     if (!value.ok()) return value.status();
@@ -113,11 +119,13 @@ class QueryTool final : public StorageTool {
     storage::ListOptions list;
     list.prefix = input.value("prefix", std::string());
     list.limit = limit + 1;  // one more tells "exactly limit" from "cut at limit"
-    MINION_ASSIGN_OR_RETURN(auto entries, options_.storage->List(ctx, input["collection"].get<std::string>(), list));
+    MINION_ASSIGN_OR_RETURN(
+        auto entries, options_.storage->List(ctx, input["collection"].get<std::string>(), list));
     const bool truncated = entries.size() > limit;
     if (truncated) entries.resize(limit);
     json out = json::array();
-    for (auto& e : entries) out.push_back({{"key", std::move(e.key)}, {"value", std::move(e.value)}});
+    for (auto& e : entries)
+      out.push_back({{"key", std::move(e.key)}, {"value", std::move(e.value)}});
     return json{{"entries", std::move(out)}, {"truncated", truncated}};
   }
 };

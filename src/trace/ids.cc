@@ -53,10 +53,10 @@ struct Xoshiro256 {
     // Mix in time and a per-thread counter too: random_device may be deterministic on some
     // platforms, and two threads must never share a stream.
     static std::atomic<std::uint64_t> counter{0};
-    std::uint64_t seed = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
-                         static_cast<std::uint64_t>(
-                             std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                         (counter.fetch_add(1, std::memory_order_relaxed) * 0x9E3779B97F4A7C15ULL);
+    std::uint64_t seed =
+        (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+        (counter.fetch_add(1, std::memory_order_relaxed) * 0x9E3779B97F4A7C15ULL);
     for (auto& word : s) word = SplitMix(seed);
     seeded = true;
   }
@@ -100,7 +100,9 @@ Xoshiro256& ThreadRng() noexcept {
 
 std::uint64_t NonZero(Xoshiro256& rng) {
   std::uint64_t v;
-  do { v = rng.Next(); } while (v == 0);
+  do {
+    v = rng.Next();
+  } while (v == 0);
   return v;
 }
 

@@ -18,7 +18,8 @@ const SpanLimits& LimitsOf(const SpanData& d) {
 
 std::string Demangle(const char* name) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
+  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status),
+                                             std::free);
   return status == 0 && out ? std::string(out.get()) : std::string(name);
 }
 
@@ -41,10 +42,12 @@ void Span::AddEvent(std::string_view name, std::initializer_list<KeyValueView> a
   event.name.assign(name);
   event.time = time != 0 ? time : (data_->sink ? data_->sink->Now() : SystemClock().Now());
   for (const auto& kv : attributes)
-    event.attributes.Set(kv.key, kv.value, limits.attributes_per_event, limits.attribute_value_length);
+    event.attributes.Set(kv.key, kv.value, limits.attributes_per_event,
+                         limits.attribute_value_length);
 }
 
-void Span::AddLink(const SpanContext& context, std::initializer_list<KeyValueView> attributes) noexcept {
+void Span::AddLink(const SpanContext& context,
+                   std::initializer_list<KeyValueView> attributes) noexcept {
   if (!data_ || !context.IsValid()) return;
   const SpanLimits& limits = LimitsOf(*data_);
   if (data_->links.size() >= limits.link_count) {
@@ -54,15 +57,18 @@ void Span::AddLink(const SpanContext& context, std::initializer_list<KeyValueVie
   SpanLink& link = data_->links.emplace_back();
   link.context = context;
   for (const auto& kv : attributes)
-    link.attributes.Set(kv.key, kv.value, limits.attributes_per_link, limits.attribute_value_length);
+    link.attributes.Set(kv.key, kv.value, limits.attributes_per_link,
+                        limits.attribute_value_length);
 }
 
 void Span::SetStatus(SpanStatusCode code, std::string_view description) noexcept {
   if (!data_ || code == SpanStatusCode::kUnset) return;
   if (data_->status == SpanStatusCode::kOk) return;  // Ok is final
   data_->status = code;
-  if (code == SpanStatusCode::kError) data_->status_description.assign(description);
-  else data_->status_description.clear();
+  if (code == SpanStatusCode::kError)
+    data_->status_description.assign(description);
+  else
+    data_->status_description.clear();
 }
 
 void Span::RecordException(std::string_view type, std::string_view message,

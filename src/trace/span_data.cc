@@ -6,20 +6,28 @@ namespace minion::trace {
 
 std::string_view SpanKindName(SpanKind kind) {
   switch (kind) {
-    case SpanKind::kInternal: return "INTERNAL";
-    case SpanKind::kServer: return "SERVER";
-    case SpanKind::kClient: return "CLIENT";
-    case SpanKind::kProducer: return "PRODUCER";
-    case SpanKind::kConsumer: return "CONSUMER";
+    case SpanKind::kInternal:
+      return "INTERNAL";
+    case SpanKind::kServer:
+      return "SERVER";
+    case SpanKind::kClient:
+      return "CLIENT";
+    case SpanKind::kProducer:
+      return "PRODUCER";
+    case SpanKind::kConsumer:
+      return "CONSUMER";
   }
   return "INTERNAL";
 }
 
 std::string_view SpanStatusCodeName(SpanStatusCode code) {
   switch (code) {
-    case SpanStatusCode::kUnset: return "UNSET";
-    case SpanStatusCode::kOk: return "OK";
-    case SpanStatusCode::kError: return "ERROR";
+    case SpanStatusCode::kUnset:
+      return "UNSET";
+    case SpanStatusCode::kOk:
+      return "OK";
+    case SpanStatusCode::kError:
+      return "ERROR";
   }
   return "UNSET";
 }
@@ -61,7 +69,11 @@ constexpr std::size_t kCentralMax = 1 << 16;  // beyond this, records are freed
 struct FreeList {
   SpanData* head = nullptr;
   std::size_t count = 0;
-  void Push(SpanData* s) noexcept { s->pool_next_ = head; head = s; ++count; }
+  void Push(SpanData* s) noexcept {
+    s->pool_next_ = head;
+    head = s;
+    ++count;
+  }
   SpanData* Pop() noexcept {
     SpanData* s = head;
     head = s->pool_next_;
@@ -87,8 +99,10 @@ class CentralPool {
     std::lock_guard<std::mutex> lock(mu_);
     for (std::size_t i = 0; i < n && from.count > 0; ++i) {
       SpanData* s = from.Pop();
-      if (free_.count < kCentralMax) free_.Push(s);
-      else delete s;
+      if (free_.count < kCentralMax)
+        free_.Push(s);
+      else
+        delete s;
     }
   }
 

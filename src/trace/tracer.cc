@@ -13,7 +13,8 @@ Span NoopTracer::StartSpan(std::string_view, std::initializer_list<KeyValueView>
   return Span(Context::CurrentRef().span_context());
 }
 
-std::shared_ptr<Tracer> NoopTracerProvider::GetTracer(std::string_view, std::string_view, std::string_view) {
+std::shared_ptr<Tracer> NoopTracerProvider::GetTracer(std::string_view, std::string_view,
+                                                      std::string_view) {
   static std::shared_ptr<Tracer> tracer = std::make_shared<NoopTracer>();
   return tracer;
 }

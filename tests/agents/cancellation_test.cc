@@ -7,8 +7,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,19 +25,19 @@
 #include <string>
 #include <thread>
 
-#include "support/tracing_rig.h"
+#include "llm/test_http_server.h"
 #include "minion/agents/builtin_workers.h"
 #include "minion/agents/coordinator.h"
-#include "minion/agents/runtime_builder.h"
 #include "minion/agents/external_worker.h"
+#include "minion/agents/runtime_builder.h"
 #include "minion/llm/openai_provider.h"
-#include "llm/test_http_server.h"
+#include "support/tracing_rig.h"
 
 namespace minion::agents {
 namespace {
 
-using nlohmann::json;
 using minion::testing::TracingRig;
+using nlohmann::json;
 
 // Failure bound only: how long a test waits for something that should happen promptly.
 constexpr auto kGuard = std::chrono::seconds(60);
@@ -67,7 +67,8 @@ class PidFifo {
     std::string data;
     const auto deadline = std::chrono::steady_clock::now() + kGuard;
     while (data.find('\n') == std::string::npos) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return -1;
       pollfd p{fd_, POLLIN, 0};
       int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -111,9 +112,11 @@ TEST(ExternalCommandCancelTest, StopRequestTerminatesTheChildWithSigterm) {
   ASSERT_EQ(run.wait_for(kGuard), std::future_status::ready) << "the child was not stopped";
   auto out = run.get();
   EXPECT_EQ(out.status().code(), StatusCode::kCancelled) << out.status().ToString();
-  EXPECT_NE(out.status().message().find("(pid " + std::to_string(pid) + ") was cancelled"), std::string::npos)
+  EXPECT_NE(out.status().message().find("(pid " + std::to_string(pid) + ") was cancelled"),
+            std::string::npos)
       << out.status().message();
-  EXPECT_NE(out.status().message().find("terminated by SIGTERM"), std::string::npos) << out.status().message();
+  EXPECT_NE(out.status().message().find("terminated by SIGTERM"), std::string::npos)
+      << out.status().message();
   EXPECT_EQ(out.status().message().find("SIGKILL"), std::string::npos) << out.status().message();
   EXPECT_TRUE(ProcessGone(pid)) << "pid " << pid << " still exists (not reaped)";
 }
@@ -133,8 +136,10 @@ TEST(ExternalCommandCancelTest, ChildIgnoringSigtermIsKilledAfterTheGrace) {
   auto out = run.get();
   EXPECT_EQ(out.status().code(), StatusCode::kCancelled);
   // The child ignores SIGTERM, so only the escalation can have ended it.
-  EXPECT_NE(out.status().message().find("then SIGKILL after 100 ms"), std::string::npos) << out.status().message();
-  EXPECT_NE(out.status().message().find("terminated by SIGKILL"), std::string::npos) << out.status().message();
+  EXPECT_NE(out.status().message().find("then SIGKILL after 100 ms"), std::string::npos)
+      << out.status().message();
+  EXPECT_NE(out.status().message().find("terminated by SIGKILL"), std::string::npos)
+      << out.status().message();
   EXPECT_TRUE(ProcessGone(pid));
 }
 
@@ -212,8 +217,10 @@ TEST(OpenAIProviderCancelTest, StopRequestAbortsTheHttpRequestInFlight) {
   std::stop_source stop;
   llm::ChatRequest request;
   request.messages.push_back({"user", "take your time"});
-  auto call = std::async(std::launch::async, [&] { return provider.Chat({}, request, stop.get_token()); });
-  ASSERT_EQ(accepted.wait_for(kGuard), std::future_status::ready) << "the request never reached the server";
+  auto call =
+      std::async(std::launch::async, [&] { return provider.Chat({}, request, stop.get_token()); });
+  ASSERT_EQ(accepted.wait_for(kGuard), std::future_status::ready)
+      << "the request never reached the server";
   stop.request_stop();
   ASSERT_EQ(call.wait_for(kGuard), std::future_status::ready) << "the request was not aborted";
   auto out = call.get();
@@ -272,7 +279,8 @@ TaskFunction WaitForStop(std::shared_ptr<std::promise<Release>> released,
 class CancellationTest : public ::testing::Test {
  protected:
   // With `clock`, timeouts pass only when the test advances it.
-  std::unique_ptr<Coordinator> Make(std::chrono::milliseconds timeout, std::shared_ptr<Planner> workflow = nullptr,
+  std::unique_ptr<Coordinator> Make(std::chrono::milliseconds timeout,
+                                    std::shared_ptr<Planner> workflow = nullptr,
                                     Clock* clock = nullptr) {
     CoordinatorOptions o;
     o.tracer = tracing_.tracer;
@@ -286,7 +294,8 @@ class CancellationTest : public ::testing::Test {
     return std::move(c).value();
   }
   static WorkerMetadata Meta(std::string id, std::string capability) {
-    return WorkerMetadata{std::move(id), "test", {std::move(capability)}, "", 5, WorkerStatus::kOffline};
+    return WorkerMetadata{std::move(id),         "test", {std::move(capability)}, "", 5,
+                          WorkerStatus::kOffline};
   }
 
   // The cancel's protocol.send (an `event` to <worker>/control), the worker span and the
@@ -298,7 +307,8 @@ class CancellationTest : public ::testing::Test {
     ASSERT_EQ(workers.size(), 1u);
     const auto& worker = *workers[0];
     EXPECT_EQ(worker.status, trace::SpanStatusCode::kError);
-    EXPECT_NE(worker.status_description.find("cancelled"), std::string::npos) << worker.status_description;
+    EXPECT_NE(worker.status_description.find("cancelled"), std::string::npos)
+        << worker.status_description;
     const trace::SpanEvent* cancelled = nullptr;
     for (const auto& e : worker.events) {
       if (e.name == "cancelled") cancelled = &e;
@@ -328,7 +338,8 @@ class CancellationTest : public ::testing::Test {
     // The worker span links to the send of the cancel it obeyed (its context came in the
     // message headers, as it would across processes).
     bool linked = false;
-    for (const auto& l : worker.links) linked = linked || l.context.span_id() == cancel_send->span_id;
+    for (const auto& l : worker.links)
+      linked = linked || l.context.span_id() == cancel_send->span_id;
     EXPECT_TRUE(linked) << "worker span does not link to the cancel's protocol.send";
     EXPECT_GE(worker.end_time, cancel_send->end_time);
     (void)worker_id;
@@ -338,9 +349,9 @@ class CancellationTest : public ::testing::Test {
   // starts a task for it; returns the task's future.
   std::future<TaskResult> StartExternalTask(Coordinator& coordinator, const PidFifo& fifo,
                                             std::shared_ptr<Worker>* worker_out = nullptr) {
-    auto worker = std::make_shared<Worker>(Meta("ext-1", "shell_task"),
-                                           MakeExternalCommandHandler(Helper("pidfifo", fifo.path())),
-                                           WorkerOptions{.tracer = tracing_.tracer});
+    auto worker = std::make_shared<Worker>(
+        Meta("ext-1", "shell_task"), MakeExternalCommandHandler(Helper("pidfifo", fifo.path())),
+        WorkerOptions{.tracer = tracing_.tracer});
     EXPECT_TRUE(coordinator.RegisterWorker(worker).ok());
     if (worker_out) *worker_out = worker;
     return std::async(std::launch::async, [&coordinator] {
@@ -366,10 +377,13 @@ TEST_F(CancellationTest, TimeoutReleasesAHandlerWaitingOnItsStopToken) {
   auto release = released->get_future();
   auto started = std::make_shared<std::promise<void>>();
   auto running = started->get_future();
-  auto worker = coordinator->CreateWorker(Meta("waiter-1", "wait"), SignalStart(started, WaitForStop(released)));
+  auto worker = coordinator->CreateWorker(Meta("waiter-1", "wait"),
+                                          SignalStart(started, WaitForStop(released)));
   ASSERT_TRUE(worker.ok()) << worker.status().ToString();
 
-  auto task = std::async(std::launch::async, [&] { return coordinator->ExecuteTask({"wait for stop", "", "wait", 5, {}}); });
+  auto task = std::async(std::launch::async, [&] {
+    return coordinator->ExecuteTask({"wait for stop", "", "wait", 5, {}});
+  });
   ASSERT_EQ(running.wait_for(kGuard), std::future_status::ready) << "the subtask never started";
   // The 200 ms pass on the simulated clock, not in real time.
   clock.Advance(std::chrono::milliseconds(200));
@@ -377,7 +391,8 @@ TEST_F(CancellationTest, TimeoutReleasesAHandlerWaitingOnItsStopToken) {
   TaskResult r = task.get();
   EXPECT_EQ(r.status.code(), StatusCode::kDeadlineExceeded) << r.status.ToString();
 
-  ASSERT_EQ(release.wait_for(kGuard), std::future_status::ready) << "the handler was never released";
+  ASSERT_EQ(release.wait_for(kGuard), std::future_status::ready)
+      << "the handler was never released";
   Release got = release.get();
   EXPECT_TRUE(got.by_stop) << "the handler returned by itself, not because of the cancel";
   EXPECT_EQ(got.subtask_id, r.subtasks.at(0).subtask_id);
@@ -420,8 +435,11 @@ TEST_F(CancellationTest, TimeoutAbortsABuiltinWorkersModelCall) {
                                   WorkerOptions{.tracer = tracing_.tracer});
   ASSERT_TRUE(coordinator->RegisterWorker(worker).ok());
 
-  auto task = std::async(std::launch::async, [&] { return coordinator->ExecuteTask({"write code", "", "code_generation", 5, {}}); });
-  ASSERT_EQ(accepted.wait_for(kGuard), std::future_status::ready) << "the model call never reached the server";
+  auto task = std::async(std::launch::async, [&] {
+    return coordinator->ExecuteTask({"write code", "", "code_generation", 5, {}});
+  });
+  ASSERT_EQ(accepted.wait_for(kGuard), std::future_status::ready)
+      << "the model call never reached the server";
   clock.Advance(std::chrono::seconds(120));
   ASSERT_EQ(task.wait_for(kGuard), std::future_status::ready);
   TaskResult r = task.get();
@@ -467,7 +485,8 @@ TEST_F(CancellationTest, HangingModelFailsWithinTheSubtaskTimeoutTimesAttempts) 
   auto created = BuildCoordinator(std::move(o), {.builtin_workers = false});
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   auto coordinator = std::move(created).value();
-  auto worker = MakeBuiltinWorker(BuiltinKind::kCoder, provider, "coder-1", WorkerOptions{.tracer = tracing_.tracer});
+  auto worker = MakeBuiltinWorker(BuiltinKind::kCoder, provider, "coder-1",
+                                  WorkerOptions{.tracer = tracing_.tracer});
   ASSERT_TRUE(coordinator->RegisterWorker(worker).ok());
 
   const auto start = std::chrono::steady_clock::now();
@@ -494,7 +513,8 @@ TEST_F(CancellationTest, FailingSiblingCancelsTheSubtaskStillRunning) {
   auto released = std::make_shared<std::promise<Release>>();
   auto release = released->get_future();
   auto started = std::make_shared<std::latch>(1);
-  ASSERT_TRUE(coordinator->CreateWorker(Meta("waiter-1", "wait"), WaitForStop(released, started)).ok());
+  ASSERT_TRUE(
+      coordinator->CreateWorker(Meta("waiter-1", "wait"), WaitForStop(released, started)).ok());
   ASSERT_TRUE(coordinator
                   ->CreateWorker(Meta("breaker-1", "fail"),
                                  [started](const trace::Context&, const Subtask&) -> Result<json> {
@@ -536,7 +556,8 @@ TEST_F(CancellationTest, TimeoutKillsTheExternalCommandsChild) {
   const auto spans = tracing_.Spans();  // Named() points into it
   auto workers = minion::testing::Named(spans, "worker.shell_task");
   ASSERT_EQ(workers.size(), 1u);
-  EXPECT_NE(workers[0]->status_description.find("(pid " + std::to_string(pid) + ")"), std::string::npos)
+  EXPECT_NE(workers[0]->status_description.find("(pid " + std::to_string(pid) + ")"),
+            std::string::npos)
       << workers[0]->status_description;
   EXPECT_NE(workers[0]->status_description.find("terminated by SIGTERM"), std::string::npos)
       << workers[0]->status_description;
@@ -577,11 +598,12 @@ TEST(WorkerCancelTest, OnlyTheSenderCancelsAndAnEarlyCancelSkipsTheHandler) {
   std::condition_variable cv;
   std::vector<Message> replies;
   ASSERT_TRUE(protocol
-                  .Subscribe("boss", {}, [&](const trace::Context&, Message m) {
-                    std::lock_guard lock(mu);
-                    replies.push_back(std::move(m));
-                    cv.notify_all();
-                  })
+                  .Subscribe("boss", {},
+                             [&](const trace::Context&, Message m) {
+                               std::lock_guard lock(mu);
+                               replies.push_back(std::move(m));
+                               cv.notify_all();
+                             })
                   .ok());
   ASSERT_TRUE(protocol.Subscribe("intruder", {}, [](const trace::Context&, Message) {}).ok());
 
@@ -598,7 +620,8 @@ TEST(WorkerCancelTest, OnlyTheSenderCancelsAndAnEarlyCancelSkipsTheHandler) {
     m.content = SubtaskToJson(st);
     return protocol.Send({}, std::move(m));
   };
-  auto send_cancel = [&](const std::string& from, const std::string& id, const std::string& reason) {
+  auto send_cancel = [&](const std::string& from, const std::string& id,
+                         const std::string& reason) {
     Message m;
     m.type = MessageType::kEvent;
     m.from = from;
@@ -630,7 +653,8 @@ TEST(WorkerCancelTest, OnlyTheSenderCancelsAndAnEarlyCancelSkipsTheHandler) {
     EXPECT_EQ(m.content.value("code", ""), "CANCELLED") << m.content.dump();
   }
   EXPECT_EQ(replies[1].in_reply_to, "msg-early");
-  EXPECT_NE(replies[1].content.value("error", "").find("cancelled before it started"), std::string::npos)
+  EXPECT_NE(replies[1].content.value("error", "").find("cancelled before it started"),
+            std::string::npos)
       << replies[1].content.dump();
   EXPECT_EQ(runs.load(), 1);  // the early-cancelled subtask never reached the handler
   EXPECT_EQ(worker.cancelled(), 2u);

@@ -12,15 +12,15 @@
 #include <fstream>
 #include <sstream>
 
-#include "support/tracing_rig.h"
 #include "minion/agents/external_tool.h"
+#include "support/tracing_rig.h"
 
 namespace minion::agents {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 // True when process `pid` (not our child) exits within `limit`: a pidfd becomes readable
 // when the process ends, so this waits on the kernel's word rather than polling /proc.
@@ -36,8 +36,9 @@ bool ExitsWithin(int pid, std::chrono::milliseconds limit) {
 class ExternalToolTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("minion_ext_tool_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("minion_ext_tool_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -47,7 +48,8 @@ class ExternalToolTest : public ::testing::Test {
     std::ofstream(file) << doc.dump(2);
     auto specs = LoadExternalTools(file);
     if (!specs.ok()) return specs.status();
-    for (auto& spec : *specs) MINION_RETURN_IF_ERROR(registry_.Register(MakeExternalTool(std::move(spec))));
+    for (auto& spec : *specs)
+      MINION_RETURN_IF_ERROR(registry_.Register(MakeExternalTool(std::move(spec))));
     return Status::Ok();
   }
   minion::testing::TracingRig capture_;
@@ -60,7 +62,10 @@ TEST_F(ExternalToolTest, ArgumentsGoToStdinAndStdoutComesBack) {
                      {{{"name", "echo_args"},
                        {"description", "prints its arguments"},
                        {"command", {"cat"}},
-                       {"parameters", {{"type", "object"}, {"properties", {{"text", {{"type", "string"}}}}}, {"required", {"text"}}}}}}}})
+                       {"parameters",
+                        {{"type", "object"},
+                         {"properties", {{"text", {{"type", "string"}}}}},
+                         {"required", {"text"}}}}}}}})
                   .ok());
   auto info = registry_.List();
   ASSERT_EQ(info.size(), 1u);
@@ -80,7 +85,10 @@ TEST_F(ExternalToolTest, TimeoutKillsTheWholeProcessGroup) {
   const fs::path pid_file = dir_ / "grandchild.pid";
   // The shell starts a grandchild that would outlive it, then waits: only a group kill stops both.
   const std::string script = "sleep 60 & echo $! > '" + pid_file.string() + "'; wait";
-  ASSERT_TRUE(Load({{"tools", {{{"name", "hang"}, {"command", {"/bin/sh", "-c", script}}, {"timeout_ms", 2000}}}}}).ok());
+  ASSERT_TRUE(
+      Load({{"tools",
+             {{{"name", "hang"}, {"command", {"/bin/sh", "-c", script}}, {"timeout_ms", 2000}}}}})
+          .ok());
   auto r = registry_.Invoke({}, "hang", json::object());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
@@ -99,8 +107,11 @@ TEST_F(ExternalToolTest, TimeoutKillsTheWholeProcessGroup) {
 
 TEST_F(ExternalToolTest, FailureCarriesStderrAndOutputIsBounded) {
   ASSERT_TRUE(Load({{"tools",
-                     {{{"name", "fail"}, {"command", {"/bin/sh", "-c", "echo broken pipe dream >&2; exit 3"}}},
-                      {{"name", "chatty"}, {"command", {"/bin/sh", "-c", "yes"}}, {"max_output_bytes", 1000}}}}})
+                     {{{"name", "fail"},
+                       {"command", {"/bin/sh", "-c", "echo broken pipe dream >&2; exit 3"}}},
+                      {{"name", "chatty"},
+                       {"command", {"/bin/sh", "-c", "yes"}},
+                       {"max_output_bytes", 1000}}}}})
                   .ok());
   auto failed = registry_.Invoke({}, "fail", json::object());
   ASSERT_FALSE(failed.ok());
@@ -116,7 +127,8 @@ TEST(ExternalToolParseTest, BadDeclarationsAreRefusedWithTheEntryNamed) {
   EXPECT_THAT(err(R"({"tools":[{"name":"t","command":[]}]})"), HasSubstr("(t).command"));
   EXPECT_THAT(err(R"({"tools":[{"name":"t","command":["x"],"parameters":{"type":"string"}}]})"),
               HasSubstr("parameters"));
-  EXPECT_THAT(err(R"({"tools":[{"name":"t","command":["x"],"timeout_ms":0}]})"), HasSubstr("timeout_ms"));
+  EXPECT_THAT(err(R"({"tools":[{"name":"t","command":["x"],"timeout_ms":0}]})"),
+              HasSubstr("timeout_ms"));
   EXPECT_THAT(err(R"({"tools":[{"name":"t","command":["x"]},{"name":"t","command":["y"]}]})"),
               HasSubstr("declared twice"));
   EXPECT_THAT(err(R"([1])"), HasSubstr("expected {\"tools\""));

@@ -18,7 +18,8 @@ ExternalCommandOptions Helper(std::string mode) {
 
 TEST(ExternalCommandTest, PassesStdinAndTraceparentAndReadsStdout) {
   TracingRig tracing;
-  auto [ctx, span] = observability::StartSpan(*tracing.tracer, {}, "worker.x", observability::Component::kWorker);
+  auto [ctx, span] =
+      observability::StartSpan(*tracing.tracer, {}, "worker.x", observability::Component::kWorker);
   auto options = Helper("echo");
   options.env["EXTRA"] = "yes";
   auto out = RunExternalCommand(ctx, options, nlohmann::json{{"subtask_id", "s1"}, {"n", 42}});
@@ -27,7 +28,8 @@ TEST(ExternalCommandTest, PassesStdinAndTraceparentAndReadsStdout) {
   EXPECT_EQ((*out)["input"]["n"], 42);
   EXPECT_EQ((*out)["extra"], "yes");
   std::string tp = (*out)["traceparent"];
-  EXPECT_EQ(tp, "00-" + ctx.span_context().trace_id().ToHex() + "-" + ctx.span_context().span_id().ToHex() + "-01");
+  EXPECT_EQ(tp, "00-" + ctx.span_context().trace_id().ToHex() + "-" +
+                    ctx.span_context().span_id().ToHex() + "-01");
 }
 
 TEST(ExternalCommandTest, NonZeroExitIsAnErrorWithStderr) {

@@ -11,12 +11,22 @@ namespace minion::agents {
 namespace {
 
 void Exercise(Ledger& ledger) {
-  ASSERT_TRUE(ledger.RecordTask({"t1", "Generate", "code_generation", 8, "running", "", "direct", 10, 0}).ok());
-  ASSERT_TRUE(ledger.RecordSubtask({"t1", "s1", "s1", "code_generation", "coder-1", "running", 1, "", 11, 0}).ok());
-  ASSERT_TRUE(ledger.RecordSubtask({"t1", "s1", "s1", "code_generation", "coder-1", "succeeded", 1, "", 11, 20}).ok());
+  ASSERT_TRUE(
+      ledger.RecordTask({"t1", "Generate", "code_generation", 8, "running", "", "direct", 10, 0})
+          .ok());
+  ASSERT_TRUE(
+      ledger
+          .RecordSubtask({"t1", "s1", "s1", "code_generation", "coder-1", "running", 1, "", 11, 0})
+          .ok());
+  ASSERT_TRUE(ledger
+                  .RecordSubtask(
+                      {"t1", "s1", "s1", "code_generation", "coder-1", "succeeded", 1, "", 11, 20})
+                  .ok());
   ASSERT_TRUE(ledger.RecordStep({"t1", "s1", "dispatch", "attempt 1", 12}).ok());
   ASSERT_TRUE(ledger.RecordStep({"t1", "s1", "result", "ok", 19}).ok());
-  ASSERT_TRUE(ledger.RecordTask({"t1", "Generate", "code_generation", 8, "succeeded", "", "direct", 10, 21}).ok());
+  ASSERT_TRUE(
+      ledger.RecordTask({"t1", "Generate", "code_generation", 8, "succeeded", "", "direct", 10, 21})
+          .ok());
 
   auto tasks = ledger.Tasks();
   ASSERT_TRUE(tasks.ok());
@@ -44,7 +54,8 @@ TEST(LedgerTest, InMemoryRecordsTasksSubtasksAndSteps) {
 
 TEST(LedgerTest, InMemoryEvictsOldestTasks) {
   InMemoryLedger ledger(2);
-  for (std::string id : {"a", "b", "c"}) ASSERT_TRUE(ledger.RecordTask({id, "", "", 5, "", "", "", 0, 0}).ok());
+  for (std::string id : {"a", "b", "c"})
+    ASSERT_TRUE(ledger.RecordTask({id, "", "", 5, "", "", "", 0, 0}).ok());
   auto tasks = ledger.Tasks();
   ASSERT_EQ(tasks->size(), 2u);
   EXPECT_EQ((*tasks)[0].task_id, "b");
@@ -127,7 +138,8 @@ TEST(LedgerTest, SqliteKeepsEverythingAResumeNeeds) {
 }
 
 TEST(LedgerTest, LongOutputsAreCutAtAUtf8BoundaryAndMarked) {
-  std::string text = std::string(kLedgerMaxTextBytes - 1, 'x') + "\xc3\xa9tail";  // 2-byte char straddles
+  std::string text =
+      std::string(kLedgerMaxTextBytes - 1, 'x') + "\xc3\xa9tail";  // 2-byte char straddles
   std::string cut = text;
   EXPECT_TRUE(TruncateLedgerText(cut));
   EXPECT_EQ(cut.size(), kLedgerMaxTextBytes - 1);  // the whole "é" is dropped, not half of it
@@ -166,15 +178,19 @@ TEST(LedgerTest, SchemaOneLedgerIsMigratedKeepingItsRows) {
   const std::string path = TempDb("v1");
   // The tables exactly as the first SQLite ledger created them (no user_version).
   Sql(path,
-      "CREATE TABLE tasks(task_id TEXT PRIMARY KEY, name TEXT, type TEXT, priority INTEGER, status TEXT,"
+      "CREATE TABLE tasks(task_id TEXT PRIMARY KEY, name TEXT, type TEXT, priority INTEGER, status "
+      "TEXT,"
       " error TEXT, planner TEXT, started_at INTEGER, finished_at INTEGER);"
-      "CREATE TABLE subtasks(task_id TEXT, subtask_id TEXT, name TEXT, capability TEXT, worker_id TEXT,"
+      "CREATE TABLE subtasks(task_id TEXT, subtask_id TEXT, name TEXT, capability TEXT, worker_id "
+      "TEXT,"
       " status TEXT, attempts INTEGER, error TEXT, started_at INTEGER, finished_at INTEGER,"
       " PRIMARY KEY(task_id, subtask_id));"
-      "CREATE TABLE steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, subtask_id TEXT, kind TEXT,"
+      "CREATE TABLE steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, subtask_id TEXT, "
+      "kind TEXT,"
       " detail TEXT, time INTEGER);"
       "INSERT INTO tasks VALUES('old','Old','code_generation',5,'succeeded','','direct',1,2);"
-      "INSERT INTO subtasks VALUES('old','s','s','code_generation','coder-1','succeeded',1,'',1,2);");
+      "INSERT INTO subtasks "
+      "VALUES('old','s','s','code_generation','coder-1','succeeded',1,'',1,2);");
   auto ledger = OpenSqliteLedger(path);
   ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
   auto t = (*ledger)->Task("old");
@@ -203,19 +219,27 @@ TEST(LedgerTest, SchemaTwoLedgerIsMigratedToThreeWithUsage) {
   const std::string path = TempDb("v2to3");
   // Version 2's tables exactly as it created them, with a row in each.
   Sql(path,
-      "CREATE TABLE tasks(task_id TEXT PRIMARY KEY, name TEXT, type TEXT, priority INTEGER, status TEXT,"
-      " error TEXT, planner TEXT, started_at INTEGER, finished_at INTEGER, description TEXT DEFAULT '',"
-      " input TEXT DEFAULT '', plan TEXT DEFAULT '', trace_id TEXT DEFAULT '', span_id TEXT DEFAULT '',"
+      "CREATE TABLE tasks(task_id TEXT PRIMARY KEY, name TEXT, type TEXT, priority INTEGER, status "
+      "TEXT,"
+      " error TEXT, planner TEXT, started_at INTEGER, finished_at INTEGER, description TEXT "
+      "DEFAULT '',"
+      " input TEXT DEFAULT '', plan TEXT DEFAULT '', trace_id TEXT DEFAULT '', span_id TEXT "
+      "DEFAULT '',"
       " truncated INTEGER DEFAULT 0);"
-      "CREATE TABLE subtasks(task_id TEXT, subtask_id TEXT, name TEXT, capability TEXT, worker_id TEXT,"
+      "CREATE TABLE subtasks(task_id TEXT, subtask_id TEXT, name TEXT, capability TEXT, worker_id "
+      "TEXT,"
       " status TEXT, attempts INTEGER, error TEXT, started_at INTEGER, finished_at INTEGER,"
       " position INTEGER DEFAULT 0, dependencies TEXT DEFAULT '', input TEXT DEFAULT '',"
-      " output TEXT DEFAULT '', output_truncated INTEGER DEFAULT 0, PRIMARY KEY(task_id, subtask_id));"
-      "CREATE TABLE steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, subtask_id TEXT, kind TEXT,"
+      " output TEXT DEFAULT '', output_truncated INTEGER DEFAULT 0, PRIMARY KEY(task_id, "
+      "subtask_id));"
+      "CREATE TABLE steps(seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, subtask_id TEXT, "
+      "kind TEXT,"
       " detail TEXT, time INTEGER);"
-      "INSERT INTO tasks(task_id, name, status, plan, trace_id) VALUES('v2','Two','running','{\"subtasks\":[]}',"
+      "INSERT INTO tasks(task_id, name, status, plan, trace_id) "
+      "VALUES('v2','Two','running','{\"subtasks\":[]}',"
       " '0af7651916cd43dd8448eb211c80319c');"
-      "INSERT INTO subtasks(task_id, subtask_id, name, status, output) VALUES('v2','s','s','succeeded','\"x\"');"
+      "INSERT INTO subtasks(task_id, subtask_id, name, status, output) "
+      "VALUES('v2','s','s','succeeded','\"x\"');"
       "PRAGMA user_version = 2;");
   {
     auto ledger = OpenSqliteLedger(path);
@@ -232,8 +256,9 @@ TEST(LedgerTest, SchemaTwoLedgerIsMigratedToThreeWithUsage) {
     EXPECT_EQ((*subs)[0].usage.input_tokens, 0);
     // Usage written into the migrated file reads back exactly, a cost of 0 as 0 (not unknown).
     SubtaskRecord s{"v2", "s2", "s2", "c", "w", "succeeded", 1, "", 3, 4};
-    s.usage = LedgerUsage{R"([{"model":"gpt-4o","provider":"openai","input_tokens":7,"output_tokens":9,"llm_calls":1}])",
-                          7, 9, 1, 0.1 + 0.2};
+    s.usage = LedgerUsage{
+        R"([{"model":"gpt-4o","provider":"openai","input_tokens":7,"output_tokens":9,"llm_calls":1}])",
+        7, 9, 1, 0.1 + 0.2};
     ASSERT_TRUE((*ledger)->RecordSubtask(s).ok());
     TaskRecord t2 = *t;
     t2.usage = LedgerUsage{"", 7, 9, 1, 0.0};
@@ -276,7 +301,8 @@ TEST(LedgerTest, NewerSchemaIsRefusedNamingBothVersions) {
   auto ledger = OpenSqliteLedger(path);
   ASSERT_FALSE(ledger.ok());
   EXPECT_EQ(ledger.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(ledger.status().message().find("schema version 99"), std::string::npos) << ledger.status().message();
+  EXPECT_NE(ledger.status().message().find("schema version 99"), std::string::npos)
+      << ledger.status().message();
   EXPECT_NE(ledger.status().message().find("(3)"), std::string::npos) << ledger.status().message();
   for (auto suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
 }

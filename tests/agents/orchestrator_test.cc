@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "support/tracing_rig.h"
 #include "minion/agents/coordinator.h"
 #include "minion/agents/in_memory_protocol.h"
 #include "minion/agents/orchestrator.h"
 #include "minion/agents/runtime_builder.h"
+#include "support/tracing_rig.h"
 
 namespace minion::agents {
 namespace {
@@ -42,9 +42,7 @@ Plan Chain(std::size_t n, bool cyclic = false) {
   return plan;
 }
 
-std::shared_ptr<trace::Tracer> NoopTracer() {
-  return std::make_shared<trace::NoopTracer>();
-}
+std::shared_ptr<trace::Tracer> NoopTracer() { return std::make_shared<trace::NoopTracer>(); }
 
 OrchestratorOptions Options(Clock* clock = nullptr) {
   OrchestratorOptions o;
@@ -77,14 +75,16 @@ TEST(PlanValidationTest, LimitsOnSubtasksDependenciesAndNamesAreEnforced) {
   limits.max_subtasks = 10;
   Status s = ValidatePlan(Chain(11), limits);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("11 subtasks, over the limit of 10"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("11 subtasks, over the limit of 10"), std::string::npos)
+      << s.message();
 
   Plan fan = Chain(5);
   for (int i = 0; i < 3; ++i) fan.subtasks[4].dependencies.push_back("s" + std::to_string(i));
   limits = PlanLimits{};
   limits.max_dependencies_per_subtask = 3;
   s = ValidatePlan(fan, limits);
-  EXPECT_NE(s.message().find("'s4' has 4 dependencies, over the limit of 3"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("'s4' has 4 dependencies, over the limit of 3"), std::string::npos)
+      << s.message();
   limits = PlanLimits{};
   limits.max_dependencies = 6;
   s = ValidatePlan(fan, limits);
@@ -108,7 +108,8 @@ class OrchestratorRunTest : public ::testing::Test {
 
   void AddWorker(std::string id, std::string capability, TaskFunction fn, Clock* clock = nullptr) {
     auto worker = std::make_shared<Worker>(
-        WorkerMetadata{id, "test", {capability}, "", 5, WorkerStatus::kOffline}, MakeFunctionHandler(std::move(fn)),
+        WorkerMetadata{id, "test", {capability}, "", 5, WorkerStatus::kOffline},
+        MakeFunctionHandler(std::move(fn)),
         WorkerOptions{.tracer = NoopTracer(), .max_concurrency = 4, .clock = clock});
     ASSERT_TRUE(worker->Start(protocol_).ok());
     ASSERT_TRUE(registry_.Add(worker->metadata(), worker).ok());
@@ -130,7 +131,9 @@ TEST_F(OrchestratorRunTest, TenThousandStepChainRunsInOrder) {
     const std::size_t i = std::stoul(s.name.substr(1));
     if (next.fetch_add(1) != i) out_of_order = true;
     // Each step sees exactly its dependency's output.
-    if (i > 0 && s.dependency_outputs.value("s" + std::to_string(i - 1), json()).value("i", SIZE_MAX) != i - 1) {
+    if (i > 0 &&
+        s.dependency_outputs.value("s" + std::to_string(i - 1), json()).value("i", SIZE_MAX) !=
+            i - 1) {
       out_of_order = true;
     }
     return json{{"i", i}};
@@ -138,7 +141,8 @@ TEST_F(OrchestratorRunTest, TenThousandStepChainRunsInOrder) {
   Orchestrator orchestrator(protocol_, registry_, Options());
   ASSERT_TRUE(orchestrator.Start().ok());
   DeclarativePlanner planner(Chain(kSteps));
-  ExecutionResult r = orchestrator.ExecuteTask({}, "task-chain", {"chain", "", "workflow", 5, {}}, planner);
+  ExecutionResult r =
+      orchestrator.ExecuteTask({}, "task-chain", {"chain", "", "workflow", 5, {}}, planner);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(next.load(), kSteps);
   EXPECT_FALSE(out_of_order.load());
@@ -151,14 +155,17 @@ TEST_F(OrchestratorRunTest, TenThousandStepChainRunsInOrder) {
 }
 
 TEST_F(OrchestratorRunTest, CyclicPlanFailsWithABoundedMessage) {
-  AddWorker("w", "step", [](const trace::Context&, const Subtask&) -> Result<json> { return json(); });
+  AddWorker("w", "step",
+            [](const trace::Context&, const Subtask&) -> Result<json> { return json(); });
   Orchestrator orchestrator(protocol_, registry_, Options());
   ASSERT_TRUE(orchestrator.Start().ok());
   DeclarativePlanner planner(Chain(50000, /*cyclic=*/true));
-  ExecutionResult r = orchestrator.ExecuteTask({}, "task-cycle", {"cycle", "", "workflow", 5, {}}, planner);
+  ExecutionResult r =
+      orchestrator.ExecuteTask({}, "task-cycle", {"cycle", "", "workflow", 5, {}}, planner);
   EXPECT_EQ(r.status.code(), StatusCode::kInvalidArgument);
   EXPECT_LT(r.status.message().size(), 512u);
-  EXPECT_NE(r.status.message().find("cycle of 50000 subtasks"), std::string::npos) << r.status.message();
+  EXPECT_NE(r.status.message().find("cycle of 50000 subtasks"), std::string::npos)
+      << r.status.message();
   ASSERT_TRUE(orchestrator.Shutdown().ok());
 }
 
@@ -178,11 +185,14 @@ class DuplicatingProtocol final : public Protocol {
   Status Broadcast(const trace::Context& parent, std::string_view group, Message message) override {
     return inner_.Broadcast(parent, group, std::move(message));
   }
-  Status Subscribe(std::string_view agent_id, SubscribeOptions options, MessageHandler handler) override {
+  Status Subscribe(std::string_view agent_id, SubscribeOptions options,
+                   MessageHandler handler) override {
     return inner_.Subscribe(agent_id, std::move(options), std::move(handler));
   }
   Status Unsubscribe(std::string_view agent_id) override { return inner_.Unsubscribe(agent_id); }
-  Status JoinGroup(std::string_view agent_id, std::string_view group) override { return inner_.JoinGroup(agent_id, group); }
+  Status JoinGroup(std::string_view agent_id, std::string_view group) override {
+    return inner_.JoinGroup(agent_id, group);
+  }
   Status LeaveGroup(std::string_view agent_id, std::string_view group) override {
     return inner_.LeaveGroup(agent_id, group);
   }
@@ -218,7 +228,8 @@ TEST_F(OrchestratorRunTest, DuplicateRepliesNeverRunADependentStepTwice) {
   Plan plan = Chain(3);
   plan.subtasks.push_back(SubtaskSpec{"join", "step", {"s0", "s2"}, 5, "", {}});  // waits on two
   DeclarativePlanner planner(plan);
-  ExecutionResult r = orchestrator.ExecuteTask({}, "task-dup", {"dup", "", "workflow", 5, {}}, planner);
+  ExecutionResult r =
+      orchestrator.ExecuteTask({}, "task-dup", {"dup", "", "workflow", 5, {}}, planner);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   ASSERT_TRUE(worker->Stop().ok());
   {
@@ -235,17 +246,19 @@ TEST_F(OrchestratorRunTest, DuplicateRepliesNeverRunADependentStepTwice) {
 // A worker answering garbage: the attempt fails with a clear error and is retried.
 TEST_F(OrchestratorRunTest, MalformedReplyFailsTheAttemptClearly) {
   ASSERT_TRUE(protocol_
-                  .Subscribe("liar", {}, [this](const trace::Context& ctx, Message m) {
-                    Message reply;
-                    reply.type = MessageType::kError;
-                    reply.from = "liar";
-                    reply.to = m.from;
-                    reply.in_reply_to = m.id;
-                    reply.content = json{{"error", 42}, {"code", "NOT_A_CODE"}};
-                    (void)protocol_.Send(ctx, std::move(reply));
-                  })
+                  .Subscribe("liar", {},
+                             [this](const trace::Context& ctx, Message m) {
+                               Message reply;
+                               reply.type = MessageType::kError;
+                               reply.from = "liar";
+                               reply.to = m.from;
+                               reply.in_reply_to = m.id;
+                               reply.content = json{{"error", 42}, {"code", "NOT_A_CODE"}};
+                               (void)protocol_.Send(ctx, std::move(reply));
+                             })
                   .ok());
-  ASSERT_TRUE(registry_.Add(WorkerMetadata{"liar", "test", {"step"}, "", 5, WorkerStatus::kIdle}).ok());
+  ASSERT_TRUE(
+      registry_.Add(WorkerMetadata{"liar", "test", {"step"}, "", 5, WorkerStatus::kIdle}).ok());
   OrchestratorOptions options = Options();
   options.retry.max_attempts = 2;
   options.retry.initial_backoff = std::chrono::milliseconds(0);
@@ -253,10 +266,13 @@ TEST_F(OrchestratorRunTest, MalformedReplyFailsTheAttemptClearly) {
   Orchestrator orchestrator(protocol_, registry_, options);
   ASSERT_TRUE(orchestrator.Start().ok());
   DeclarativePlanner planner(Chain(1));
-  ExecutionResult r = orchestrator.ExecuteTask({}, "task-liar", {"liar", "", "workflow", 5, {}}, planner);
+  ExecutionResult r =
+      orchestrator.ExecuteTask({}, "task-liar", {"liar", "", "workflow", 5, {}}, planner);
   EXPECT_EQ(r.status.code(), StatusCode::kInvalidArgument) << r.status.ToString();
-  EXPECT_NE(r.status.message().find("malformed reply from worker liar"), std::string::npos) << r.status.message();
-  EXPECT_NE(r.status.message().find("'error' must be a string"), std::string::npos) << r.status.message();
+  EXPECT_NE(r.status.message().find("malformed reply from worker liar"), std::string::npos)
+      << r.status.message();
+  EXPECT_NE(r.status.message().find("'error' must be a string"), std::string::npos)
+      << r.status.message();
   EXPECT_EQ(r.subtasks.at(0).attempts, 2);
   EXPECT_EQ(orchestrator.stats().malformed_replies, 2u);
   ASSERT_TRUE(orchestrator.Shutdown().ok());
@@ -268,21 +284,22 @@ TEST_F(OrchestratorRunTest, TimeoutAndBackoffFollowTheSimulatedClock) {
   SimulatedClock clock;
   auto started = std::make_shared<std::latch>(2);  // both attempts reached the handler
   std::atomic<int> attempts{0};
-  AddWorker("w", "step",
-            [&, started](const trace::Context&, const Subtask& s) -> Result<json> {
-              const int n = ++attempts;
-              EXPECT_EQ(s.timeout, std::chrono::minutes(10));  // the limit travels with the task
-              started->count_down();
-              if (n == 1) {
-                std::mutex mu;
-                std::condition_variable_any cv;
-                std::unique_lock lock(mu);
-                cv.wait(lock, s.stop_token, [] { return false; });  // until cancelled
-                return CancelledError("stopped");
-              }
-              return json{{"attempt", n}};
-            },
-            &clock);
+  AddWorker(
+      "w", "step",
+      [&, started](const trace::Context&, const Subtask& s) -> Result<json> {
+        const int n = ++attempts;
+        EXPECT_EQ(s.timeout, std::chrono::minutes(10));  // the limit travels with the task
+        started->count_down();
+        if (n == 1) {
+          std::mutex mu;
+          std::condition_variable_any cv;
+          std::unique_lock lock(mu);
+          cv.wait(lock, s.stop_token, [] { return false; });  // until cancelled
+          return CancelledError("stopped");
+        }
+        return json{{"attempt", n}};
+      },
+      &clock);
   OrchestratorOptions options = Options(&clock);
   options.subtask_timeout = std::chrono::minutes(10);
   options.retry.max_attempts = 2;
@@ -316,7 +333,8 @@ TEST_F(OrchestratorRunTest, TimeoutAndBackoffFollowTheSimulatedClock) {
   }
   ASSERT_NE(timeout_at, 0u);
   // Step times are simulated time: the retry came at least the 5-minute backoff later.
-  EXPECT_GE(result_at - timeout_at, static_cast<UnixNanos>(std::chrono::nanoseconds(std::chrono::minutes(5)).count()));
+  EXPECT_GE(result_at - timeout_at,
+            static_cast<UnixNanos>(std::chrono::nanoseconds(std::chrono::minutes(5)).count()));
   ASSERT_TRUE(orchestrator.Shutdown().ok());
 }
 
@@ -326,21 +344,26 @@ TEST_F(OrchestratorRunTest, LedgerWriteFailureFailsTheTask) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("minion-ledger-locked-" + std::to_string(::getpid()) + ".db");
   std::filesystem::remove(path);
-  auto ledger = OpenSqliteLedger(path.string(), SqliteLedgerOptions{.busy_timeout = std::chrono::milliseconds(20)});
+  auto ledger = OpenSqliteLedger(
+      path.string(), SqliteLedgerOptions{.busy_timeout = std::chrono::milliseconds(20)});
   ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
 
-  AddWorker("w", "step", [](const trace::Context&, const Subtask&) -> Result<json> { return json{{"ok", true}}; });
+  AddWorker("w", "step", [](const trace::Context&, const Subtask&) -> Result<json> {
+    return json{{"ok", true}};
+  });
   OrchestratorOptions options = Options();
   options.ledger = std::shared_ptr<Ledger>(std::move(ledger).value());
   Orchestrator orchestrator(protocol_, registry_, options);
   ASSERT_TRUE(orchestrator.Start().ok());
   DeclarativePlanner planner(Chain(2));
-  ExecutionResult r = orchestrator.ExecuteTask({}, "task-locked", {"locked", "", "workflow", 5, {}}, planner);
+  ExecutionResult r =
+      orchestrator.ExecuteTask({}, "task-locked", {"locked", "", "workflow", 5, {}}, planner);
   EXPECT_EQ(r.status.code(), StatusCode::kUnavailable) << r.status.ToString();
-  EXPECT_NE(r.status.message().find("ledger record is incomplete"), std::string::npos) << r.status.message();
+  EXPECT_NE(r.status.message().find("ledger record is incomplete"), std::string::npos)
+      << r.status.message();
   EXPECT_NE(r.status.message().find("locked"), std::string::npos) << r.status.message();
   // The work itself was done.
   for (const auto& o : r.subtasks) EXPECT_TRUE(o.status.ok()) << o.name;
@@ -355,11 +378,13 @@ TEST(CoordinatorInjectionTest, CreateTakesItsPiecesAndNeedsAProtocol) {
   EXPECT_EQ(missing.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(missing.status().message().find("needs a protocol"), std::string::npos);
 
-  auto protocol = std::make_shared<InMemoryProtocol>(InMemoryProtocolOptions{.tracer = NoopTracer()});
+  auto protocol =
+      std::make_shared<InMemoryProtocol>(InMemoryProtocolOptions{.tracer = NoopTracer()});
   auto ledger = std::make_shared<InMemoryLedger>();
   auto worker = std::make_shared<Worker>(
       WorkerMetadata{"echo-1", "test", {"echo"}, "", 5, WorkerStatus::kOffline},
-      MakeFunctionHandler([](const trace::Context&, const Subtask& s) -> Result<json> { return s.input; }),
+      MakeFunctionHandler(
+          [](const trace::Context&, const Subtask& s) -> Result<json> { return s.input; }),
       WorkerOptions{.tracer = NoopTracer()});
   CoordinatorOptions options;
   options.protocol = protocol;  // not owned: still usable after the coordinator shuts down
@@ -381,10 +406,12 @@ TEST(CoordinatorInjectionTest, CreateTakesItsPiecesAndNeedsAProtocol) {
 
   // The LLM planner needs a provider; the direct planner does not.
   CoordinatorOptions llm;
-  llm.protocol = std::make_shared<InMemoryProtocol>(InMemoryProtocolOptions{.tracer = NoopTracer()});
+  llm.protocol =
+      std::make_shared<InMemoryProtocol>(InMemoryProtocolOptions{.tracer = NoopTracer()});
   llm.owns_protocol = true;
   llm.planner_mode = PlannerMode::kLlm;
-  EXPECT_NE(Coordinator::Create(std::move(llm)).status().message().find("needs an llm::Provider"), std::string::npos);
+  EXPECT_NE(Coordinator::Create(std::move(llm)).status().message().find("needs an llm::Provider"),
+            std::string::npos);
   // The builder's built-in workers need one too.
   EXPECT_EQ(BuildCoordinator(CoordinatorOptions{}).status().code(), StatusCode::kInvalidArgument);
 }

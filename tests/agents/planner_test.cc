@@ -41,7 +41,8 @@ TEST(ExtractJsonTest, FindsFencedBlock) {
 }
 
 TEST(ExtractJsonTest, FindsObjectInProseWithBracesInStrings) {
-  auto j = ExtractJson("I think {this} is it: {\"a\": \"}{ tricky \\\" }\", \"b\": [1, {\"c\": 2}]} done");
+  auto j = ExtractJson(
+      "I think {this} is it: {\"a\": \"}{ tricky \\\" }\", \"b\": [1, {\"c\": 2}]} done");
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   EXPECT_EQ((*j)["a"], "}{ tricky \" }");
   EXPECT_EQ((*j)["b"][1]["c"], 2);
@@ -77,21 +78,26 @@ TEST(ParsePlanJsonTest, RejectsCyclesUnknownDepsDuplicatesAndBadTypes) {
       {"name": "c", "capability": "x", "dependencies": ["b"]}])"));
   EXPECT_EQ(cycle.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(cycle.status().message().find("cycle"), std::string::npos);
-  EXPECT_NE(cycle.status().message().find("a -> c -> b -> a"), std::string::npos) << cycle.status().message();
+  EXPECT_NE(cycle.status().message().find("a -> c -> b -> a"), std::string::npos)
+      << cycle.status().message();
 
-  auto unknown = ParsePlanJson(json::parse(R"([{"name": "a", "capability": "x", "dependencies": ["ghost"]}])"));
+  auto unknown = ParsePlanJson(
+      json::parse(R"([{"name": "a", "capability": "x", "dependencies": ["ghost"]}])"));
   EXPECT_NE(unknown.status().message().find("unknown subtask 'ghost'"), std::string::npos);
 
-  auto dup = ParsePlanJson(json::parse(R"([{"name": "a", "capability": "x"}, {"name": "a", "capability": "y"}])"));
+  auto dup = ParsePlanJson(
+      json::parse(R"([{"name": "a", "capability": "x"}, {"name": "a", "capability": "y"}])"));
   EXPECT_NE(dup.status().message().find("used twice"), std::string::npos);
 
-  auto self = ParsePlanJson(json::parse(R"([{"name": "a", "capability": "x", "dependencies": ["a"]}])"));
+  auto self =
+      ParsePlanJson(json::parse(R"([{"name": "a", "capability": "x", "dependencies": ["a"]}])"));
   EXPECT_FALSE(self.ok());
 
   auto no_cap = ParsePlanJson(json::parse(R"([{"name": "a"}])"));
   EXPECT_NE(no_cap.status().message().find("no capability"), std::string::npos);
 
-  auto bad_deps = ParsePlanJson(json::parse(R"([{"name": "a", "capability": "x", "dependencies": "b"}])"));
+  auto bad_deps =
+      ParsePlanJson(json::parse(R"([{"name": "a", "capability": "x", "dependencies": "b"}])"));
   EXPECT_NE(bad_deps.status().message().find("must be a list"), std::string::npos);
 
   EXPECT_FALSE(ParsePlanJson(json::parse(R"({"subtasks": []})")).ok());
@@ -100,7 +106,8 @@ TEST(ParsePlanJsonTest, RejectsCyclesUnknownDepsDuplicatesAndBadTypes) {
 
 TEST(TopologicalOrderTest, PutsDependenciesFirst) {
   Plan plan;
-  plan.subtasks = {{"c", "x", {"a", "b"}, 5, "", {}}, {"b", "x", {"a"}, 5, "", {}}, {"a", "x", {}, 5, "", {}}};
+  plan.subtasks = {
+      {"c", "x", {"a", "b"}, 5, "", {}}, {"b", "x", {"a"}, 5, "", {}}, {"a", "x", {}, 5, "", {}}};
   ASSERT_TRUE(ValidatePlan(plan).ok());
   EXPECT_EQ(TopologicalOrder(plan), (std::vector<std::size_t>{2, 1, 0}));
 }
@@ -124,10 +131,11 @@ TEST(DeclarativePlannerTest, LoadsYamlAndJsonFiles) {
   std::string dir = tmp ? tmp : "/tmp";
   std::string yaml_path = dir + "/minion_agents_workflow_test.yaml";
   {
-    std::ofstream(yaml_path) << "subtasks:\n"
-                                "  - name: design\n    capability: code_generation\n    priority: 8\n"
-                                "    input: {spec: \"users API\", port: 8080}\n"
-                                "  - name: review\n    capability: code_review\n    dependencies: [design]\n";
+    std::ofstream(yaml_path)
+        << "subtasks:\n"
+           "  - name: design\n    capability: code_generation\n    priority: 8\n"
+           "    input: {spec: \"users API\", port: 8080}\n"
+           "  - name: review\n    capability: code_review\n    dependencies: [design]\n";
   }
   auto yaml = DeclarativePlanner::FromFile(yaml_path);
   ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
@@ -141,7 +149,10 @@ TEST(DeclarativePlannerTest, LoadsYamlAndJsonFiles) {
   EXPECT_EQ(plan->subtasks[1].dependencies, std::vector<std::string>{"design"});
 
   std::string json_path = dir + "/minion_agents_workflow_test.json";
-  { std::ofstream(json_path) << R"({"subtasks": [{"name": "a", "capability": "testing", "dependencies": ["zz"]}]})"; }
+  {
+    std::ofstream(json_path)
+        << R"({"subtasks": [{"name": "a", "capability": "testing", "dependencies": ["zz"]}]})";
+  }
   auto bad = DeclarativePlanner::FromFile(json_path);
   EXPECT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find(json_path), std::string::npos);
@@ -156,7 +167,8 @@ TEST(DeclarativePlannerTest, LoadsYamlAndJsonFiles) {
 TEST(LlmPlannerTest, ParsesChattyReplyAndAsksOnceToFixAnUnknownCapability) {
   auto provider = std::make_shared<ScriptedProvider>(std::vector<std::string>{
       "Here's my plan.\n```json\n{\"subtasks\": [{\"name\": \"a\", \"capability\": \"analysis\"},"
-      " {\"name\": \"b\", \"capability\": \"code_generation\", \"dependencies\": [\"a\"]}]}\n```\nHope it helps!",
+      " {\"name\": \"b\", \"capability\": \"code_generation\", \"dependencies\": "
+      "[\"a\"]}]}\n```\nHope it helps!",
       R"({"subtasks": [{"name": "a", "capability": "data_analysis"},
                        {"name": "b", "capability": "code_generation", "dependencies": ["a"]}]})"});
   LlmPlanner planner(provider);
@@ -166,23 +178,26 @@ TEST(LlmPlannerTest, ParsesChattyReplyAndAsksOnceToFixAnUnknownCapability) {
   EXPECT_EQ(plan->subtasks[0].capability, "data_analysis");
   EXPECT_EQ(plan->planner, "llm");
   // The follow-up names the unknown capability and lists the valid ones.
-  EXPECT_NE(provider->last_prompt.find("'analysis' (subtask 'a')"), std::string::npos) << provider->last_prompt;
-  EXPECT_NE(provider->last_prompt.find("code_generation, code_review, data_analysis, testing"), std::string::npos)
+  EXPECT_NE(provider->last_prompt.find("'analysis' (subtask 'a')"), std::string::npos)
+      << provider->last_prompt;
+  EXPECT_NE(provider->last_prompt.find("code_generation, code_review, data_analysis, testing"),
+            std::string::npos)
       << provider->last_prompt;
 }
 
 TEST(LlmPlannerTest, NoSubstringGuessingAKnownPlanNeedsNoSecondCall) {
   // "code" is part of two capabilities; before, the planner silently picked one.
-  auto provider = std::make_shared<ScriptedProvider>(std::vector<std::string>{
-      R"({"subtasks": [{"name": "a", "capability": "code"}]})", R"({"subtasks": [{"name": "a", "capability": "code"}]})"});
+  auto provider = std::make_shared<ScriptedProvider>(
+      std::vector<std::string>{R"({"subtasks": [{"name": "a", "capability": "code"}]})",
+                               R"({"subtasks": [{"name": "a", "capability": "code"}]})"});
   auto plan = LlmPlanner(provider).MakePlan({}, TaskRequest{"t", "", "x", 5, {}}, kCaps);
   EXPECT_EQ(plan.status().code(), StatusCode::kNotFound);
   EXPECT_NE(plan.status().message().find("again after being given the list"), std::string::npos)
       << plan.status().message();
   EXPECT_EQ(provider->calls, 2u);
 
-  auto good = std::make_shared<ScriptedProvider>(std::vector<std::string>{
-      R"({"subtasks": [{"name": "a", "capability": "testing"}]})"});
+  auto good = std::make_shared<ScriptedProvider>(
+      std::vector<std::string>{R"({"subtasks": [{"name": "a", "capability": "testing"}]})"});
   ASSERT_TRUE(LlmPlanner(good).MakePlan({}, TaskRequest{"t", "", "x", 5, {}}, kCaps).ok());
   EXPECT_EQ(good->calls, 1u);
 }
@@ -194,8 +209,8 @@ TEST(LlmPlannerTest, RejectsCyclesAndUnofferedCapabilities) {
   auto plan = LlmPlanner(cyclic).MakePlan({}, TaskRequest{"t", "", "x", 5, {}}, kCaps);
   EXPECT_NE(plan.status().message().find("cycle"), std::string::npos);
 
-  auto unknown = std::make_shared<ScriptedProvider>(std::vector<std::string>{
-      R"({"subtasks": [{"name": "a", "capability": "juggling"}]})"});
+  auto unknown = std::make_shared<ScriptedProvider>(
+      std::vector<std::string>{R"({"subtasks": [{"name": "a", "capability": "juggling"}]})"});
   auto plan2 = LlmPlanner(unknown).MakePlan({}, TaskRequest{"t", "", "x", 5, {}}, kCaps);
   EXPECT_EQ(plan2.status().code(), StatusCode::kNotFound);
   EXPECT_NE(plan2.status().message().find("'juggling'"), std::string::npos);
@@ -209,18 +224,20 @@ TEST(LlmPlannerTest, RejectsCyclesAndUnofferedCapabilities) {
   auto broken_fix = std::make_shared<ScriptedProvider>(std::vector<std::string>{
       R"({"subtasks": [{"name": "a", "capability": "juggling"}]})", "still no idea"});
   auto plan4 = LlmPlanner(broken_fix).MakePlan({}, TaskRequest{"t", "", "x", 5, {}}, kCaps);
-  EXPECT_NE(plan4.status().message().find("after the capability fix-up"), std::string::npos) << plan4.status().message();
+  EXPECT_NE(plan4.status().message().find("after the capability fix-up"), std::string::npos)
+      << plan4.status().message();
 }
 
 TEST(LlmPlannerTest, WorksWithTheOfflineProvider) {
   auto provider = std::make_shared<llm::OfflineProvider>();
   LlmPlanner planner(provider);
-  auto plan = planner.MakePlan({}, TaskRequest{"Build a REST API", "implement and test", "feature", 7, {}}, kCaps);
+  auto plan = planner.MakePlan(
+      {}, TaskRequest{"Build a REST API", "implement and test", "feature", 7, {}}, kCaps);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_GE(plan->subtasks.size(), 1u);
   for (const auto& s : plan->subtasks) EXPECT_TRUE(kCaps.count(s.capability)) << s.capability;
-  auto replan = planner.Replan({}, TaskRequest{"Build a REST API", "", "feature", 7, {}}, kCaps, *plan,
-                               InternalError("boom"));
+  auto replan = planner.Replan({}, TaskRequest{"Build a REST API", "", "feature", 7, {}}, kCaps,
+                               *plan, InternalError("boom"));
   EXPECT_TRUE(replan.ok()) << replan.status().ToString();
 }
 

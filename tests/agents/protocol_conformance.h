@@ -23,9 +23,9 @@
 #include <thread>
 #include <vector>
 
-#include "support/tracing_rig.h"
 #include "minion/agents/protocol.h"
 #include "minion/agents/worker.h"
+#include "support/tracing_rig.h"
 
 namespace minion::agents::testing {
 

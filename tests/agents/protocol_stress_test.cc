@@ -36,7 +36,8 @@ struct PoolMode {
 
 const PoolMode kModes[] = {
     {"Parking", std::chrono::nanoseconds(0), std::chrono::nanoseconds(0), IdleWait::kPark},
-    {"AdaptiveSpin", std::chrono::microseconds(2), std::chrono::microseconds(50), IdleWait::kAdaptive},
+    {"AdaptiveSpin", std::chrono::microseconds(2), std::chrono::microseconds(50),
+     IdleWait::kAdaptive},
     {"AlwaysSpinning", std::chrono::hours(1), std::chrono::hours(1), IdleWait::kSpin},
 };
 
@@ -111,32 +112,40 @@ TEST_P(ProtocolStressTest, TinyMailboxesDeliverOrRefuseEveryMessage) {
 
   SubscribeOptions tiny;
   tiny.mailbox_capacity = 2;
-  ASSERT_TRUE(protocol.Subscribe("ordered", tiny, [&](const trace::Context&, Message m) {
-    received[0].Add(m);
-  }).ok());
-  ASSERT_TRUE(protocol.Subscribe("relay", tiny, [&](const trace::Context& ctx, Message m) {
-    received[1].Add(m);
-    m.id.clear();
-    m.headers.clear();
-    m.to = "sink";
-    Status s = protocol.Send(ctx, std::move(m));
-    if (s.ok()) {
-      relay_ok.fetch_add(1);
-    } else if (s.code() == StatusCode::kResourceExhausted) {
-      relay_full.fetch_add(1);
-    } else if (s.code() == StatusCode::kUnavailable) {
-      relay_unavailable.fetch_add(1);  // relayed while Shutdown drains the last queued messages
-    } else {
-      relay_other.fetch_add(1);
-    }
-  }).ok());
-  ASSERT_TRUE(protocol.Subscribe("sink", tiny, [&](const trace::Context&, Message m) { relayed.Add(m); }).ok());
+  ASSERT_TRUE(
+      protocol
+          .Subscribe("ordered", tiny, [&](const trace::Context&, Message m) { received[0].Add(m); })
+          .ok());
+  ASSERT_TRUE(protocol
+                  .Subscribe("relay", tiny,
+                             [&](const trace::Context& ctx, Message m) {
+                               received[1].Add(m);
+                               m.id.clear();
+                               m.headers.clear();
+                               m.to = "sink";
+                               Status s = protocol.Send(ctx, std::move(m));
+                               if (s.ok()) {
+                                 relay_ok.fetch_add(1);
+                               } else if (s.code() == StatusCode::kResourceExhausted) {
+                                 relay_full.fetch_add(1);
+                               } else if (s.code() == StatusCode::kUnavailable) {
+                                 relay_unavailable.fetch_add(
+                                     1);  // relayed while Shutdown drains the last queued messages
+                               } else {
+                                 relay_other.fetch_add(1);
+                               }
+                             })
+                  .ok());
+  ASSERT_TRUE(
+      protocol.Subscribe("sink", tiny, [&](const trace::Context&, Message m) { relayed.Add(m); })
+          .ok());
   SubscribeOptions wide;
   wide.mailbox_capacity = 3;
   wide.max_concurrency = 3;
-  ASSERT_TRUE(protocol.Subscribe("wide", wide, [&](const trace::Context&, Message m) {
-    received[2].Add(m);
-  }).ok());
+  ASSERT_TRUE(
+      protocol
+          .Subscribe("wide", wide, [&](const trace::Context&, Message m) { received[2].Add(m); })
+          .ok());
 
   std::array<std::array<int, 3>, kProducers> ok{}, full{}, other{};
   std::latch start(kProducers);
@@ -150,7 +159,8 @@ TEST_P(ProtocolStressTest, TinyMailboxesDeliverOrRefuseEveryMessage) {
         if (status.ok()) {
           ++ok[p][t];
         } else if (status.code() == StatusCode::kResourceExhausted) {
-          EXPECT_NE(status.message().find("mailbox of agent '" + targets[t] + "' is full"), std::string::npos);
+          EXPECT_NE(status.message().find("mailbox of agent '" + targets[t] + "' is full"),
+                    std::string::npos);
           ++full[p][t];
           std::this_thread::yield();  // back off as a real sender would, so the pool gets a turn
         } else {
@@ -178,7 +188,8 @@ TEST_P(ProtocolStressTest, TinyMailboxesDeliverOrRefuseEveryMessage) {
       EXPECT_EQ(static_cast<int>(seqs.size()), ok[p][t]) << targets[t] << " from producer " << p;
       std::vector<int> sorted = seqs;
       std::sort(sorted.begin(), sorted.end());
-      EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end()) << "duplicate delivery";
+      EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end())
+          << "duplicate delivery";
       // One-at-a-time agents keep each sender's order.
       if (t < 2) {
         EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << targets[t] << " from " << p;
@@ -188,12 +199,14 @@ TEST_P(ProtocolStressTest, TinyMailboxesDeliverOrRefuseEveryMessage) {
     accepted += static_cast<std::uint64_t>(ok_t);
   }
   // Relayed messages: one per relay handler call that was accepted by the sink.
-  EXPECT_EQ(relay_ok + relay_full + relay_unavailable + relay_other, static_cast<int>(received[1].Total()));
+  EXPECT_EQ(relay_ok + relay_full + relay_unavailable + relay_other,
+            static_cast<int>(received[1].Total()));
   EXPECT_EQ(static_cast<int>(relayed.Total()), relay_ok.load());
   EXPECT_EQ(relay_other.load(), 0);
   for (int p = 0; p < kProducers; ++p) {
     std::lock_guard lock(relayed.mu);
-    EXPECT_TRUE(std::is_sorted(relayed.seqs[p].begin(), relayed.seqs[p].end())) << "relay order, producer " << p;
+    EXPECT_TRUE(std::is_sorted(relayed.seqs[p].begin(), relayed.seqs[p].end()))
+        << "relay order, producer " << p;
   }
   auto stats = protocol.stats();
   EXPECT_EQ(stats.sent, accepted + static_cast<std::uint64_t>(relay_ok.load()));
@@ -217,8 +230,10 @@ TEST_P(ProtocolStressTest, ShutdownRacingSendersDeliversEveryAcceptedMessage) {
   InMemoryProtocol protocol(Options(GetParam(), 2));
   std::atomic<std::uint64_t> handled{0};
   for (int a = 0; a < 2; ++a) {
-    ASSERT_TRUE(protocol.Subscribe("a" + std::to_string(a), {},
-                                   [&](const trace::Context&, Message) { handled.fetch_add(1); }).ok());
+    ASSERT_TRUE(protocol
+                    .Subscribe("a" + std::to_string(a), {},
+                               [&](const trace::Context&, Message) { handled.fetch_add(1); })
+                    .ok());
   }
   std::array<std::uint64_t, kProducers> ok{};
   std::latch some_sent(kProducers);
@@ -251,7 +266,9 @@ TEST_P(ProtocolStressTest, ShutdownRacingSendersDeliversEveryAcceptedMessage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ProtocolStressTest, ::testing::ValuesIn(kModes),
-                         [](const ::testing::TestParamInfo<PoolMode>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<PoolMode>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace minion::agents

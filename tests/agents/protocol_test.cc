@@ -29,7 +29,8 @@ InMemoryProtocolOptions Opts(std::size_t threads, std::shared_ptr<trace::Tracer>
   return o;
 }
 
-SubscribeOptions Sub(std::vector<MessageType> types, std::size_t capacity = 0, std::size_t concurrency = 1) {
+SubscribeOptions Sub(std::vector<MessageType> types, std::size_t capacity = 0,
+                     std::size_t concurrency = 1) {
   SubscribeOptions o;
   o.types = std::move(types);
   o.mailbox_capacity = capacity;
@@ -50,11 +51,14 @@ TEST(InMemoryProtocolTest, HandlerGetsSendSpanContextFromHeaders) {
   TracingRig tracing;
   InMemoryProtocol protocol(Opts(2, tracing.tracer));
   std::promise<std::pair<trace::Context, Message>> got;
-  ASSERT_TRUE(protocol.Subscribe("b", {}, [&](const trace::Context& ctx, Message m) {
-    got.set_value({ctx, std::move(m)});
-  }).ok());
+  ASSERT_TRUE(protocol
+                  .Subscribe("b", {},
+                             [&](const trace::Context& ctx, Message m) {
+                               got.set_value({ctx, std::move(m)});
+                             })
+                  .ok());
   auto [parent_ctx, parent] = observability::StartSpan(*tracing.tracer, trace::Context(), "parent",
-                                                         observability::Component::kMultiAgent);
+                                                       observability::Component::kMultiAgent);
   ASSERT_TRUE(protocol.Send(parent_ctx, Make("a", "b", MessageType::kTask, {{"x", 1}})).ok());
   auto [ctx, message] = got.get_future().get();
   parent.End();
@@ -79,7 +83,9 @@ TEST(InMemoryProtocolTest, HandlerGetsSendSpanContextFromHeaders) {
 
 TEST(InMemoryProtocolTest, RejectsUnknownAgentAndUnacceptedType) {
   InMemoryProtocol protocol(Opts(1));
-  ASSERT_TRUE(protocol.Subscribe("w", Sub({MessageType::kTask}), [](const trace::Context&, Message) {}).ok());
+  ASSERT_TRUE(
+      protocol.Subscribe("w", Sub({MessageType::kTask}), [](const trace::Context&, Message) {})
+          .ok());
   Status unknown = protocol.Send({}, Make("a", "nobody", MessageType::kTask));
   EXPECT_EQ(unknown.code(), StatusCode::kNotFound);
   EXPECT_NE(unknown.message().find("nobody"), std::string::npos);
@@ -97,14 +103,16 @@ TEST(InMemoryProtocolTest, FullMailboxIsResourceExhaustedAndSendSpanIsError) {
   minion::testing::Latch entered(1);
   std::atomic<int> handled{0};
   minion::testing::Latch all_handled(3);
-  ASSERT_TRUE(protocol.Subscribe("slow", Sub({}, 2, 1),
-                                 [&](const trace::Context&, Message) {
-                                   if (handled.fetch_add(1) == 0) {
-                                     entered.CountDown();
-                                     EXPECT_TRUE(gate.Wait());
-                                   }
-                                   all_handled.CountDown();
-                                 }).ok());
+  ASSERT_TRUE(protocol
+                  .Subscribe("slow", Sub({}, 2, 1),
+                             [&](const trace::Context&, Message) {
+                               if (handled.fetch_add(1) == 0) {
+                                 entered.CountDown();
+                                 EXPECT_TRUE(gate.Wait());
+                               }
+                               all_handled.CountDown();
+                             })
+                  .ok());
   ASSERT_TRUE(protocol.Send({}, Make("a", "slow", MessageType::kEvent)).ok());
   ASSERT_TRUE(entered.Wait());  // the first message is out of the mailbox and in the handler
   ASSERT_TRUE(protocol.Send({}, Make("a", "slow", MessageType::kEvent)).ok());
@@ -133,12 +141,16 @@ TEST(InMemoryProtocolTest, SingleConcurrencyDeliversInSendOrder) {
   std::vector<int> seen;
   std::mutex mu;
   minion::testing::Latch done(200);
-  ASSERT_TRUE(protocol.Subscribe("ordered", {}, [&](const trace::Context&, Message m) {
-    std::lock_guard lock(mu);
-    seen.push_back(m.content.get<int>());
-    done.CountDown();
-  }).ok());
-  for (int i = 0; i < 200; ++i) ASSERT_TRUE(protocol.Send({}, Make("a", "ordered", MessageType::kEvent, i)).ok());
+  ASSERT_TRUE(protocol
+                  .Subscribe("ordered", {},
+                             [&](const trace::Context&, Message m) {
+                               std::lock_guard lock(mu);
+                               seen.push_back(m.content.get<int>());
+                               done.CountDown();
+                             })
+                  .ok());
+  for (int i = 0; i < 200; ++i)
+    ASSERT_TRUE(protocol.Send({}, Make("a", "ordered", MessageType::kEvent, i)).ok());
   ASSERT_TRUE(done.Wait());
   for (int i = 0; i < 200; ++i) ASSERT_EQ(seen[i], i);
 }
@@ -148,10 +160,13 @@ TEST(InMemoryProtocolTest, BroadcastReachesGroupExceptSender) {
   minion::testing::Latch got(2);
   std::atomic<int> to_sender{0};
   for (std::string id : {"g1", "g2", "g3"}) {
-    ASSERT_TRUE(protocol.Subscribe(id, {}, [&, id](const trace::Context&, Message) {
-      if (id == "g1") to_sender++;
-      got.CountDown();
-    }).ok());
+    ASSERT_TRUE(protocol
+                    .Subscribe(id, {},
+                               [&, id](const trace::Context&, Message) {
+                                 if (id == "g1") to_sender++;
+                                 got.CountDown();
+                               })
+                    .ok());
     ASSERT_TRUE(protocol.JoinGroup(id, "team").ok());
   }
   ASSERT_TRUE(protocol.Broadcast({}, "team", Make("g1", "", MessageType::kInform)).ok());
@@ -169,7 +184,8 @@ TEST(InMemoryProtocolTest, AccessPolicyDeniesAndRestricts) {
     ASSERT_TRUE(protocol.Subscribe(id, {}, [](const trace::Context&, Message) {}).ok());
   }
   protocol.access_policy().Deny("mallory", "x");
-  EXPECT_EQ(protocol.Send({}, Make("mallory", "x", MessageType::kEvent)).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(protocol.Send({}, Make("mallory", "x", MessageType::kEvent)).code(),
+            StatusCode::kPermissionDenied);
   EXPECT_TRUE(protocol.Send({}, Make("alice", "x", MessageType::kEvent)).ok());
   protocol.access_policy().Allow("alice", "y");
   EXPECT_TRUE(protocol.Send({}, Make("alice", "y", MessageType::kEvent)).ok());
@@ -183,31 +199,41 @@ TEST(InMemoryProtocolTest, ShutdownDeliversQueuedMessagesThenRejects) {
   minion::testing::Gate gate;
   minion::testing::Latch entered(1);
   std::atomic<int> handled{0};
-  ASSERT_TRUE(protocol.Subscribe("w", {}, [&](const trace::Context&, Message) {
-    if (handled.fetch_add(1) == 0) {
-      entered.CountDown();
-      EXPECT_TRUE(gate.Wait());
-    }
-  }).ok());
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(protocol.Send({}, Make("a", "w", MessageType::kEvent)).ok());
+  ASSERT_TRUE(protocol
+                  .Subscribe("w", {},
+                             [&](const trace::Context&, Message) {
+                               if (handled.fetch_add(1) == 0) {
+                                 entered.CountDown();
+                                 EXPECT_TRUE(gate.Wait());
+                               }
+                             })
+                  .ok());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(protocol.Send({}, Make("a", "w", MessageType::kEvent)).ok());
   ASSERT_TRUE(entered.Wait());
-  auto shutdown = std::async(std::launch::async, [&] { return protocol.Shutdown(std::chrono::seconds(30)); });
+  auto shutdown =
+      std::async(std::launch::async, [&] { return protocol.Shutdown(std::chrono::seconds(30)); });
   gate.Open();
   EXPECT_TRUE(shutdown.get().ok());
   EXPECT_EQ(handled.load(), 5);
-  EXPECT_EQ(protocol.Send({}, Make("a", "w", MessageType::kEvent)).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(protocol.Send({}, Make("a", "w", MessageType::kEvent)).code(),
+            StatusCode::kUnavailable);
   EXPECT_TRUE(protocol.Shutdown().ok());  // idempotent
 }
 
 TEST(InMemoryProtocolTest, UnsubscribeFromOwnHandlerDoesNotDeadlock) {
   InMemoryProtocol protocol(Opts(1));
   std::promise<Status> result;
-  ASSERT_TRUE(protocol.Subscribe("self", {}, [&](const trace::Context&, Message) {
-    result.set_value(protocol.Unsubscribe("self"));
-  }).ok());
+  ASSERT_TRUE(protocol
+                  .Subscribe("self", {},
+                             [&](const trace::Context&, Message) {
+                               result.set_value(protocol.Unsubscribe("self"));
+                             })
+                  .ok());
   ASSERT_TRUE(protocol.Send({}, Make("a", "self", MessageType::kEvent)).ok());
   EXPECT_TRUE(result.get_future().get().ok());
-  EXPECT_EQ(protocol.Send({}, Make("a", "self", MessageType::kEvent)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(protocol.Send({}, Make("a", "self", MessageType::kEvent)).code(),
+            StatusCode::kNotFound);
 }
 
 // Pool configurations the delivery tests run under: idle threads always sleep on the condition
@@ -236,15 +262,17 @@ void ExpectEveryMessageOnceInOrder(InMemoryProtocol& protocol) {
   std::array<Seen, 2> seen;
   std::atomic<int> handled{0};
   for (int a = 0; a < 2; ++a) {
-    ASSERT_TRUE(protocol.Subscribe("agent" + std::to_string(a), Sub({}, 1024, 1),
-                                   [&, a](const trace::Context&, Message m) {
-                                     {
-                                       std::lock_guard lock(seen[a].mu);
-                                       seen[a].values.push_back(m.content.get<int>());
-                                     }
-                                     handled.fetch_add(1, std::memory_order_release);
-                                     handled.notify_all();
-                                   }).ok());
+    ASSERT_TRUE(protocol
+                    .Subscribe("agent" + std::to_string(a), Sub({}, 1024, 1),
+                               [&, a](const trace::Context&, Message m) {
+                                 {
+                                   std::lock_guard lock(seen[a].mu);
+                                   seen[a].values.push_back(m.content.get<int>());
+                                 }
+                                 handled.fetch_add(1, std::memory_order_release);
+                                 handled.notify_all();
+                               })
+                    .ok());
   }
   auto wait_handled = [&](int n) {
     for (int v; (v = handled.load(std::memory_order_acquire)) < n;) handled.wait(v);
@@ -254,7 +282,8 @@ void ExpectEveryMessageOnceInOrder(InMemoryProtocol& protocol) {
     int burst = (i / 20) % 2 == 0 ? 1 : 20;
     for (int k = 0; k < burst && i < kPerAgent; ++k, ++i) {
       for (int a = 0; a < 2; ++a) {
-        ASSERT_TRUE(protocol.Send({}, Make("t", "agent" + std::to_string(a), MessageType::kEvent, i)).ok());
+        ASSERT_TRUE(
+            protocol.Send({}, Make("t", "agent" + std::to_string(a), MessageType::kEvent, i)).ok());
         ++sent;
       }
     }
@@ -292,11 +321,15 @@ TEST(InMemoryProtocolTest, ShutdownStopsASpinningThread) {
   // With an hour-long spin budget, Shutdown only returns if it interrupts the spin.
   InMemoryProtocol protocol(SpinningPool(2));
   minion::testing::Latch handled(1);
-  ASSERT_TRUE(protocol.Subscribe("w", {}, [&](const trace::Context&, Message) { handled.CountDown(); }).ok());
+  ASSERT_TRUE(
+      protocol.Subscribe("w", {}, [&](const trace::Context&, Message) { handled.CountDown(); })
+          .ok());
   ASSERT_TRUE(protocol.Send({}, Make("a", "w", MessageType::kEvent)).ok());
   ASSERT_TRUE(handled.Wait());
-  auto shutdown = std::async(std::launch::async, [&] { return protocol.Shutdown(std::chrono::seconds(30)); });
-  ASSERT_EQ(shutdown.wait_for(std::chrono::minutes(2)), std::future_status::ready);  // failure bound only
+  auto shutdown =
+      std::async(std::launch::async, [&] { return protocol.Shutdown(std::chrono::seconds(30)); });
+  ASSERT_EQ(shutdown.wait_for(std::chrono::minutes(2)),
+            std::future_status::ready);  // failure bound only
   EXPECT_TRUE(shutdown.get().ok());
   EXPECT_EQ(protocol.stats().delivered, 1u);
 }
@@ -304,7 +337,8 @@ TEST(InMemoryProtocolTest, ShutdownStopsASpinningThread) {
 TEST(InMemoryProtocolTest, DestructorStopsASpinningPoolThatNeverHadWork) {
   auto protocol = std::make_unique<InMemoryProtocol>(SpinningPool(2));
   auto destroyed = std::async(std::launch::async, [&] { protocol.reset(); });
-  ASSERT_EQ(destroyed.wait_for(std::chrono::minutes(2)), std::future_status::ready);  // failure bound only
+  ASSERT_EQ(destroyed.wait_for(std::chrono::minutes(2)),
+            std::future_status::ready);  // failure bound only
 }
 
 TEST(InMemoryProtocolTest, ConcurrentAgentsAreHandledInParallelWhileOneThreadSpins) {
@@ -315,10 +349,13 @@ TEST(InMemoryProtocolTest, ConcurrentAgentsAreHandledInParallelWhileOneThreadSpi
   minion::testing::Latch both_running(2);
   minion::testing::Latch done(2);
   for (std::string id : {"p", "q"}) {
-    ASSERT_TRUE(protocol.Subscribe(id, {}, [&](const trace::Context&, Message) {
-      EXPECT_TRUE(both_running.ArriveAndWait());
-      done.CountDown();
-    }).ok());
+    ASSERT_TRUE(protocol
+                    .Subscribe(id, {},
+                               [&](const trace::Context&, Message) {
+                                 EXPECT_TRUE(both_running.ArriveAndWait());
+                                 done.CountDown();
+                               })
+                    .ok());
   }
   ASSERT_TRUE(protocol.Send({}, Make("a", "p", MessageType::kEvent)).ok());
   ASSERT_TRUE(protocol.Send({}, Make("a", "q", MessageType::kEvent)).ok());
@@ -332,18 +369,22 @@ TEST(InMemoryProtocolTest, MaxConcurrencyRunsThatManyHandlersAtOnceWithSpinningP
   std::atomic<int> running{0};
   std::atomic<int> max_running{0};
   minion::testing::Latch done(6);
-  ASSERT_TRUE(protocol.Subscribe("wide", Sub({}, 16, 3), [&](const trace::Context&, Message m) {
-    int now = running.fetch_add(1) + 1;
-    int prev = max_running.load();
-    while (prev < now && !max_running.compare_exchange_weak(prev, now)) {
-    }
-    if (m.content.get<int>() < 3) {
-      EXPECT_TRUE(three_running.ArriveAndWait());
-    }
-    running.fetch_sub(1);
-    done.CountDown();
-  }).ok());
-  for (int i = 0; i < 6; ++i) ASSERT_TRUE(protocol.Send({}, Make("a", "wide", MessageType::kEvent, i)).ok());
+  ASSERT_TRUE(protocol
+                  .Subscribe("wide", Sub({}, 16, 3),
+                             [&](const trace::Context&, Message m) {
+                               int now = running.fetch_add(1) + 1;
+                               int prev = max_running.load();
+                               while (prev < now && !max_running.compare_exchange_weak(prev, now)) {
+                               }
+                               if (m.content.get<int>() < 3) {
+                                 EXPECT_TRUE(three_running.ArriveAndWait());
+                               }
+                               running.fetch_sub(1);
+                               done.CountDown();
+                             })
+                  .ok());
+  for (int i = 0; i < 6; ++i)
+    ASSERT_TRUE(protocol.Send({}, Make("a", "wide", MessageType::kEvent, i)).ok());
   ASSERT_TRUE(done.Wait());
   ASSERT_TRUE(protocol.Shutdown().ok());
   EXPECT_EQ(max_running.load(), 3);  // the first three met at the latch; never more than 3
@@ -355,13 +396,16 @@ TEST(InMemoryProtocolTest, BroadcastLastCopyKeepsContent) {
   std::map<std::string, nlohmann::json> got;
   minion::testing::Latch all(3);
   for (std::string id : {"m1", "m2", "m3", "m4"}) {
-    ASSERT_TRUE(protocol.Subscribe(id, {}, [&, id](const trace::Context&, Message m) {
-      {
-        std::lock_guard lock(mu);
-        got[id] = m.content;
-      }
-      all.CountDown();
-    }).ok());
+    ASSERT_TRUE(protocol
+                    .Subscribe(id, {},
+                               [&, id](const trace::Context&, Message m) {
+                                 {
+                                   std::lock_guard lock(mu);
+                                   got[id] = m.content;
+                                 }
+                                 all.CountDown();
+                               })
+                    .ok());
     ASSERT_TRUE(protocol.JoinGroup(id, "g").ok());
   }
   ASSERT_TRUE(protocol.Broadcast({}, "g", Make("m4", "", MessageType::kInform, {{"k", "v"}})).ok());

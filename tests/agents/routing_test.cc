@@ -20,7 +20,8 @@ TEST(WorkerRegistryTest, RoundRobinCyclesThroughCapableWorkers) {
   ASSERT_TRUE(registry.Add(Meta("b", {"x", "y"})).ok());
   ASSERT_TRUE(registry.Add(Meta("c", {"y"})).ok());
   std::vector<std::string> picks;
-  for (int i = 0; i < 4; ++i) picks.push_back(registry.Acquire("x", RoutingStrategy::kRoundRobin).value());
+  for (int i = 0; i < 4; ++i)
+    picks.push_back(registry.Acquire("x", RoutingStrategy::kRoundRobin).value());
   EXPECT_EQ(picks, (std::vector<std::string>{"a", "b", "a", "b"}));
   auto none = registry.Acquire("z", RoutingStrategy::kRoundRobin);
   EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
@@ -34,8 +35,9 @@ TEST(WorkerRegistryTest, LeastInFlightPrefersIdleThenHigherPriority) {
   WorkerRegistry registry;
   ASSERT_TRUE(registry.Add(Meta("low", {"x"}, 1)).ok());
   ASSERT_TRUE(registry.Add(Meta("high", {"x"}, 9)).ok());
-  EXPECT_EQ(registry.Acquire("x", RoutingStrategy::kLeastInFlight).value(), "high");  // tie: priority
-  EXPECT_EQ(registry.Acquire("x", RoutingStrategy::kLeastInFlight).value(), "low");   // high is busy
+  EXPECT_EQ(registry.Acquire("x", RoutingStrategy::kLeastInFlight).value(),
+            "high");  // tie: priority
+  EXPECT_EQ(registry.Acquire("x", RoutingStrategy::kLeastInFlight).value(), "low");  // high is busy
   EXPECT_EQ(registry.Acquire("x", RoutingStrategy::kLeastInFlight).value(), "high");
   registry.Release("low");
   EXPECT_EQ(registry.Acquire("x", RoutingStrategy::kLeastInFlight).value(), "low");
@@ -54,7 +56,7 @@ TEST(RetryPolicyTest, BackoffGrowsExponentiallyWithBoundedJitter) {
   EXPECT_EQ(p.Backoff(2), std::chrono::milliseconds(100));
   EXPECT_EQ(p.Backoff(3), std::chrono::milliseconds(200));
   EXPECT_EQ(p.Backoff(4), std::chrono::milliseconds(350));  // capped
-  r = 0.0;  // factor 0.5
+  r = 0.0;                                                  // factor 0.5
   EXPECT_EQ(p.Backoff(2), std::chrono::milliseconds(50));
   r = 1.0;  // factor 1.5
   EXPECT_EQ(p.Backoff(3), std::chrono::milliseconds(300));

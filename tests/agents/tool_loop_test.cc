@@ -12,38 +12,44 @@
 #include <sstream>
 #include <thread>
 
-#include "support/tracing_rig.h"
 #include "minion/agents/tool_loop.h"
 #include "minion/common/json.h"
 #include "minion/llm/offline_provider.h"
 #include "minion/llm/openai_provider.h"
 #include "minion/storage/memory_storage.h"
-#include "minion/tools/storage_tools.h"
 #include "minion/tools/builtin.h"
+#include "minion/tools/storage_tools.h"
+#include "support/tracing_rig.h"
 
 namespace minion::agents {
 namespace {
 
 namespace fs = std::filesystem;
 using ::minion::testing::StrAttr;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 json ToolCalls(std::vector<json> calls) {
-  return json{{"id", "chatcmpl-script"},
-              {"model", "scripted-1"},
-              {"choices", {{{"index", 0},
-                            {"finish_reason", "tool_calls"},
-                            {"message", {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", calls}}}}}},
-              {"usage", {{"prompt_tokens", 10}, {"completion_tokens", 5}}}};
+  return json{
+      {"id", "chatcmpl-script"},
+      {"model", "scripted-1"},
+      {"choices",
+       {{{"index", 0},
+         {"finish_reason", "tool_calls"},
+         {"message", {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", calls}}}}}},
+      {"usage", {{"prompt_tokens", 10}, {"completion_tokens", 5}}}};
 }
 json Call(const std::string& id, const std::string& name, const std::string& arguments) {
-  return json{{"id", id}, {"type", "function"}, {"function", {{"name", name}, {"arguments", arguments}}}};
+  return json{
+      {"id", id}, {"type", "function"}, {"function", {{"name", name}, {"arguments", arguments}}}};
 }
 json Final(const std::string& text) {
   return json{{"id", "chatcmpl-final"},
               {"model", "scripted-1"},
-              {"choices", {{{"index", 0}, {"finish_reason", "stop"}, {"message", {{"role", "assistant"}, {"content", text}}}}}},
+              {"choices",
+               {{{"index", 0},
+                 {"finish_reason", "stop"},
+                 {"message", {{"role", "assistant"}, {"content", text}}}}}},
               {"usage", {{"prompt_tokens", 20}, {"completion_tokens", 3}}}};
 }
 
@@ -52,16 +58,17 @@ class ScriptedModelServer {
  public:
   using Script = std::function<json(int, const json&)>;
   explicit ScriptedModelServer(Script script) : script_(std::move(script)) {
-    server_.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-      json body = json::parse(req.body, nullptr, false);
-      int n;
-      {
-        std::lock_guard lock(mu_);
-        n = static_cast<int>(requests_.size());
-        requests_.push_back(body);
-      }
-      res.set_content(script_(n, body).dump(), "application/json");
-    });
+    server_.Post("/v1/chat/completions",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   json body = json::parse(req.body, nullptr, false);
+                   int n;
+                   {
+                     std::lock_guard lock(mu_);
+                     n = static_cast<int>(requests_.size());
+                     requests_.push_back(body);
+                   }
+                   res.set_content(script_(n, body).dump(), "application/json");
+                 });
     port_ = server_.bind_to_any_port("127.0.0.1");
     // The socket listens from bind on; requests queue until the loop accepts them.
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -89,7 +96,8 @@ class ScriptedModelServer {
 std::map<std::string, json> ToolReplies(const json& body) {
   std::map<std::string, json> out;
   for (const auto& m : body["messages"]) {
-    if (m["role"] == "tool") out[m["tool_call_id"].get<std::string>()] = json::parse(m["content"].get<std::string>());
+    if (m["role"] == "tool")
+      out[m["tool_call_id"].get<std::string>()] = json::parse(m["content"].get<std::string>());
   }
   return out;
 }
@@ -97,8 +105,9 @@ std::map<std::string, json> ToolReplies(const json& body) {
 class ToolLoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("minion_tool_loop_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ = fs::temp_directory_path() /
+            ("minion_tool_loop_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
     workspace_ = root_ / "workspace";
     fs::create_directories(workspace_);
@@ -123,7 +132,8 @@ class ToolLoopTest : public ::testing::Test {
   // Runs the loop under a parent span and ends it, so every span is exported.
   Result<ToolLoopResult> RunUnderParent(llm::Provider& provider, llm::ChatRequest request,
                                         const ToolLoopOptions& options = {}) {
-    auto [ctx, span] = observability::StartSpan(*capture_.tracer, trace::Context(), "worker.test", observability::Component::kWorker);
+    auto [ctx, span] = observability::StartSpan(*capture_.tracer, trace::Context(), "worker.test",
+                                                observability::Component::kWorker);
     parent_id_ = span.GetContext().span_id();
     auto result = RunToolLoop(ctx, provider, registry_, std::move(request), options);
     span.End();
@@ -143,8 +153,10 @@ TEST_F(ToolLoopTest, WorkerCallsTwoToolsInSequenceAndGetsTheFinalAnswer) {
     if (n == 1) {
       // The model writes what the calculator told it.
       double value = ToolReplies(body).at("call_calc")["result"].get<double>();
-      return ToolCalls({Call("call_write", "write_file",
-                             json{{"path", "out/answer.txt"}, {"content", std::to_string(static_cast<int>(value))}}.dump())});
+      return ToolCalls({Call(
+          "call_write", "write_file",
+          json{{"path", "out/answer.txt"}, {"content", std::to_string(static_cast<int>(value))}}
+              .dump())});
     }
     return Final("wrote the answer");
   });
@@ -230,11 +242,11 @@ TEST_F(ToolLoopTest, RoundLimitIsAClearError) {
 TEST_F(ToolLoopTest, MalformedCallsGoBackAsToolErrorsNotCrashes) {
   ScriptedModelServer server([](int n, const json&) {
     if (n == 0) {
-      return ToolCalls({Call("bad_json", "calculator", "{\"expression\": 1+"),
-                        Call("unknown", "rm_rf", "{}"),
-                        Call("bad_schema", "calculator", R"({"expr":"1"})"),
-                        Call("not_object", "calculator", "[1,2]"),
-                        Call("escape", "write_file", R"({"path":"../escaped.txt","content":"x"})")});
+      return ToolCalls(
+          {Call("bad_json", "calculator", "{\"expression\": 1+"), Call("unknown", "rm_rf", "{}"),
+           Call("bad_schema", "calculator", R"({"expr":"1"})"),
+           Call("not_object", "calculator", "[1,2]"),
+           Call("escape", "write_file", R"({"path":"../escaped.txt","content":"x"})")});
     }
     return Final("sorry");
   });
@@ -246,9 +258,12 @@ TEST_F(ToolLoopTest, MalformedCallsGoBackAsToolErrorsNotCrashes) {
   EXPECT_THAT(replies["bad_json"]["error"].get<std::string>(), HasSubstr("not valid JSON"));
   EXPECT_THAT(replies["unknown"]["error"].get<std::string>(), HasSubstr("unknown tool \"rm_rf\""));
   EXPECT_THAT(replies["unknown"]["error"].get<std::string>(), HasSubstr("calculator, http_get"));
-  EXPECT_THAT(replies["bad_schema"]["error"].get<std::string>(), HasSubstr("missing required field \"expression\""));
-  EXPECT_THAT(replies["not_object"]["error"].get<std::string>(), HasSubstr("must be a JSON object"));
-  EXPECT_THAT(replies["escape"]["error"].get<std::string>(), HasSubstr("leaves the workspace root"));
+  EXPECT_THAT(replies["bad_schema"]["error"].get<std::string>(),
+              HasSubstr("missing required field \"expression\""));
+  EXPECT_THAT(replies["not_object"]["error"].get<std::string>(),
+              HasSubstr("must be a JSON object"));
+  EXPECT_THAT(replies["escape"]["error"].get<std::string>(),
+              HasSubstr("leaves the workspace root"));
   EXPECT_FALSE(fs::exists(root_ / "escaped.txt"));
   for (const auto& call : result->calls) EXPECT_FALSE(call.ok) << call.id;
   // A made-up name never becomes a span name; the rest are spans with ERROR status.
@@ -272,7 +287,8 @@ TEST_F(ToolLoopTest, OnlyAllowedToolsAreOfferedAndCallable) {
   auto requests = server.requests();
   ASSERT_EQ(requests[0]["tools"].size(), 1u);
   EXPECT_EQ(requests[0]["tools"][0]["function"]["name"], "calculator");
-  EXPECT_THAT(ToolReplies(requests[1]).at("c1")["error"].get<std::string>(), HasSubstr("unknown tool"));
+  EXPECT_THAT(ToolReplies(requests[1]).at("c1")["error"].get<std::string>(),
+              HasSubstr("unknown tool"));
   EXPECT_FALSE(fs::exists(workspace_ / "a"));
   options.allowed_tools = {"nope"};
   auto bad = RunUnderParent(*provider, Ask("x"), options);
@@ -296,6 +312,7 @@ TEST_F(ToolLoopTest, StopAndDeadlineEndTheLoopBetweenSteps) {
       clock_.Advance(std::chrono::seconds(10));
       return json::object();
     }
+
    private:
     SimulatedClock& clock_;
   };
@@ -318,7 +335,9 @@ TEST_F(ToolLoopTest, StopAndDeadlineEndTheLoopBetweenSteps) {
 }
 
 TEST_F(ToolLoopTest, LongToolResultsAreCutBeforeTheyReachTheModel) {
-  ASSERT_TRUE(tools::MakeWriteFileTool({workspace_})->Invoke({}, {{"path", "big.txt"}, {"content", std::string(5000, 'a')}}).ok());
+  ASSERT_TRUE(tools::MakeWriteFileTool({workspace_})
+                  ->Invoke({}, {{"path", "big.txt"}, {"content", std::string(5000, 'a')}})
+                  .ok());
   ScriptedModelServer server([](int n, const json&) {
     if (n == 0) return ToolCalls({Call("r", "read_file", R"({"path":"big.txt"})")});
     return Final("read");
@@ -328,7 +347,8 @@ TEST_F(ToolLoopTest, LongToolResultsAreCutBeforeTheyReachTheModel) {
   options.max_result_bytes = 1000;
   auto result = RunUnderParent(*provider, Ask("read"), options);
   ASSERT_TRUE(result.ok());
-  EXPECT_THAT(result->calls[0].result, HasSubstr("[truncated: the result was longer than 1000 bytes]"));
+  EXPECT_THAT(result->calls[0].result,
+              HasSubstr("[truncated: the result was longer than 1000 bytes]"));
   EXPECT_LT(result->calls[0].result.size(), 1100u);
 }
 
@@ -349,7 +369,8 @@ TEST_F(ToolLoopTest, OfflineProviderWritesTheFileThenRecordsTheArtifact) {
   std::stringstream content;
   content << in.rdbuf();
   EXPECT_THAT(content.str(), HasSubstr("def run(inputs: dict)"));
-  EXPECT_THAT(result->final_response.content, HasSubstr("Saved as generated/implement_a_word_counter_in_python.py"));
+  EXPECT_THAT(result->final_response.content,
+              HasSubstr("Saved as generated/implement_a_word_counter_in_python.py"));
   auto record = store->Get({}, "artifacts", "generated/implement_a_word_counter_in_python.py");
   ASSERT_TRUE(record.ok()) << record.status().ToString();
   EXPECT_EQ(json::parse(*record)["language"], "python");

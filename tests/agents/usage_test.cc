@@ -181,13 +181,13 @@ class ScriptedModel {
         {"id", "chatcmpl-" + std::to_string(n)},
         {"object", "chat.completion"},
         {"model", "gpt-4o"},
-        {"choices",
-         json::array(
-             {json{{"index", 0},
-                   {"message", {{"role", "assistant"},
-                                {"content", n == 1 && !first_reply_.empty() ? first_reply_
-                                                                            : "answer " + std::to_string(n)}}},
-                   {"finish_reason", "stop"}}})},
+        {"choices", json::array({json{{"index", 0},
+                                      {"message",
+                                       {{"role", "assistant"},
+                                        {"content", n == 1 && !first_reply_.empty()
+                                                        ? first_reply_
+                                                        : "answer " + std::to_string(n)}}},
+                                      {"finish_reason", "stop"}}})},
         {"usage",
          {{"prompt_tokens", 100 + 3 * n}, {"completion_tokens", 20 + 7 * n}, {"total_tokens", 0}}}};
     r.body = body.dump();
@@ -375,7 +375,8 @@ TEST_F(UsageEndToEnd, TheLlmPlannersCallsAreInTheTaskTotal) {
   // Request 1 is the planner's (its reply is the plan), 2 and 3 the two parallel subtasks'.
   ScriptedModel model(0, R"({"subtasks": [{"name": "a", "capability": "code_generation"},)"
                          R"( {"name": "b", "capability": "code_generation"}]})");
-  auto c = Make(model.url(), /*http_retries=*/0, /*attempts=*/1, nullptr, 2, nullptr, /*llm_planner=*/true);
+  auto c = Make(model.url(), /*http_retries=*/0, /*attempts=*/1, nullptr, 2, nullptr,
+                /*llm_planner=*/true);
   TaskResult r = c->ExecuteTask({"plan then build", "", "not_a_capability", 5, {}});
   ASSERT_TRUE(r.ok()) << r.status.ToString();
   ASSERT_TRUE(c->Shutdown().ok());

@@ -53,14 +53,20 @@ TEST(WireTest, SubtaskDecodingRejectsWrongTypesAndSizes) {
   EXPECT_TRUE(DecodeSubtask(good).ok());
   EXPECT_EQ(DecodeSubtask(json::array()).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(DecodeSubtask(json("text")).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(with("subtask_id", 7).message().find("'subtask_id' must be a string, got number"), std::string::npos);
-  EXPECT_NE(with("capability", nullptr).message().find("'capability' is missing"), std::string::npos);
-  EXPECT_NE(with("priority", "high").message().find("'priority' must be an integer"), std::string::npos);
-  EXPECT_NE(with("priority", 1e300).message().find("'priority' must be an integer"), std::string::npos);
-  EXPECT_NE(with("attempt", 0).message().find("'attempt' must be an integer of at least 1"), std::string::npos);
+  EXPECT_NE(with("subtask_id", 7).message().find("'subtask_id' must be a string, got number"),
+            std::string::npos);
+  EXPECT_NE(with("capability", nullptr).message().find("'capability' is missing"),
+            std::string::npos);
+  EXPECT_NE(with("priority", "high").message().find("'priority' must be an integer"),
+            std::string::npos);
+  EXPECT_NE(with("priority", 1e300).message().find("'priority' must be an integer"),
+            std::string::npos);
+  EXPECT_NE(with("attempt", 0).message().find("'attempt' must be an integer of at least 1"),
+            std::string::npos);
   EXPECT_NE(with("attempt", 4294967296LL).message().find("'attempt'"), std::string::npos);
   EXPECT_NE(with("timeout_ms", -5).message().find("'timeout_ms'"), std::string::npos);
-  EXPECT_NE(with("dependency_outputs", json::array()).message().find("must be an object"), std::string::npos);
+  EXPECT_NE(with("dependency_outputs", json::array()).message().find("must be an object"),
+            std::string::npos);
   EXPECT_NE(with("task_id", std::string(kMaxWireIdBytes + 1, 'x')).message().find("over the limit"),
             std::string::npos);
   // The error quoting a bad value stays short.
@@ -89,11 +95,14 @@ TEST(WireTest, RepliesRoundTripAsResultOrError) {
 }
 
 TEST(WireTest, ReplyDecodingRejectsGarbage) {
-  EXPECT_EQ(DecodeReply(MessageType::kTask, json::object()).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(DecodeReply(MessageType::kResult, json::array()).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeReply(MessageType::kTask, json::object()).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeReply(MessageType::kResult, json::array()).status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_FALSE(DecodeReply(MessageType::kError, json{{"code", "INTERNAL"}}).ok());  // no message
   EXPECT_FALSE(DecodeReply(MessageType::kError, json{{"error", 3}}).ok());
-  auto unknown = DecodeReply(MessageType::kError, json{{"error", "x"}, {"code", std::string(5000, 'Z')}});
+  auto unknown =
+      DecodeReply(MessageType::kError, json{{"error", "x"}, {"code", std::string(5000, 'Z')}});
   ASSERT_FALSE(unknown.ok());
   EXPECT_LT(unknown.status().message().size(), 200u);
   // "OK" is not an error code: an error reply claiming success is malformed.
@@ -123,12 +132,14 @@ TEST(WireTest, ParseMessageRejectsDeepNestingWithoutRecursing) {
   auto parsed = ParseMessage(deep);
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(parsed.status().message().find("deeper than"), std::string::npos) << parsed.status().message();
+  EXPECT_NE(parsed.status().message().find("deeper than"), std::string::npos)
+      << parsed.status().message();
   // Brackets inside strings do not count.
   std::string text = R"({"id":"m","type":"task","content":")" + std::string(10000, '[') + R"("})";
   EXPECT_TRUE(ParseMessage(text).ok());
   // Moderate nesting is fine.
-  std::string ok = R"({"id":"m","type":"task","content":)" + std::string(50, '[') + std::string(50, ']') + "}";
+  std::string ok =
+      R"({"id":"m","type":"task","content":)" + std::string(50, '[') + std::string(50, ']') + "}";
   EXPECT_TRUE(ParseMessage(ok).ok());
 }
 

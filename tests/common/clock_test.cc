@@ -12,7 +12,8 @@ namespace {
 std::uint64_t Realtime() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 // The system clock may extrapolate from the CPU's cycle counter; it must still agree with
@@ -32,7 +33,8 @@ TEST(SystemClockTest, AgreesWithRealtimeOnEveryThread) {
       if (now + 100'000 < previous) ++backwards;  // > 100 µs backwards
       previous = now;
     }
-    EXPECT_LT(max_error, 5'000'000u) << "system clock differs from CLOCK_REALTIME by " << max_error << " ns";
+    EXPECT_LT(max_error, 5'000'000u)
+        << "system clock differs from CLOCK_REALTIME by " << max_error << " ns";
     EXPECT_EQ(backwards, 0);
   };
   std::vector<std::thread> threads;

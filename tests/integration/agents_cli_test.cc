@@ -8,12 +8,12 @@
 #include <future>
 #include <set>
 
-#include "support/tracing_rig.h"
 #include "minion/agents/coordinator.h"
-#include "minion/agents/runtime_builder.h"
 #include "minion/agents/external_worker.h"
-#include "offline_cli.h"
 #include "minion/agents/ledger.h"
+#include "minion/agents/runtime_builder.h"
+#include "offline_cli.h"
+#include "support/tracing_rig.h"
 
 namespace minion::agents {
 namespace {
@@ -29,10 +29,11 @@ TEST(MinionCliTest, RunSucceedsAndContinuesTheCallersTraceparent) {
   auto tid = trace::TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e4736").value();
   auto sid = trace::SpanId::FromHex("00f067aa0ba902b7").value();
   trace::Context caller(trace::SpanContext(tid, sid, trace::TraceFlags(1), true));
-  auto out = RunExternalCommand(caller,
-                                Cli({"run", "--name", "Generate REST API", "--type", "code_generation",
-                                     "--priority", "8", "--json", "--no-trace-tree"}),
-                                json::object());
+  auto out =
+      RunExternalCommand(caller,
+                         Cli({"run", "--name", "Generate REST API", "--type", "code_generation",
+                              "--priority", "8", "--json", "--no-trace-tree"}),
+                         json::object());
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ((*out)["status"], "succeeded");
   EXPECT_EQ((*out)["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -50,8 +51,9 @@ TEST(MinionCliTest, RunJsonReportsUsageAndCost) {
     f << R"({"_note": "test", "gpt-4o": {"input_per_million": 2.5, "output_per_million": 10}})";
   }
   for (bool with_prices : {false, true}) {
-    std::vector<std::string> args = {"run", "--name", "Generate REST API", "--type", "code_generation",
-                                     "--json", "--no-trace-tree"};
+    std::vector<std::string> args = {
+        "run",    "--name",         "Generate REST API", "--type", "code_generation",
+        "--json", "--no-trace-tree"};
     if (with_prices) args.insert(args.end(), {"--prices", prices});
     auto out = RunExternalCommand({}, Cli(args), json::object());
     ASSERT_TRUE(out.ok()) << out.status().ToString();
@@ -70,25 +72,31 @@ TEST(MinionCliTest, RunJsonReportsUsageAndCost) {
     std::ofstream f(prices);
     f << R"({"gpt-4o": {"input_per_million": -1, "output_per_million": 10}})";
   }
-  auto bad = RunExternalCommand({}, Cli({"run", "--name", "x", "--type", "code_generation", "--prices", prices}),
-                                json::object());
+  auto bad = RunExternalCommand(
+      {}, Cli({"run", "--name", "x", "--type", "code_generation", "--prices", prices}),
+      json::object());
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("exited with status 2"), std::string::npos) << bad.status().message();
-  EXPECT_NE(bad.status().message().find("non-negative"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("exited with status 2"), std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("non-negative"), std::string::npos)
+      << bad.status().message();
   std::filesystem::remove(prices);
 }
 
 TEST(MinionCliTest, UnofferedTypeExitsNonZeroNamingTheCapability) {
-  auto out = RunExternalCommand({}, Cli({"run", "--name", "x", "--type", "quantum_teleportation", "--json",
-                                         "--no-trace-tree"}),
-                                json::object());
+  auto out = RunExternalCommand(
+      {},
+      Cli({"run", "--name", "x", "--type", "quantum_teleportation", "--json", "--no-trace-tree"}),
+      json::object());
   ASSERT_FALSE(out.ok());
-  EXPECT_NE(out.status().message().find("exited with status 1"), std::string::npos) << out.status().message();
+  EXPECT_NE(out.status().message().find("exited with status 1"), std::string::npos)
+      << out.status().message();
   EXPECT_NE(out.status().message().find("'quantum_teleportation'"), std::string::npos);
 }
 
 TEST(MinionCliTest, BadFlagsExitNonZero) {
-  auto out = RunExternalCommand({}, Cli({"run", "--name", "x", "--type", "y", "--priority", "11"}), json::object());
+  auto out = RunExternalCommand({}, Cli({"run", "--name", "x", "--type", "y", "--priority", "11"}),
+                                json::object());
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("--priority"), std::string::npos);
 }
@@ -96,7 +104,8 @@ TEST(MinionCliTest, BadFlagsExitNonZero) {
 // Several `minion run` processes sharing one --ledger: every task, subtask and step must land
 // (before, writers that found the database locked lost their rows and still exited 0).
 TEST(MinionCliTest, ConcurrentRunsSharingOneLedgerLoseNoRows) {
-  const auto dir = std::filesystem::temp_directory_path() / ("minion-ledger-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("minion-ledger-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto db = (dir / "shared.db").string();
   const auto workflow = (dir / "wide.json").string();
@@ -114,9 +123,11 @@ TEST(MinionCliTest, ConcurrentRunsSharingOneLedgerLoseNoRows) {
   std::vector<std::future<Result<json>>> runs;
   for (int p = 0; p < kProcesses; ++p) {
     runs.push_back(std::async(std::launch::async, [&, p] {
-      return RunExternalCommand({}, Cli({"run", "--name", "ledger " + std::to_string(p), "--type", "workflow",
-                                         "--workflow", workflow, "--ledger", db, "--json", "--no-trace-tree"}),
-                                json::object());
+      return RunExternalCommand(
+          {},
+          Cli({"run", "--name", "ledger " + std::to_string(p), "--type", "workflow", "--workflow",
+               workflow, "--ledger", db, "--json", "--no-trace-tree"}),
+          json::object());
     }));
   }
   std::set<std::string> task_ids;
@@ -139,7 +150,8 @@ TEST(MinionCliTest, ConcurrentRunsSharingOneLedgerLoseNoRows) {
     auto subtasks = (*ledger)->Subtasks(t.task_id);
     ASSERT_TRUE(subtasks.ok());
     EXPECT_EQ(subtasks->size(), static_cast<std::size_t>(kSubtasks));
-    for (const auto& s : *subtasks) EXPECT_EQ(s.status, "succeeded") << t.task_id << " " << s.subtask_id;
+    for (const auto& s : *subtasks)
+      EXPECT_EQ(s.status, "succeeded") << t.task_id << " " << s.subtask_id;
     auto steps = (*ledger)->Steps(t.task_id);
     ASSERT_TRUE(steps.ok());
     // plan, a dispatch and a result per subtask, done.
@@ -157,7 +169,8 @@ class TwoPlans final : public llm::Provider {
   Result<llm::ChatResponse> Chat(const trace::Context&, const llm::ChatRequest& request) override {
     llm::ChatResponse r;
     bool replan = request.messages.back().content.find("previous plan failed") != std::string::npos;
-    r.content = replan ? "Second try:\n```json\n{\"subtasks\": [{\"name\": \"fix\", \"capability\": \"good_cap\"}]}\n```"
+    r.content = replan ? "Second try:\n```json\n{\"subtasks\": [{\"name\": \"fix\", "
+                         "\"capability\": \"good_cap\"}]}\n```"
                        : R"({"subtasks": [{"name": "try", "capability": "bad_cap"}]})";
     return r;
   }
@@ -171,14 +184,18 @@ TEST(ReplanTest, LlmPlannerReplansOnceAfterAFailure) {
   o.planner_mode = PlannerMode::kLlm;
   o.orchestrator.retry.max_attempts = 1;
   auto coordinator = BuildCoordinator(std::move(o), {.builtin_workers = false}).value();
-  ASSERT_TRUE(coordinator->CreateWorker({"bad", "", {"bad_cap"}, "", 5, {}},
-                                        [](const trace::Context&, const Subtask&) -> Result<json> {
-                                          return InternalError("bad worker");
-                                        }).ok());
-  ASSERT_TRUE(coordinator->CreateWorker({"good", "", {"good_cap"}, "", 5, {}},
-                                        [](const trace::Context&, const Subtask&) -> Result<json> {
-                                          return json{{"fixed", true}};
-                                        }).ok());
+  ASSERT_TRUE(coordinator
+                  ->CreateWorker({"bad", "", {"bad_cap"}, "", 5, {}},
+                                 [](const trace::Context&, const Subtask&) -> Result<json> {
+                                   return InternalError("bad worker");
+                                 })
+                  .ok());
+  ASSERT_TRUE(coordinator
+                  ->CreateWorker({"good", "", {"good_cap"}, "", 5, {}},
+                                 [](const trace::Context&, const Subtask&) -> Result<json> {
+                                   return json{{"fixed", true}};
+                                 })
+                  .ok());
   TaskResult r = coordinator->ExecuteTask({"Recover", "", "anything", 5, {}});
   ASSERT_TRUE(r.ok()) << r.status.ToString();
   EXPECT_TRUE(r.replanned);
@@ -204,10 +221,12 @@ TEST(ReplanTest, DirectPlannerDoesNotReplan) {
   o.tracer = tracing.tracer;
   o.orchestrator.retry.max_attempts = 1;
   auto coordinator = BuildCoordinator(std::move(o), {.builtin_workers = false}).value();
-  ASSERT_TRUE(coordinator->CreateWorker({"bad", "", {"bad_cap"}, "", 5, {}},
-                                        [](const trace::Context&, const Subtask&) -> Result<json> {
-                                          return InternalError("bad worker");
-                                        }).ok());
+  ASSERT_TRUE(coordinator
+                  ->CreateWorker({"bad", "", {"bad_cap"}, "", 5, {}},
+                                 [](const trace::Context&, const Subtask&) -> Result<json> {
+                                   return InternalError("bad worker");
+                                 })
+                  .ok());
   TaskResult r = coordinator->ExecuteTask({"Fail", "", "bad_cap", 5, {}});
   EXPECT_FALSE(r.ok());
   EXPECT_FALSE(r.replanned);

@@ -10,20 +10,18 @@
 #include <set>
 #include <thread>
 
+#include "minion/agents/coordinator.h"
+#include "minion/agents/external_worker.h"
+#include "minion/agents/runtime_builder.h"
+#include "minion/llm/offline_provider.h"
 #include "support/gate.h"
 #include "support/tracing_rig.h"
-#include "minion/agents/coordinator.h"
-#include "minion/agents/runtime_builder.h"
-#include "minion/agents/external_worker.h"
-#include "minion/llm/offline_provider.h"
 
 namespace minion::agents {
 namespace {
 
 using minion::testing::TracingRig;
 using nlohmann::json;
-
-
 
 class AgentsTraceTest : public ::testing::Test {
  protected:
@@ -52,7 +50,8 @@ class AgentsTraceTest : public ::testing::Test {
 
 TEST_F(AgentsTraceTest, CodeGenerationTaskProducesTheSeedTraceTree) {
   auto coordinator = Make(Options(/*builtin=*/true));
-  TaskResult r = coordinator->ExecuteTask({"Generate REST API", "users endpoint", "code_generation", 8, "GET /users"});
+  TaskResult r = coordinator->ExecuteTask(
+      {"Generate REST API", "users endpoint", "code_generation", 8, "GET /users"});
   ASSERT_TRUE(r.ok()) << r.status.ToString();
   ASSERT_EQ(r.subtasks.size(), 1u);
   EXPECT_EQ(r.subtasks[0].worker_id, "coder-1");
@@ -76,7 +75,8 @@ TEST_F(AgentsTraceTest, CodeGenerationTaskProducesTheSeedTraceTree) {
   ASSERT_EQ(plans.size(), 1u);
   EXPECT_EQ(plans[0]->parent_span_id, root.span_id);
   EXPECT_EQ(minion::testing::Str(*plans[0], "operation"), "plan");
-  EXPECT_EQ(minion::testing::Str(*plans[0], "multiagent.orchestrator.id"), "coordinator.orchestrator");
+  EXPECT_EQ(minion::testing::Str(*plans[0], "multiagent.orchestrator.id"),
+            "coordinator.orchestrator");
   auto dispatches = minion::testing::Named(spans, "orchestrator.dispatch");
   ASSERT_EQ(dispatches.size(), 1u);
   EXPECT_EQ(dispatches[0]->parent_span_id, root.span_id);
@@ -110,7 +110,8 @@ TEST_F(AgentsTraceTest, CodeGenerationTaskProducesTheSeedTraceTree) {
   // The LLM call nests under the worker.
   bool llm_under_worker = false;
   for (const auto& s : spans) {
-    if (s.name.rfind("llm.offline.", 0) == 0 && s.parent_span_id == worker.span_id) llm_under_worker = true;
+    if (s.name.rfind("llm.offline.", 0) == 0 && s.parent_span_id == worker.span_id)
+      llm_under_worker = true;
   }
   EXPECT_TRUE(llm_under_worker);
   EXPECT_LE(root.start_time, task_send->start_time);
@@ -138,10 +139,13 @@ TEST_F(AgentsTraceTest, FailingWorkerMarksWorkerAndTaskSpansError) {
   auto o = Options();
   o.orchestrator.retry.max_attempts = 1;
   auto coordinator = Make(std::move(o));
-  ASSERT_TRUE(coordinator->CreateWorker({"broken-1", "custom", {"code_generation"}, "", 5, WorkerStatus::kOffline},
-                                        [](const trace::Context&, const Subtask&) -> Result<json> {
-                                          return InternalError("compiler exploded");
-                                        }).ok());
+  ASSERT_TRUE(
+      coordinator
+          ->CreateWorker({"broken-1", "custom", {"code_generation"}, "", 5, WorkerStatus::kOffline},
+                         [](const trace::Context&, const Subtask&) -> Result<json> {
+                           return InternalError("compiler exploded");
+                         })
+          .ok());
   TaskResult r = coordinator->ExecuteTask({"Generate", "", "code_generation", 3, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status.message().find("compiler exploded"), std::string::npos) << r.status.ToString();
@@ -176,7 +180,8 @@ TEST_F(AgentsTraceTest, UnofferedTypeFailsNamingTheCapability) {
   auto roots = minion::testing::Named(spans, "multiagent.task.quantum_teleportation");
   ASSERT_EQ(roots.size(), 1u);
   EXPECT_EQ(roots[0]->status, trace::SpanStatusCode::kError);
-  for (const auto& s : spans) EXPECT_NE(s.name.rfind("worker.", 0), 0u) << "routed anyway: " << s.name;
+  for (const auto& s : spans)
+    EXPECT_NE(s.name.rfind("worker.", 0), 0u) << "routed anyway: " << s.name;
 }
 
 TEST_F(AgentsTraceTest, WorkflowRunsIndependentSubtasksInParallelAndRespectsDependencies) {
@@ -193,16 +198,20 @@ TEST_F(AgentsTraceTest, WorkflowRunsIndependentSubtasksInParallelAndRespectsDepe
   auto meeting = [&](std::string name) {
     return [&both, name](const trace::Context&, const Subtask&) -> Result<json> {
       // Both independent subtasks must be running at once to get past here.
-      if (!both.ArriveAndWait(std::chrono::seconds(20))) return DeadlineExceededError(name + " ran alone: no overlap");
+      if (!both.ArriveAndWait(std::chrono::seconds(20)))
+        return DeadlineExceededError(name + " ran alone: no overlap");
       return json{{"from", name}};
     };
   };
   ASSERT_TRUE(coordinator->CreateWorker({"l", "", {"left_cap"}, "", 5, {}}, meeting("left")).ok());
-  ASSERT_TRUE(coordinator->CreateWorker({"r", "", {"right_cap"}, "", 5, {}}, meeting("right")).ok());
-  ASSERT_TRUE(coordinator->CreateWorker({"j", "", {"join_cap"}, "", 5, {}},
-                                        [](const trace::Context&, const Subtask& s) -> Result<json> {
-                                          return json{{"saw", s.dependency_outputs}};
-                                        }).ok());
+  ASSERT_TRUE(
+      coordinator->CreateWorker({"r", "", {"right_cap"}, "", 5, {}}, meeting("right")).ok());
+  ASSERT_TRUE(coordinator
+                  ->CreateWorker({"j", "", {"join_cap"}, "", 5, {}},
+                                 [](const trace::Context&, const Subtask& s) -> Result<json> {
+                                   return json{{"saw", s.dependency_outputs}};
+                                 })
+                  .ok());
   TaskResult r = coordinator->ExecuteTask({"Fan in", "", "workflow", 5, {}});
   ASSERT_TRUE(r.ok()) << r.status.ToString();
   ASSERT_EQ(r.subtasks.size(), 3u);
@@ -231,11 +240,14 @@ TEST_F(AgentsTraceTest, RetriesAFailedAttemptWithBackoff) {
   o.orchestrator.retry.max_attempts = 3;
   std::atomic<int> calls{0};
   auto coordinator = Make(std::move(o));
-  ASSERT_TRUE(coordinator->CreateWorker({"flaky", "", {"flaky_cap"}, "", 5, {}},
-                                        [&](const trace::Context&, const Subtask& s) -> Result<json> {
-                                          if (calls.fetch_add(1) == 0) return UnavailableError("first try fails");
-                                          return json{{"attempt", s.attempt}};
-                                        }).ok());
+  ASSERT_TRUE(coordinator
+                  ->CreateWorker({"flaky", "", {"flaky_cap"}, "", 5, {}},
+                                 [&](const trace::Context&, const Subtask& s) -> Result<json> {
+                                   if (calls.fetch_add(1) == 0)
+                                     return UnavailableError("first try fails");
+                                   return json{{"attempt", s.attempt}};
+                                 })
+                  .ok());
   TaskResult r = coordinator->ExecuteTask({"Flaky", "", "flaky_cap", 5, {}});
   ASSERT_TRUE(r.ok()) << r.status.ToString();
   EXPECT_EQ(r.subtasks[0].attempts, 2);
@@ -265,11 +277,13 @@ TEST_F(AgentsTraceTest, SubtaskTimeoutFailsTheTaskWithDeadlineExceeded) {
   o.orchestrator.subtask_timeout = std::chrono::milliseconds(100);
   minion::testing::Gate gate;
   auto coordinator = Make(std::move(o));
-  ASSERT_TRUE(coordinator->CreateWorker({"stuck", "", {"stuck_cap"}, "", 5, {}},
-                                        [&](const trace::Context&, const Subtask&) -> Result<json> {
-                                          EXPECT_TRUE(gate.Wait());
-                                          return json{};
-                                        }).ok());
+  ASSERT_TRUE(coordinator
+                  ->CreateWorker({"stuck", "", {"stuck_cap"}, "", 5, {}},
+                                 [&](const trace::Context&, const Subtask&) -> Result<json> {
+                                   EXPECT_TRUE(gate.Wait());
+                                   return json{};
+                                 })
+                  .ok());
   TaskResult r = coordinator->ExecuteTask({"Stuck", "", "stuck_cap", 5, {}});
   gate.Open();
   EXPECT_EQ(r.status.code(), StatusCode::kDeadlineExceeded) << r.status.ToString();
@@ -279,8 +293,10 @@ TEST_F(AgentsTraceTest, SubtaskTimeoutFailsTheTaskWithDeadlineExceeded) {
 TEST_F(AgentsTraceTest, ParentContextContinuesTheCallersTrace) {
   auto coordinator = Make(Options(true));
   trace::SpanContext remote;
-  auto [caller_ctx, caller] = observability::StartSpan(*tracing_.tracer, {}, "caller", observability::Component::kMultiAgent);
-  TaskResult r = coordinator->ExecuteTask({"Summarise", "", "summarization", 5, "text"}, &caller_ctx);
+  auto [caller_ctx, caller] = observability::StartSpan(*tracing_.tracer, {}, "caller",
+                                                       observability::Component::kMultiAgent);
+  TaskResult r =
+      coordinator->ExecuteTask({"Summarise", "", "summarization", 5, "text"}, &caller_ctx);
   caller.End();
   ASSERT_TRUE(r.ok());
   auto spans = tracing_.Spans();
@@ -294,8 +310,10 @@ TEST_F(AgentsTraceTest, ExternalCommandWorkerGetsTheWorkerSpanAsTraceparent) {
   auto coordinator = Make(Options());
   ExternalCommandOptions ext;
   ext.argv = {MINION_AGENT_HELPER, "echo"};
-  ASSERT_TRUE(coordinator->CreateWorker({"ext", "external", {"shell"}, "", 5, {}},
-                                        MakeExternalCommandHandler(ext)).ok());
+  ASSERT_TRUE(
+      coordinator
+          ->CreateWorker({"ext", "external", {"shell"}, "", 5, {}}, MakeExternalCommandHandler(ext))
+          .ok());
   TaskResult r = coordinator->ExecuteTask({"Shell", "", "shell", 5, {{"cmd", "x"}}});
   ASSERT_TRUE(r.ok()) << r.status.ToString();
   EXPECT_EQ(r.subtasks[0].output["input"]["input"]["cmd"], "x");
@@ -310,15 +328,20 @@ TEST_F(AgentsTraceTest, ShutdownLetsInFlightTasksFinish) {
   auto coordinator = Make(Options());
   minion::testing::Gate gate;
   minion::testing::Latch entered(1);
-  ASSERT_TRUE(coordinator->CreateWorker({"slow", "", {"slow_cap"}, "", 5, {}},
-                                        [&](const trace::Context&, const Subtask&) -> Result<json> {
-                                          entered.CountDown();
-                                          EXPECT_TRUE(gate.Wait());
-                                          return json{{"done", true}};
-                                        }).ok());
-  auto task = std::async(std::launch::async, [&] { return coordinator->ExecuteTask({"Slow", "", "slow_cap", 5, {}}); });
+  ASSERT_TRUE(coordinator
+                  ->CreateWorker({"slow", "", {"slow_cap"}, "", 5, {}},
+                                 [&](const trace::Context&, const Subtask&) -> Result<json> {
+                                   entered.CountDown();
+                                   EXPECT_TRUE(gate.Wait());
+                                   return json{{"done", true}};
+                                 })
+                  .ok());
+  auto task = std::async(std::launch::async, [&] {
+    return coordinator->ExecuteTask({"Slow", "", "slow_cap", 5, {}});
+  });
   ASSERT_TRUE(entered.Wait());
-  auto shutdown = std::async(std::launch::async, [&] { return coordinator->Shutdown(std::chrono::seconds(60)); });
+  auto shutdown = std::async(std::launch::async,
+                             [&] { return coordinator->Shutdown(std::chrono::seconds(60)); });
   // New work is refused once shutdown has begun (the health check reports it first).
   while (coordinator->HealthCheck().overall != HealthState::kUnhealthy) std::this_thread::yield();
   TaskResult refused = coordinator->ExecuteTask({"Late", "", "slow_cap", 5, {}});
@@ -334,15 +357,20 @@ TEST_F(AgentsTraceTest, ShutdownCancelsTasksStillRunningAfterGrace) {
   auto coordinator = Make(Options());
   minion::testing::Gate gate;
   minion::testing::Latch entered(1);
-  ASSERT_TRUE(coordinator->CreateWorker({"slow", "", {"slow_cap"}, "", 5, {}},
-                                        [&](const trace::Context&, const Subtask&) -> Result<json> {
-                                          entered.CountDown();
-                                          EXPECT_TRUE(gate.Wait());
-                                          return json{};
-                                        }).ok());
-  auto task = std::async(std::launch::async, [&] { return coordinator->ExecuteTask({"Slow", "", "slow_cap", 5, {}}); });
+  ASSERT_TRUE(coordinator
+                  ->CreateWorker({"slow", "", {"slow_cap"}, "", 5, {}},
+                                 [&](const trace::Context&, const Subtask&) -> Result<json> {
+                                   entered.CountDown();
+                                   EXPECT_TRUE(gate.Wait());
+                                   return json{};
+                                 })
+                  .ok());
+  auto task = std::async(std::launch::async, [&] {
+    return coordinator->ExecuteTask({"Slow", "", "slow_cap", 5, {}});
+  });
   ASSERT_TRUE(entered.Wait());
-  auto shutdown = std::async(std::launch::async, [&] { return coordinator->Shutdown(std::chrono::milliseconds(0)); });
+  auto shutdown = std::async(std::launch::async,
+                             [&] { return coordinator->Shutdown(std::chrono::milliseconds(0)); });
   TaskResult r = task.get();  // returns while the worker is still blocked
   EXPECT_EQ(r.status.code(), StatusCode::kCancelled) << r.status.ToString();
   EXPECT_NE(r.status.message().find("shutting down"), std::string::npos);
@@ -359,10 +387,12 @@ TEST_F(AgentsTraceTest, ThousandConcurrentTasksLoseNoResult) {
   protocol.threads = 4;
   auto coordinator = Make(Options(), std::move(protocol));
   for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(coordinator->CreateWorker({"echo-" + std::to_string(i), "", {"echo"}, "", 5, {}},
-                                          [](const trace::Context&, const Subtask& s) -> Result<json> {
-                                            return s.input;
-                                          }).ok());
+    ASSERT_TRUE(coordinator
+                    ->CreateWorker({"echo-" + std::to_string(i), "", {"echo"}, "", 5, {}},
+                                   [](const trace::Context&, const Subtask& s) -> Result<json> {
+                                     return s.input;
+                                   })
+                    .ok());
   }
   constexpr int kTasks = 1000;
   std::vector<TaskResult> results(kTasks);
@@ -371,7 +401,8 @@ TEST_F(AgentsTraceTest, ThousandConcurrentTasksLoseNoResult) {
   for (int i = 0; i < kTasks; ++i) {
     threads.emplace_back([&, i] {
       EXPECT_TRUE(start.Wait());
-      results[i] = coordinator->ExecuteTask({"t" + std::to_string(i), "", "echo", 5, json{{"i", i}}});
+      results[i] =
+          coordinator->ExecuteTask({"t" + std::to_string(i), "", "echo", 5, json{{"i", i}}});
     });
   }
   start.CountDown();
@@ -387,7 +418,8 @@ TEST_F(AgentsTraceTest, ThousandConcurrentTasksLoseNoResult) {
   EXPECT_EQ(stats.tasks_succeeded, static_cast<std::uint64_t>(kTasks));
   auto spans = tracing_.Spans();
   EXPECT_EQ(minion::testing::Named(spans, "worker.echo").size(), static_cast<std::size_t>(kTasks));
-  EXPECT_EQ(minion::testing::Named(spans, "multiagent.task.echo").size(), static_cast<std::size_t>(kTasks));
+  EXPECT_EQ(minion::testing::Named(spans, "multiagent.task.echo").size(),
+            static_cast<std::size_t>(kTasks));
 }
 
 TEST_F(AgentsTraceTest, HealthReflectsWorkersAndShutdown) {

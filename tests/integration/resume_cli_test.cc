@@ -95,9 +95,9 @@ class Model {
     // (maybe-uninitialized, a known false positive) and the build uses -Werror.
     int step = 0;
     const std::string marker = "Task: STEP-";
-    if (auto at = user.find(marker);
-        at != std::string::npos && at + marker.size() < user.size() &&
-        user[at + marker.size()] >= '0' && user[at + marker.size()] <= '9')
+    if (auto at = user.find(marker); at != std::string::npos && at + marker.size() < user.size() &&
+                                     user[at + marker.size()] >= '0' &&
+                                     user[at + marker.size()] <= '9')
       step = user[at + marker.size()] - '0';
     {
       std::lock_guard lock(mu_);

@@ -9,8 +9,8 @@
 #include <fstream>
 
 #include "minion/agents/external_worker.h"
-#include "offline_cli.h"
 #include "minion/agents/ledger.h"
+#include "offline_cli.h"
 
 namespace minion::agents {
 namespace {
@@ -108,7 +108,8 @@ TEST_F(RunsCliTest, ListAndShowReadBackAWorkflowRun) {
   EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
   EXPECT_NE(text.find(trace_id), std::string::npos) << text;
   EXPECT_NE(text.find("[succeeded] review"), std::string::npos) << text;
-  EXPECT_NE(text.find("usage:    " + std::to_string((*run)["usage"]["input_tokens"].get<int>()) + " in / "),
+  EXPECT_NE(text.find("usage:    " + std::to_string((*run)["usage"]["input_tokens"].get<int>()) +
+                      " in / "),
             std::string::npos)
       << text;
   auto [list_code, list_text] = Shell(std::string(MINION_CLI) + " runs list --ledger " + db_);

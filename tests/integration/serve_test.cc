@@ -284,7 +284,8 @@ TEST_F(ServeTest, SeedQueriesOverTracesFromRealMinionRuns) {
   json by_op = serve.Get(svc + "&operation=multiagent.task.code_generation");
   EXPECT_EQ(V1TraceIds(by_op), Ids({a.trace_id}));
   ASSERT_EQ(by_op["data"].size(), 1u);
-  EXPECT_EQ(by_op["data"][0]["spans"].size(), kCodeGenerationSpans);  // the whole task, not only the matching span
+  EXPECT_EQ(by_op["data"][0]["spans"].size(),
+            kCodeGenerationSpans);  // the whole task, not only the matching span
   // An operation pattern.
   EXPECT_EQ(V1TraceIds(serve.Get(svc + "&operation=" + Encode("multiagent.task.*"))),
             Ids({a.trace_id, b.trace_id, c.trace_id, d.trace_id}));
@@ -354,7 +355,8 @@ TEST_F(ServeTest, KillNineThenRestartServesEverythingCommitted) {
     ASSERT_EQ(a.exit, 0);
     trace_id = a.trace_id;
     // The run returns after its export was answered 200, i.e. after the commit.
-    EXPECT_EQ(serve.Get("/api/traces/" + trace_id)["data"][0]["spans"].size(), kCodeGenerationSpans);
+    EXPECT_EQ(serve.Get("/api/traces/" + trace_id)["data"][0]["spans"].size(),
+              kCodeGenerationSpans);
     EXPECT_EQ(serve.Stop(SIGKILL), 128 + SIGKILL);
   }
   Serve again(File("t.db"));
@@ -422,12 +424,15 @@ TEST_F(ServeTest, OverloadAnswersRetryableAndTheExportersDeliverEverySpan) {
     ids.insert(r.trace_id);
     json t = serve.Get("/api/traces/" + r.trace_id);
     ASSERT_EQ(t["data"].size(), 1u) << r.trace_id;
-    EXPECT_EQ(t["data"][0]["spans"].size(), kCodeGenerationSpans) << r.trace_id;  // every span of the run
+    EXPECT_EQ(t["data"][0]["spans"].size(), kCodeGenerationSpans)
+        << r.trace_id;  // every span of the run
   }
   EXPECT_EQ(ids.size(), 4u);
   EXPECT_EQ(V1TraceIds(serve.Get("/api/traces?service=minion-multiagent&limit=100")), ids);
   const std::string summary = serve.StopAndReadRest(SIGTERM);
-  EXPECT_NE(summary.find("stored " + std::to_string(4 * kCodeGenerationSpans) + " spans"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("stored " + std::to_string(4 * kCodeGenerationSpans) + " spans"),
+            std::string::npos)
+      << summary;
   // The stop line's count ("... requests, refused N requests (queue full) ..."), not the
   // overload line's "request(s) refused so far", which may also be in what was read.
   const std::string marker = "requests, refused ";

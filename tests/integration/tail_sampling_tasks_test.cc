@@ -55,11 +55,13 @@ std::string Attr(const trace::SpanData& span, std::string_view key) {
 
 // The shape of one task's trace: span names (protocol.send qualified by message type) mapped
 // to the name of their parent, which must be in the same exported trace.
-std::multiset<std::string> Shape(const std::vector<const trace::SpanData*>& spans, std::string* problem) {
+std::multiset<std::string> Shape(const std::vector<const trace::SpanData*>& spans,
+                                 std::string* problem) {
   std::map<trace::SpanId, const trace::SpanData*> by_id;
   for (const auto* s : spans) by_id[s->span_id] = s;
   auto label = [](const trace::SpanData& s) {
-    return s.name == "protocol.send" ? s.name + "(" + Attr(s, "multiagent.message.type") + ")" : s.name;
+    return s.name == "protocol.send" ? s.name + "(" + Attr(s, "multiagent.message.type") + ")"
+                                     : s.name;
   };
   std::multiset<std::string> shape;
   int roots = 0;
@@ -132,8 +134,8 @@ TEST(TailSamplingTasksTest, ThousandTasksKeepEveryFailureWholeAndTheRatioOfTheRe
     threads.emplace_back([&] {
       for (int i = next++; i < kTasks; i = next++) {
         const bool fail = i % kFailEvery == 0;
-        results[i] = coordinator->ExecuteTask({"task " + std::to_string(i), "", "echo", 5,
-                                               json{{"n", i}, {"fail", fail}}});
+        results[i] = coordinator->ExecuteTask(
+            {"task " + std::to_string(i), "", "echo", 5, json{{"n", i}, {"fail", fail}}});
         std::uint64_t held = tail_raw->stats().traces_held;
         std::uint64_t seen = max_held.load();
         while (held > seen && !max_held.compare_exchange_weak(seen, held)) {
@@ -177,8 +179,10 @@ TEST(TailSamplingTasksTest, ThousandTasksKeepEveryFailureWholeAndTheRatioOfTheRe
 
   // Exactly the expected traces: every failure, and the SDK ratio sampler's pick of the rest.
   std::vector<trace::TraceId> missing, extra;
-  std::set_difference(expected.begin(), expected.end(), exported.begin(), exported.end(), std::back_inserter(missing));
-  std::set_difference(exported.begin(), exported.end(), expected.begin(), expected.end(), std::back_inserter(extra));
+  std::set_difference(expected.begin(), expected.end(), exported.begin(), exported.end(),
+                      std::back_inserter(missing));
+  std::set_difference(exported.begin(), exported.end(), expected.begin(), expected.end(),
+                      std::back_inserter(extra));
   EXPECT_TRUE(missing.empty()) << missing.size() << " expected traces were not exported, e.g. task "
                                << (missing.empty() ? -1 : task_of[missing[0]]);
   EXPECT_TRUE(extra.empty()) << extra.size() << " unexpected traces were exported";
@@ -226,7 +230,8 @@ TEST(TailSamplingTasksTest, ThousandTasksKeepEveryFailureWholeAndTheRatioOfTheRe
     ++checked_failing;
     EXPECT_EQ(shape, want_failing) << "task " << task;
     for (const auto* s : trace_spans) {
-      if (s->name == "worker.echo" || s->name == "multiagent.task.echo" || s->name == "orchestrator.dispatch") {
+      if (s->name == "worker.echo" || s->name == "multiagent.task.echo" ||
+          s->name == "orchestrator.dispatch") {
         EXPECT_EQ(s->status, trace::SpanStatusCode::kError) << "task " << task << " " << s->name;
       }
     }
@@ -241,7 +246,8 @@ TEST(TailSamplingTasksTest, ThousandTasksKeepEveryFailureWholeAndTheRatioOfTheRe
   EXPECT_EQ(stats.traces_kept_forced, 0u);
   EXPECT_EQ(stats.traces_kept_latency, 0u);
   EXPECT_EQ(stats.traces_dropped, static_cast<std::uint64_t>(healthy - healthy_sampled));
-  EXPECT_EQ(stats.spans_received, stats.spans_kept + stats.spans_dropped + stats.spans_dropped_memory + stats.spans_held);
+  EXPECT_EQ(stats.spans_received,
+            stats.spans_kept + stats.spans_dropped + stats.spans_dropped_memory + stats.spans_held);
   EXPECT_EQ(stats.spans_received, 6u * kTasks);
   EXPECT_EQ(stats.spans_kept, spans.size());
   EXPECT_EQ(stats.spans_dropped_memory, 0u);

@@ -18,8 +18,8 @@ namespace minion::agents {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 struct SpanRow {
   std::string name;
@@ -38,7 +38,7 @@ std::map<std::string, SpanRow> ReadSpans(const fs::path& file) {
       for (const auto& ss : rs["scopeSpans"]) {
         for (const auto& span : ss["spans"]) {
           out[span["spanId"].get<std::string>()] = {span["name"].get<std::string>(),
-                                                     span.value("parentSpanId", std::string())};
+                                                    span.value("parentSpanId", std::string())};
         }
       }
     }
@@ -49,16 +49,18 @@ std::map<std::string, SpanRow> ReadSpans(const fs::path& file) {
 class ToolsDemoTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("minion_tools_demo_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("minion_tools_demo_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
   ExternalCommandOptions Cli(std::vector<std::string> args) {
     ExternalCommandOptions o;
-    o.argv = {MINION_CLI, "run", "--name", "Generate REST API", "--type", "code_generation", "--priority", "8",
-              "--workspace", (dir_ / "ws").string()};
+    o.argv = {
+        MINION_CLI,        "run",        "--name", "Generate REST API", "--type",
+        "code_generation", "--priority", "8",      "--workspace",       (dir_ / "ws").string()};
     o.argv.insert(o.argv.end(), args.begin(), args.end());
     o.timeout = std::chrono::seconds(60);
     o.env["OTEL_TRACES_EXPORTER"] = "none";
@@ -70,7 +72,8 @@ class ToolsDemoTest : public ::testing::Test {
 };
 
 TEST_F(ToolsDemoTest, TraceHasTheSeedsWorkerSubtreeAndTheFileExists) {
-  auto out = RunExternalCommand({}, Cli({"--exporter", "file", "--json", "--no-trace-tree"}), json::object());
+  auto out = RunExternalCommand({}, Cli({"--exporter", "file", "--json", "--no-trace-tree"}),
+                                json::object());
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   ASSERT_EQ((*out)["status"], "succeeded") << out->dump();
   const json& output = (*out)["subtasks"][0]["output"];
@@ -120,7 +123,8 @@ TEST_F(ToolsDemoTest, HumanOutputSaysWhereTheFileIs) {
 }
 
 TEST_F(ToolsDemoTest, NoToolsKeepsTheModelOnlyWorkers) {
-  auto out = RunExternalCommand({}, Cli({"--no-tools", "--json", "--no-trace-tree"}), json::object());
+  auto out =
+      RunExternalCommand({}, Cli({"--no-tools", "--json", "--no-trace-tree"}), json::object());
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ((*out)["status"], "succeeded");
   EXPECT_FALSE((*out)["subtasks"][0]["output"].contains("files"));

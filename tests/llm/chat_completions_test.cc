@@ -148,8 +148,8 @@ TEST(ChatCompletionsTest, MalformedArgumentsTextIsKeptForTheCallerToReport) {
 
 TEST(ChatCompletionsTest, ToolCallsBeyondTheLimitsAreErrors) {
   auto call = [](const std::string& name, const std::string& args) {
-    return nlohmann::json{{"id", "c"}, {"type", "function"},
-                          {"function", {{"name", name}, {"arguments", args}}}};
+    return nlohmann::json{
+        {"id", "c"}, {"type", "function"}, {"function", {{"name", name}, {"arguments", args}}}};
   };
   auto body = [&](nlohmann::json calls) {
     return nlohmann::json{{"choices", {{{"message", {{"tool_calls", calls}}}}}}}.dump();
@@ -169,7 +169,8 @@ TEST(ChatCompletionsTest, ToolCallsBeyondTheLimitsAreErrors) {
   EXPECT_FALSE(r.ok());
   EXPECT_FALSE(ParseChatResponse(body(nlohmann::json::object())).ok());
   EXPECT_FALSE(ParseChatResponse(body({1})).ok());
-  EXPECT_FALSE(ParseChatResponse(body({{{"type", "retrieval"}, {"function", {{"name", "t"}}}}})).ok());
+  EXPECT_FALSE(
+      ParseChatResponse(body({{{"type", "retrieval"}, {"function", {{"name", "t"}}}}})).ok());
 }
 
 }  // namespace

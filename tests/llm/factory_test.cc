@@ -63,7 +63,8 @@ TEST(FactoryTest, KeyAloneMeansOpenAiDefaultUrl) {
 }
 
 TEST(FactoryTest, ExplicitOfflineWinsOverKeys) {
-  auto p = MakeProviderFromEnv(Env({{"OPENAI_API_KEY", "sk-1"}, {"MINION_LLM_PROVIDER", "offline"}}));
+  auto p =
+      MakeProviderFromEnv(Env({{"OPENAI_API_KEY", "sk-1"}, {"MINION_LLM_PROVIDER", "offline"}}));
   ASSERT_TRUE(p.ok());
   EXPECT_EQ((*p)->Name(), "offline");
 }
@@ -72,8 +73,8 @@ TEST(FactoryTest, InvalidValuesNameTheVariable) {
   auto bad_provider = MakeProviderFromEnv(Env({{"MINION_LLM_PROVIDER", "gpt"}}));
   ASSERT_FALSE(bad_provider.ok());
   EXPECT_THAT(bad_provider.status().message(), ::testing::HasSubstr("MINION_LLM_PROVIDER"));
-  auto bad_timeout = MakeProviderFromEnv(
-      Env({{"OPENAI_API_KEY", "k"}, {"MINION_LLM_TIMEOUT_MS", "10s"}}));
+  auto bad_timeout =
+      MakeProviderFromEnv(Env({{"OPENAI_API_KEY", "k"}, {"MINION_LLM_TIMEOUT_MS", "10s"}}));
   ASSERT_FALSE(bad_timeout.ok());
   EXPECT_THAT(bad_timeout.status().message(), ::testing::HasSubstr("MINION_LLM_TIMEOUT_MS"));
   auto bad_url = MakeProviderFromEnv(Env({{"MINION_LLM_BASE_URL", "localhost:11434"}}));

@@ -37,8 +37,9 @@ TEST_F(OfflineProviderTest, NameSaysOffline) {
 
 TEST_F(OfflineProviderTest, PlannerPromptGetsAValidJsonPlanUsingNamedCapabilities) {
   ChatRequest r;
-  r.messages = {{"system", "You are a planner. Reply with JSON: {\"subtasks\": [...]}. "
-                           "Available capabilities: research, code_generation, testing."},
+  r.messages = {{"system",
+                 "You are a planner. Reply with JSON: {\"subtasks\": [...]}. "
+                 "Available capabilities: research, code_generation, testing."},
                 {"user", "Build a URL shortener service"}};
   r.json_response = true;
   auto result = Make().Chat(trace::Context(), r);
@@ -56,10 +57,12 @@ TEST_F(OfflineProviderTest, PlannerPromptGetsAValidJsonPlanUsingNamedCapabilitie
 
 TEST_F(OfflineProviderTest, PlanUsesOnlyOfferedCapabilitiesTheTaskCallsFor) {
   ChatRequest r;
-  r.messages = {{"system", "You are a planner. Reply with JSON only. Use only these capabilities: "
-                           "code_generation, data_analysis, summarize, translation."},
-                {"user", "Break this task into subtasks as JSON.\nTask: churn report\n"
-                         "Description: run the analysis of last month's data and summarize it"}};
+  r.messages = {{"system",
+                 "You are a planner. Reply with JSON only. Use only these capabilities: "
+                 "code_generation, data_analysis, summarize, translation."},
+                {"user",
+                 "Break this task into subtasks as JSON.\nTask: churn report\n"
+                 "Description: run the analysis of last month's data and summarize it"}};
   r.json_response = true;
   auto result = Make().Chat(trace::Context(), r);
   ASSERT_TRUE(result.ok());

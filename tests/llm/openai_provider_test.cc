@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "support/tracing_rig.h"
 #include "llm/test_http_server.h"
 #include "minion/propagation/trace_context.h"
+#include "support/tracing_rig.h"
 
 namespace minion::llm {
 namespace {
@@ -23,22 +23,21 @@ using ::minion::testing::HttpRequest;
 using ::minion::testing::HttpResponse;
 using ::minion::testing::IntAttr;
 using ::minion::testing::StrAttr;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 // A completion the way OpenAI sends it, echoing the last message.
 HttpResponse Completion(const HttpRequest& req) {
   json in = json::parse(req.body);
   std::string last = in["messages"].back()["content"];
-  json out = {
-      {"id", "chatcmpl-123"},
-      {"object", "chat.completion"},
-      {"model", in["model"].get<std::string>() + "-2024-07-18"},
-      {"choices",
-       {{{"index", 0},
-         {"message", {{"role", "assistant"}, {"content", "echo: " + last}}},
-         {"finish_reason", "stop"}}}},
-      {"usage", {{"prompt_tokens", 11}, {"completion_tokens", 7}, {"total_tokens", 18}}}};
+  json out = {{"id", "chatcmpl-123"},
+              {"object", "chat.completion"},
+              {"model", in["model"].get<std::string>() + "-2024-07-18"},
+              {"choices",
+               {{{"index", 0},
+                 {"message", {{"role", "assistant"}, {"content", "echo: " + last}}},
+                 {"finish_reason", "stop"}}}},
+              {"usage", {{"prompt_tokens", 11}, {"completion_tokens", 7}, {"total_tokens", 18}}}};
   return {200, {}, out.dump()};
 }
 
@@ -180,8 +179,9 @@ TEST_F(OpenAIProviderTest, SendsChatCompletionRequestAndParsesResponse) {
 
 TEST_F(OpenAIProviderTest, SpanIsChildOfTheCallersContext) {
   OpenAIProvider provider(Options());
-  auto parent = observability::StartSpan(*capture_.tracer, trace::Context(), "worker.code_generation",
-                                            observability::Component::kWorker);
+  auto parent =
+      observability::StartSpan(*capture_.tracer, trace::Context(), "worker.code_generation",
+                               observability::Component::kWorker);
   ASSERT_TRUE(provider.Chat(parent.context, Hello()).ok());
   parent.span.End();
   auto llm = capture_.SpansNamed("llm.openai.gpt-test");
@@ -340,14 +340,16 @@ TEST_F(OpenAIProviderTest, CallerTimeoutBoundsAttemptsAndRetries) {
   const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kDeadlineExceeded);
-  EXPECT_THAT(result.status().message(), HasSubstr("deadline of 400 ms was reached after 1 attempt"));
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("deadline of 400 ms was reached after 1 attempt"));
   EXPECT_THAT(result.status().message(), HasSubstr("timed out after"));  // the time left, ~400 ms
   // The call waited for the limit rather than failing early. Not to the microsecond: the
   // deadline is computed on the provider's clock and libcurl keeps whole-millisecond timers,
   // so it can end a millisecond or two before 400 ms by this test's steady_clock.
   EXPECT_GE(elapsed, std::chrono::milliseconds(390));
-  EXPECT_LT(elapsed, std::chrono::seconds(30)) << "the caller's limit did not bound the call";  // generous
-  EXPECT_EQ(server_.server().requests().size(), 1u);  // no retry was started past the limit
+  EXPECT_LT(elapsed, std::chrono::seconds(30))
+      << "the caller's limit did not bound the call";  // generous
+  EXPECT_EQ(server_.server().requests().size(), 1u);   // no retry was started past the limit
   EXPECT_TRUE(sleeps().empty());
   EXPECT_EQ(StrAttr(OnlySpan(), "error.type"), "timeout");
 }

@@ -29,10 +29,11 @@ TEST(FacadeTest, SeedSpanNamesAttributesAndTree) {
   TracingRig t;
   trace::Tracer& tracer = *t.tracer;
   {
-    auto [task_ctx, task] = StartMultiAgentTaskSpan(tracer, trace::Context(), "abc-123", "Generate REST API",
-                                                            "code_generation", 8);
+    auto [task_ctx, task] = StartMultiAgentTaskSpan(tracer, trace::Context(), "abc-123",
+                                                    "Generate REST API", "code_generation", 8);
     auto [send_ctx, send] = StartProtocolSpan(tracer, task_ctx, "send", "task", "msg-456");
-    auto [worker_ctx, worker] = StartWorkerSpan(tracer, send_ctx, "worker-789", "code_generation", "abc-123");
+    auto [worker_ctx, worker] =
+        StartWorkerSpan(tracer, send_ctx, "worker-789", "code_generation", "abc-123");
     auto [llm_ctx, llm] = StartLlmSpan(tracer, worker_ctx, "openai", "gpt-4");
     EndSpan(llm);
     auto [tool_ctx, tool] = StartToolSpan(tracer, worker_ctx, "write_file");
@@ -78,7 +79,8 @@ TEST(FacadeTest, SeedSpanNamesAttributesAndTree) {
   for (const auto& s : spans) EXPECT_EQ(s.trace_id, task.trace_id);
   // The tree printout nests them as the seed draws it.
   const std::string tree = exporters::FormatTraceTree(spans);
-  EXPECT_NE(tree.find("└─ multiagent.task.code_generation [multiagent]"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("└─ multiagent.task.code_generation [multiagent]"), std::string::npos)
+      << tree;
   EXPECT_NE(tree.find("llm.openai.gpt-4 [llm] CLIENT"), std::string::npos) << tree;
 }
 
@@ -98,7 +100,8 @@ TEST(FacadeTest, EndSpanWithErrorSetsErrorAndExceptionEventAndOkNeverOverwrites)
   EXPECT_EQ(spans[1].status_description, "UNAVAILABLE: worker crashed");
   ASSERT_EQ(spans[1].events.size(), 1u);
   EXPECT_EQ(spans[1].events[0].name, "exception");
-  EXPECT_EQ(trace::AttributeValueToString(*spans[1].events[0].attributes.Find("exception.message")), "worker crashed");
+  EXPECT_EQ(trace::AttributeValueToString(*spans[1].events[0].attributes.Find("exception.message")),
+            "worker crashed");
 }
 
 TEST(FacadeTest, GlobalTracerIsNoopBeforeInitAndRecordsAfter) {
@@ -126,7 +129,9 @@ TEST(FacadeTest, GlobalTracerIsNoopBeforeInitAndRecordsAfter) {
   EXPECT_EQ(spans[0].trace_id, spans[1].trace_id);
   const auto* svc = spans[0].resource->attributes.Find("service.name");
   EXPECT_EQ(trace::AttributeValueToString(*svc), "facade-test");
-  EXPECT_EQ(trace::AttributeValueToString(*spans[0].resource->attributes.Find("deployment.environment.name")), "test");
+  EXPECT_EQ(trace::AttributeValueToString(
+                *spans[0].resource->attributes.Find("deployment.environment.name")),
+            "test");
   // After shutdown: no-op again.
   auto [c3, s3] = StartWorkerSpan(trace::Context(), "w", "c", "t");
   EXPECT_FALSE(s3.IsRecording());
@@ -137,7 +142,8 @@ TEST(FacadeTest, DisabledTracingStillPropagatesContext) {
   config.enabled = false;
   ASSERT_TRUE(InitGlobalTracer(config).ok());
   trace::SpanContext remote(*trace::TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e4736"),
-                            *trace::SpanId::FromHex("00f067aa0ba902b7"), trace::TraceFlags(1), true);
+                            *trace::SpanId::FromHex("00f067aa0ba902b7"), trace::TraceFlags(1),
+                            true);
   auto [ctx, span] = StartWorkerSpan(trace::Context(remote), "w", "c", "t");
   EXPECT_FALSE(span.IsRecording());
   EXPECT_EQ(ctx.span_context().trace_id(), remote.trace_id());

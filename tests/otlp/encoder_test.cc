@@ -73,7 +73,8 @@ TEST(OtlpEncoderTest, LargeValuesMatchLibprotobuf) {
     auto s = f.RichSpan();
     s->name = std::string(static_cast<std::size_t>(100 + n * 9000), 'n');
     s->attributes.Set("long", std::string(20000, 'x'));
-    for (int i = 0; i < 300; ++i) s->attributes.Set("k" + std::to_string(i), std::int64_t{-1} << (i % 63));
+    for (int i = 0; i < 300; ++i)
+      s->attributes.Set("k" + std::to_string(i), std::int64_t{-1} << (i % 63));
     s->attributes.Set("many", std::vector<std::string>(500, std::string(130, 's')));
     s->dropped_events = 1u << 31;
     s->dropped_links = 300;
@@ -101,12 +102,12 @@ TEST(OtlpEncoderTest, GroupsByResourceThenScopeInFirstSeenOrder) {
   trace::Resource other_resource;
   other_resource.attributes.Set("service.name", "second");
   std::vector<trace::SpanDataPtr> spans;
-  spans.push_back(f.SeedSpan(1));                       // resource, scope
-  spans.push_back(f.RootSpan());                        // resource, other_scope
-  spans.push_back(f.SeedSpan(2));                       // resource, scope
+  spans.push_back(f.SeedSpan(1));  // resource, scope
+  spans.push_back(f.RootSpan());   // resource, other_scope
+  spans.push_back(f.SeedSpan(2));  // resource, scope
   spans.push_back(f.SeedSpan(3));
-  spans.back()->resource = &other_resource;             // other resource, scope
-  spans.push_back(nullptr);                             // ignored
+  spans.back()->resource = &other_resource;  // other resource, scope
+  spans.push_back(nullptr);                  // ignored
   const auto req = Parse(*SerializeTraceRequestProto(spans));
   ASSERT_EQ(req.resource_spans_size(), 2);
   const auto& rs0 = req.resource_spans(0);
@@ -328,10 +329,10 @@ TEST(OtlpJsonTest, FollowsTheOtlpJsonRules) {
   EXPECT_EQ(s["traceId"], "0af7651916cd43dd8448eb211c80319c");  // hex, not base64
   EXPECT_EQ(s["spanId"], "b7ad6b7169203331");
   EXPECT_EQ(s["parentSpanId"], "00f067aa0ba902b7");
-  EXPECT_EQ(s["kind"], 3);                                         // enum as integer
+  EXPECT_EQ(s["kind"], 3);  // enum as integer
   EXPECT_EQ(s["flags"], 0x303);
-  EXPECT_EQ(s["startTimeUnixNano"], "1700000000123456789");        // fixed64 as string
-  EXPECT_EQ(s["droppedAttributesCount"], 2);                       // uint32 as number
+  EXPECT_EQ(s["startTimeUnixNano"], "1700000000123456789");  // fixed64 as string
+  EXPECT_EQ(s["droppedAttributesCount"], 2);                 // uint32 as number
   EXPECT_EQ(s["status"]["code"], 2);
   EXPECT_EQ(s["status"]["message"], "upstream timed out");
   EXPECT_EQ(s["traceState"], "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
@@ -345,8 +346,10 @@ TEST(OtlpJsonTest, FollowsTheOtlpJsonRules) {
       saw_int = true;
     }
     if (kv["key"] == "ints") {
-      EXPECT_EQ(kv["value"], nlohmann::json::parse(
-                                 R"({"arrayValue":{"values":[{"intValue":"1"},{"intValue":"-2"},{"intValue":"300"}]}})"));
+      EXPECT_EQ(
+          kv["value"],
+          nlohmann::json::parse(
+              R"({"arrayValue":{"values":[{"intValue":"1"},{"intValue":"-2"},{"intValue":"300"}]}})"));
       saw_array = true;
     }
     if (kv["key"] == "ok") {

@@ -47,7 +47,8 @@ struct Fixture {
     s->end_time = 1'700'000'001'987'654'321ULL;
     s->attributes.Set("multiagent.worker.id", "worker-7");
     s->attributes.Set("multiagent.task.priority", std::int64_t{-3});
-    s->attributes.Set("big", std::int64_t{9'007'199'254'740'993});  // above 2^53: JSON needs a string
+    s->attributes.Set("big",
+                      std::int64_t{9'007'199'254'740'993});  // above 2^53: JSON needs a string
     s->attributes.Set("ratio", 0.25);
     s->attributes.Set("ok", false);
     s->attributes.Set("bools", std::vector<bool>{true, false});

@@ -42,9 +42,9 @@ TEST(B3PropagatorTest, MultiHeaderInject) {
   MapCarrier carrier(headers);
   B3Propagator(B3Propagator::Encoding::kMultiHeader)
       .Inject(trace::Context(MakeSpanContext(kTraceHex, kSpanHex, 1)), carrier);
-  EXPECT_EQ(headers, (std::map<std::string, std::string>{{"X-B3-TraceId", kTraceHex},
-                                                         {"X-B3-SpanId", kSpanHex},
-                                                         {"X-B3-Sampled", "1"}}));
+  EXPECT_EQ(headers,
+            (std::map<std::string, std::string>{
+                {"X-B3-TraceId", kTraceHex}, {"X-B3-SpanId", kSpanHex}, {"X-B3-Sampled", "1"}}));
 }
 
 TEST(B3PropagatorTest, InjectsNothingForInvalidContext) {
@@ -83,10 +83,10 @@ TEST(B3PropagatorTest, SingleHeaderExtractVariants) {
 TEST(B3PropagatorTest, SingleHeaderMalformedIsIgnored) {
   B3Propagator p;
   for (const char* bad : {"0", "1", "d", "", "-", "463ac35c9f6413ad48485a3953bb6124",
-                          "463ac35c9f6413ad48485a3953bb612-a2fb4a1d1a96d312-1",     // 31 digits
-                          "463AC35C9F6413AD48485A3953BB6124-a2fb4a1d1a96d312-1",    // upper case
-                          "463ac35c9f6413ad48485a3953bb6124-a2fb4a1d1a96d31-1",     // short span
-                          "463ac35c9f6413ad48485a3953bb6124-a2fb4a1d1a96d312-2",    // bad state
+                          "463ac35c9f6413ad48485a3953bb612-a2fb4a1d1a96d312-1",   // 31 digits
+                          "463AC35C9F6413AD48485A3953BB6124-a2fb4a1d1a96d312-1",  // upper case
+                          "463ac35c9f6413ad48485a3953bb6124-a2fb4a1d1a96d31-1",   // short span
+                          "463ac35c9f6413ad48485a3953bb6124-a2fb4a1d1a96d312-2",  // bad state
                           "463ac35c9f6413ad48485a3953bb6124-a2fb4a1d1a96d312-1-xyz",
                           "00000000000000000000000000000000-a2fb4a1d1a96d312-1",
                           "463ac35c9f6413ad48485a3953bb6124-0000000000000000-1"}) {
@@ -96,37 +96,40 @@ TEST(B3PropagatorTest, SingleHeaderMalformedIsIgnored) {
 
 TEST(B3PropagatorTest, MultiHeaderExtractVariants) {
   B3Propagator p;  // extraction accepts both encodings whatever the inject encoding
-  auto ctx = ExtractWith(p, {{"x-b3-traceid", kTraceHex}, {"x-b3-spanid", kSpanHex},
-                             {"x-b3-sampled", "1"}});
+  auto ctx = ExtractWith(
+      p, {{"x-b3-traceid", kTraceHex}, {"x-b3-spanid", kSpanHex}, {"x-b3-sampled", "1"}});
   ASSERT_TRUE(ctx.HasSpan());
   EXPECT_TRUE(ctx.span_context().IsSampled());
   EXPECT_EQ(ctx.span_context().trace_id().ToHex(), kTraceHex);
 
-  ctx = ExtractWith(p, {{"X-B3-TraceId", "48485a3953bb6124"}, {"X-B3-SpanId", kSpanHex},
-                        {"X-B3-Flags", "1"}, {"X-B3-Sampled", "0"}});
+  ctx = ExtractWith(p, {{"X-B3-TraceId", "48485a3953bb6124"},
+                        {"X-B3-SpanId", kSpanHex},
+                        {"X-B3-Flags", "1"},
+                        {"X-B3-Sampled", "0"}});
   ASSERT_TRUE(ctx.HasSpan());
   EXPECT_EQ(ctx.span_context().trace_id().ToHex(), "000000000000000048485a3953bb6124");
   EXPECT_TRUE(ctx.span_context().IsSampled());  // debug wins
 
-  ctx = ExtractWith(p, {{"X-B3-TraceId", kTraceHex}, {"X-B3-SpanId", kSpanHex},
-                        {"X-B3-Sampled", "true"}});
+  ctx = ExtractWith(
+      p, {{"X-B3-TraceId", kTraceHex}, {"X-B3-SpanId", kSpanHex}, {"X-B3-Sampled", "true"}});
   EXPECT_TRUE(ctx.span_context().IsSampled());
   ctx = ExtractWith(p, {{"X-B3-TraceId", kTraceHex}, {"X-B3-SpanId", kSpanHex}});
   ASSERT_TRUE(ctx.HasSpan());
   EXPECT_FALSE(ctx.span_context().IsSampled());
 
   EXPECT_FALSE(ExtractWith(p, {{"X-B3-TraceId", kTraceHex}}).HasSpan());
-  EXPECT_FALSE(ExtractWith(p, {{"X-B3-TraceId", kTraceHex}, {"X-B3-SpanId", kSpanHex},
-                               {"X-B3-Sampled", "maybe"}})
-                   .HasSpan());
+  EXPECT_FALSE(
+      ExtractWith(
+          p, {{"X-B3-TraceId", kTraceHex}, {"X-B3-SpanId", kSpanHex}, {"X-B3-Sampled", "maybe"}})
+          .HasSpan());
   EXPECT_FALSE(ExtractWith(p, {{"X-B3-TraceId", "xyz"}, {"X-B3-SpanId", kSpanHex}}).HasSpan());
 }
 
 TEST(B3PropagatorTest, SingleHeaderTakesPrecedence) {
-  auto ctx = ExtractWith(B3Propagator(),
-                         {{"b3", "463ac35c9f6413ad48485a3953bb6124-a2fb4a1d1a96d312-1"},
-                          {"X-B3-TraceId", "0000000000000000000000000000abcd"},
-                          {"X-B3-SpanId", "000000000000abcd"}});
+  auto ctx =
+      ExtractWith(B3Propagator(), {{"b3", "463ac35c9f6413ad48485a3953bb6124-a2fb4a1d1a96d312-1"},
+                                   {"X-B3-TraceId", "0000000000000000000000000000abcd"},
+                                   {"X-B3-SpanId", "000000000000abcd"}});
   EXPECT_EQ(ctx.span_context().trace_id().ToHex(), kTraceHex);
 }
 
@@ -138,10 +141,11 @@ TEST(JaegerPropagatorTest, InjectsTraceHeaderAndBaggage) {
   trace::Context ctx = trace::Context(MakeSpanContext(kTraceHex, kSpanHex, 1))
                            .WithBaggage(trace::Baggage().Set("user", "alice smith").Set("n", "1"));
   JaegerPropagator().Inject(ctx, carrier);
-  EXPECT_EQ(headers, (std::map<std::string, std::string>{
-                         {"uber-trace-id", "463ac35c9f6413ad48485a3953bb6124:a2fb4a1d1a96d312:0:01"},
-                         {"uberctx-user", "alice%20smith"},
-                         {"uberctx-n", "1"}}));
+  EXPECT_EQ(headers,
+            (std::map<std::string, std::string>{
+                {"uber-trace-id", "463ac35c9f6413ad48485a3953bb6124:a2fb4a1d1a96d312:0:01"},
+                {"uberctx-user", "alice%20smith"},
+                {"uberctx-n", "1"}}));
   headers.clear();
   JaegerPropagator().Inject(trace::Context(MakeSpanContext(kTraceHex, kSpanHex, 0)), carrier);
   EXPECT_EQ(headers["uber-trace-id"], "463ac35c9f6413ad48485a3953bb6124:a2fb4a1d1a96d312:0:00");
@@ -177,22 +181,19 @@ TEST(JaegerPropagatorTest, ShortIdsArePaddedAndFlagsDecoded) {
 
 TEST(JaegerPropagatorTest, MalformedTraceHeaderIsIgnored) {
   JaegerPropagator p;
-  for (const char* bad : {"", "abc", "abc:1:0", "abc:1:0:1:9", "0:1:0:1", "abc:0:0:1",
-                          "xyz:1:0:1", "abc:1:0:100", "abc:1:0:", ":1:0:1",
-                          "463ac35c9f6413ad48485a3953bb61240:1:0:1", "abc:12345678901234567:0:1",
-                          "abc%3:1:0:1", "abc%3A1%3A0%3Azz"}) {
+  for (const char* bad :
+       {"", "abc", "abc:1:0", "abc:1:0:1:9", "0:1:0:1", "abc:0:0:1", "xyz:1:0:1", "abc:1:0:100",
+        "abc:1:0:", ":1:0:1", "463ac35c9f6413ad48485a3953bb61240:1:0:1",
+        "abc:12345678901234567:0:1", "abc%3:1:0:1", "abc%3A1%3A0%3Azz"}) {
     EXPECT_FALSE(ExtractWith(p, {{"uber-trace-id", bad}}).HasSpan()) << bad;
   }
 }
 
 TEST(JaegerPropagatorTest, ExtractsBaggageMergedWithExisting) {
   std::vector<std::pair<std::string, std::string>> headers{
-      {"uber-trace-id", "abc:1:0:1"},
-      {"uberctx-user", "alice%20smith"},
-      {"Uberctx-Tenant", "t1"},
-      {"uberctx-", "no key"},
-      {"uberctx-bad", "%zz"},
-      {"other", "x"}};
+      {"uber-trace-id", "abc:1:0:1"}, {"uberctx-user", "alice%20smith"},
+      {"Uberctx-Tenant", "t1"},       {"uberctx-", "no key"},
+      {"uberctx-bad", "%zz"},         {"other", "x"}};
   HttpHeaderCarrier carrier(headers);
   trace::Context base = trace::Context().WithBaggage(trace::Baggage().Set("existing", "1"));
   auto ctx = JaegerPropagator().Extract(carrier, base);

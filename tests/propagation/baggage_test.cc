@@ -130,7 +130,8 @@ TEST(W3CBaggagePropagatorTest, InjectHonoursLimits) {
   trace::Baggage many;
   for (int i = 0; i < 200; ++i) many = many.Set("k" + std::to_string(i), "v");
   std::string header = W3CBaggagePropagator::Serialize(many);
-  EXPECT_EQ(W3CBaggagePropagator::Parse(header).entries().size(), W3CBaggagePropagator::kMaxEntries);
+  EXPECT_EQ(W3CBaggagePropagator::Parse(header).entries().size(),
+            W3CBaggagePropagator::kMaxEntries);
 
   trace::Baggage big = trace::Baggage()
                            .Set("huge", std::string(5000, 'x'))  // > 4096: left out

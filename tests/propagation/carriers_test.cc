@@ -77,9 +77,8 @@ TEST(EnvironmentCarrierTest, VariableNames) {
 }
 
 TEST(EnvironmentCarrierTest, ReadsGivenMapAndInjectsIntoChildEnvironment) {
-  std::map<std::string, std::string> env{{"TRACEPARENT", kTraceparent},
-                                         {"TRACESTATE", "a=1"},
-                                         {"BAGGAGE", "k=v"}};
+  std::map<std::string, std::string> env{
+      {"TRACEPARENT", kTraceparent}, {"TRACESTATE", "a=1"}, {"BAGGAGE", "k=v"}};
   EnvironmentCarrier in(env);
   trace::Context ctx = DefaultPropagator().Extract(in, trace::Context());
   ASSERT_TRUE(ctx.HasSpan());

@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
 #include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -24,20 +24,33 @@ class Mutator {
   explicit Mutator(std::uint64_t seed) : rng_(seed) {}
 
   std::string Mutate(std::string s) {
-    static const std::string kAlphabet =
-        "0123456789abcdefABCDEF-_=,;:% \t@*/xyz\x7f\x80\xff\"\\";
+    static const std::string kAlphabet = "0123456789abcdefABCDEF-_=,;:% \t@*/xyz\x7f\x80\xff\"\\";
     const int edits = Uniform(1, 4);
     for (int i = 0; i < edits; ++i) {
-      const std::size_t pos = s.empty() ? 0 : static_cast<std::size_t>(Uniform(0, static_cast<int>(s.size()) - 1));
-      const char c = Uniform(0, 9) == 0 ? static_cast<char>(Uniform(0, 255))
-                                        : kAlphabet[Uniform(0, static_cast<int>(kAlphabet.size()) - 1)];
+      const std::size_t pos =
+          s.empty() ? 0 : static_cast<std::size_t>(Uniform(0, static_cast<int>(s.size()) - 1));
+      const char c = Uniform(0, 9) == 0
+                         ? static_cast<char>(Uniform(0, 255))
+                         : kAlphabet[Uniform(0, static_cast<int>(kAlphabet.size()) - 1)];
       switch (Uniform(0, 5)) {
-        case 0: if (!s.empty()) s[pos] = c; break;                 // replace
-        case 1: s.insert(s.begin() + static_cast<long>(pos), c); break;  // insert
-        case 2: if (!s.empty()) s.erase(pos, 1); break;            // delete
-        case 3: s.resize(pos); break;                              // truncate
-        case 4: s += s.substr(pos); break;                         // duplicate a tail
-        default: if (!s.empty()) s[pos] = '0'; break;              // zero a digit
+        case 0:
+          if (!s.empty()) s[pos] = c;
+          break;  // replace
+        case 1:
+          s.insert(s.begin() + static_cast<long>(pos), c);
+          break;  // insert
+        case 2:
+          if (!s.empty()) s.erase(pos, 1);
+          break;  // delete
+        case 3:
+          s.resize(pos);
+          break;  // truncate
+        case 4:
+          s += s.substr(pos);
+          break;  // duplicate a tail
+        default:
+          if (!s.empty()) s[pos] = '0';
+          break;  // zero a digit
       }
     }
     return s;

@@ -45,12 +45,12 @@ struct Case {
 };
 
 struct Format {
-  const char* name;                  // for messages
-  std::vector<std::string> js;       // propagator names in propagation_peer.js
-  std::string ours;                  // OTEL_PROPAGATORS list for MakePropagator
-  bool trace_state;                  // format carries tracestate
-  bool baggage;                      // format carries baggage
-  bool metadata;                     // format carries baggage metadata
+  const char* name;             // for messages
+  std::vector<std::string> js;  // propagator names in propagation_peer.js
+  std::string ours;             // OTEL_PROPAGATORS list for MakePropagator
+  bool trace_state;             // format carries tracestate
+  bool baggage;                 // format carries baggage
+  bool metadata;                // format carries baggage metadata
 };
 
 const std::vector<Format>& Formats() {
@@ -118,14 +118,14 @@ std::optional<json> RunPeer(const json& requests) {
   }
   ::close(err_fd);
   const std::string input = requests.dump();
-  const bool wrote = ::write(in_fd, input.data(), input.size()) == static_cast<ssize_t>(input.size());
+  const bool wrote =
+      ::write(in_fd, input.data(), input.size()) == static_cast<ssize_t>(input.size());
   ::close(in_fd);
   if (!wrote) {
     ADD_FAILURE() << "writing " << in_path << " failed";
     return std::nullopt;
   }
-  const std::string command =
-      "node '" + script + "' < '" + in_path + "' 2> '" + err_path + "'";
+  const std::string command = "node '" + script + "' < '" + in_path + "' 2> '" + err_path + "'";
   std::string output;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) {
@@ -158,7 +158,8 @@ std::optional<json> RunPeer(const json& requests) {
 trace::Context MakeContext(const Case& c, const Format& f) {
   std::shared_ptr<const trace::TraceState> state;
   if (f.trace_state && !c.trace_state.empty()) {
-    state = std::make_shared<const trace::TraceState>(*trace::TraceState::FromHeader(c.trace_state));
+    state =
+        std::make_shared<const trace::TraceState>(*trace::TraceState::FromHeader(c.trace_state));
   }
   trace::SpanContext sc(testing::TraceIdFromHex(c.trace_hex), testing::SpanIdFromHex(c.span_hex),
                         trace::TraceFlags(static_cast<std::uint8_t>(c.flags)), false, state);
@@ -231,8 +232,11 @@ TEST(PropagationInteropTest, WeExtractWhatNodeInjects) {
   std::vector<std::pair<const Format*, const Case*>> index;
   for (const auto& f : Formats()) {
     for (const auto& c : cases) {
-      json req = {{"op", "inject"}, {"formats", f.js}, {"traceId", c.trace_hex},
-                  {"spanId", c.span_hex}, {"traceFlags", c.flags}};
+      json req = {{"op", "inject"},
+                  {"formats", f.js},
+                  {"traceId", c.trace_hex},
+                  {"spanId", c.span_hex},
+                  {"traceFlags", c.flags}};
       if (f.trace_state && !c.trace_state.empty()) req["traceState"] = c.trace_state;
       if (f.baggage && !c.baggage.empty()) {
         json b = json::object();
@@ -292,8 +296,8 @@ TEST(PropagationInteropTest, BothSidesRejectTheSameMalformedTraceparents) {
   };
   json requests = json::array();
   for (const auto& tp : bad) {
-    requests.push_back({{"op", "extract"}, {"formats", {"tracecontext"}},
-                        {"headers", {{"traceparent", tp}}}});
+    requests.push_back(
+        {{"op", "extract"}, {"formats", {"tracecontext"}}, {"headers", {{"traceparent", tp}}}});
   }
   auto results = RunPeer(requests);
   ASSERT_TRUE(results.has_value());

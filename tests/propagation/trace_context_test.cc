@@ -49,11 +49,14 @@ TEST(ParseTraceParentTest, VersionRules) {
   EXPECT_FALSE(Parses("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
   EXPECT_TRUE(Parses("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
   EXPECT_TRUE(Parses("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
-  EXPECT_TRUE(Parses("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like"));
+  EXPECT_TRUE(Parses(
+      "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like"));
   // A future version's extra data must follow a '-'.
-  EXPECT_FALSE(Parses("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01.what-the-future-will-not-be-like"));
+  EXPECT_FALSE(Parses(
+      "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01.what-the-future-will-not-be-like"));
   // Version 00 must be exactly 55 characters.
-  EXPECT_FALSE(Parses("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like"));
+  EXPECT_FALSE(Parses(
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like"));
   EXPECT_FALSE(Parses("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-"));
   // Version must be two hex digits.
   EXPECT_FALSE(Parses("0-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
@@ -70,7 +73,7 @@ TEST(ParseTraceParentTest, FieldLengths) {
   EXPECT_FALSE(Parses("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b77-01"));  // span 17
   EXPECT_FALSE(Parses("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1"));    // flags 1
   EXPECT_FALSE(Parses("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-011"));  // flags 3
-  EXPECT_FALSE(Parses("00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01"));  // separators
+  EXPECT_FALSE(Parses("00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01"));   // separators
   EXPECT_FALSE(Parses("004bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-"));
 }
 

@@ -106,9 +106,9 @@ TEST(TraceStateTest, InvalidMembersInvalidateHeader) {
 
 // Cases named after the W3C trace-context test suite (test/test.py).
 TEST(TraceStateTest, W3CSuiteIllegalVendorFormatsAndValues) {
-  for (const char* bad : {"foo@=1,bar=2", "@foo=1,bar=2", "foo@@bar=1,bar=2", "foo@bar@baz=1,bar=2",
-                          "foo=bar=baz", "foo=,bar=3", "foo=1,bar=2,foo=3", "foo\x01=1",
-                          "foo=\x7f"}) {
+  for (const char* bad :
+       {"foo@=1,bar=2", "@foo=1,bar=2", "foo@@bar=1,bar=2", "foo@bar@baz=1,bar=2", "foo=bar=baz",
+        "foo=,bar=3", "foo=1,bar=2,foo=3", "foo\x01=1", "foo=\x7f"}) {
     EXPECT_FALSE(TraceState::FromHeader(bad).has_value()) << bad;
   }
   for (const char* good : {"foo=1", "foo=1,bar=2", "foo@bar=1", "1foo@bar=1", "foo=1 ,  bar=2"}) {

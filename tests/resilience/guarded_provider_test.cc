@@ -58,8 +58,7 @@ TEST(GuardedProviderTest, BreakerOpensRejectsWithoutANetworkCallHalfOpensAndClos
   to.processors.push_back(std::make_unique<sdk::SimpleSpanProcessor>(std::move(exporter)));
   to.merge_environment_resource = false;
   auto tracer_provider = sdk::TracerProvider::Create(std::move(to));
-  auto tracer =
-      tracer_provider->GetTracer("resilience-test");
+  auto tracer = tracer_provider->GetTracer("resilience-test");
 
   auto metrics = std::make_shared<metrics::PrometheusMetrics>();
   metrics::SetGlobalRecorder(metrics);

@@ -80,7 +80,8 @@ TEST(RetryTest, NeverWaitsPastTheDeadline) {
         ++calls;
         return UnavailableError("down");
       },
-      Deadline::After(clock, milliseconds(120)), [&](const RetryEvent& e) { last = std::string(e.outcome); });
+      Deadline::After(clock, milliseconds(120)),
+      [&](const RetryEvent& e) { last = std::string(e.outcome); });
   // Waits of 50 ms then 100 ms: the second would end past 120 ms.
   EXPECT_EQ(calls, 2);
   EXPECT_EQ(last, "deadline");
@@ -101,7 +102,8 @@ TEST(RetryTest, TheBudgetLimitsRetriesToAFractionOfTraffic) {
           ++calls;
           return UnavailableError("down");
         },
-        Deadline::Never(), [&](const RetryEvent& e) { budget_refusals += e.outcome == "budget_exhausted"; });
+        Deadline::Never(),
+        [&](const RetryEvent& e) { budget_refusals += e.outcome == "budget_exhausted"; });
   }
   // 20 first attempts; the bucket starts with 2 tokens and earns 0.1 per call: 2 + 20*0.1 = 4
   // retries at most, not 20.

@@ -113,7 +113,8 @@ TailSamplingOptions TestOptions() {
 }
 
 void ExpectCountsAddUp(const TailSamplingStats& s) {
-  EXPECT_EQ(s.spans_received, s.spans_kept + s.spans_dropped + s.spans_dropped_memory + s.spans_held);
+  EXPECT_EQ(s.spans_received,
+            s.spans_kept + s.spans_dropped + s.spans_dropped_memory + s.spans_held);
 }
 
 TEST(TailSamplingProcessorTest, KeepsEveryErroringTraceWholeAndAboutTheRatioOfTheRest) {
@@ -155,9 +156,9 @@ TEST(TailSamplingProcessorTest, KeepsEveryErroringTraceWholeAndAboutTheRatioOfTh
   std::size_t kept_ok = 0;
   for (const TraceId& id : all) {
     if (erroring.count(id)) continue;
-    const bool sdk_keeps = sampler->ShouldSample(Context(), id, "task", trace::SpanKind::kInternal,
-                                                 {}, {}).decision ==
-                           sdk::SamplingDecision::kRecordAndSample;
+    const bool sdk_keeps =
+        sampler->ShouldSample(Context(), id, "task", trace::SpanKind::kInternal, {}, {}).decision ==
+        sdk::SamplingDecision::kRecordAndSample;
     auto it = exported.find(id);
     EXPECT_EQ(it != exported.end(), sdk_keeps) << id.ToHex();
     if (it != exported.end()) {
@@ -187,9 +188,9 @@ TEST(TailSamplingProcessorTest, RatioRuleMatchesTheSdkSamplerAtSeveralRatios) {
     auto sampler = sdk::MakeTraceIdRatioBasedSampler(ratio);
     for (int i = 0; i < 2000; ++i) {
       TraceId id = ids.GenerateTraceId();
-      const bool sdk_keeps = sampler->ShouldSample(Context(), id, "x", trace::SpanKind::kInternal,
-                                                   {}, {}).decision ==
-                             sdk::SamplingDecision::kRecordAndSample;
+      const bool sdk_keeps =
+          sampler->ShouldSample(Context(), id, "x", trace::SpanKind::kInternal, {}, {}).decision ==
+          sdk::SamplingDecision::kRecordAndSample;
       ASSERT_EQ(TailSamplingProcessor::RatioKeeps(id, ratio), sdk_keeps)
           << "ratio " << ratio << " id " << id.ToHex();
     }
@@ -477,7 +478,7 @@ TEST(TailSamplingProcessorTest, ShutdownDecidesEveryHeldTrace) {
   EXPECT_EQ(p.storage->size(), 1u);
   EXPECT_EQ(p.processor->stats().traces_held, 0u);
   EXPECT_TRUE(p.processor->Shutdown(milliseconds(1000)).ok());  // idempotent
-  open.End();  // after shutdown: dropped, counted
+  open.End();                                                   // after shutdown: dropped, counted
   ExpectCountsAddUp(p.processor->stats());
 }
 

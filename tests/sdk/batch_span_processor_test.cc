@@ -10,7 +10,6 @@
 #include "sdk/counting_exporter.h"
 #include "support/scoped_env.h"
 
-
 namespace minion::sdk {
 namespace {
 
@@ -18,7 +17,8 @@ using minion::testing::CountingExporter;
 using minion::testing::GatedExporter;
 
 struct Pipeline {
-  std::shared_ptr<CountingExporter::Counters> counters = std::make_shared<CountingExporter::Counters>();
+  std::shared_ptr<CountingExporter::Counters> counters =
+      std::make_shared<CountingExporter::Counters>();
   std::shared_ptr<GatedExporter::Gate> gate = std::make_shared<GatedExporter::Gate>();
   BatchSpanProcessor* processor = nullptr;
   std::shared_ptr<TracerProvider> provider;
@@ -26,8 +26,10 @@ struct Pipeline {
 
   Pipeline(BatchSpanProcessorOptions options, bool gated) {
     std::unique_ptr<SpanExporter> exporter;
-    if (gated) exporter = std::make_unique<GatedExporter>(counters, gate);
-    else exporter = std::make_unique<CountingExporter>(counters);
+    if (gated)
+      exporter = std::make_unique<GatedExporter>(counters, gate);
+    else
+      exporter = std::make_unique<CountingExporter>(counters);
     auto bsp = std::make_unique<BatchSpanProcessor>(std::move(exporter), options);
     processor = bsp.get();
     TracerProviderOptions po;
@@ -38,7 +40,8 @@ struct Pipeline {
   }
 };
 
-BatchSpanProcessorOptions Options(std::size_t queue, std::size_t batch, std::chrono::milliseconds delay) {
+BatchSpanProcessorOptions Options(std::size_t queue, std::size_t batch,
+                                  std::chrono::milliseconds delay) {
   BatchSpanProcessorOptions o;
   o.max_queue_size = queue;
   o.max_export_batch_size = batch;
@@ -192,7 +195,8 @@ TEST(BatchSpanProcessorTest, OptionsFromEnvUseSpecDefaultsAndOverrides) {
   EXPECT_EQ(o.max_queue_size, 100u);
   EXPECT_EQ(o.max_export_batch_size, 100u);
   env["OTEL_BSP_MAX_QUEUE_SIZE"] = "lots";
-  EXPECT_EQ(BatchSpanProcessorOptions::FromEnv(minion::testing::MapLookup(env)).max_queue_size, 2048u);
+  EXPECT_EQ(BatchSpanProcessorOptions::FromEnv(minion::testing::MapLookup(env)).max_queue_size,
+            2048u);
 }
 
 }  // namespace

@@ -19,11 +19,14 @@ class CountingExporter : public sdk::SpanExporter {
     std::atomic<bool> shut_down{false};
   };
   explicit CountingExporter(std::shared_ptr<Counters> counters) : counters_(std::move(counters)) {}
-  sdk::ExportResult Export(std::span<const trace::SpanDataPtr> spans, std::chrono::milliseconds) noexcept override {
+  sdk::ExportResult Export(std::span<const trace::SpanDataPtr> spans,
+                           std::chrono::milliseconds) noexcept override {
     counters_->spans += spans.size();
     counters_->batches += 1;
     std::size_t prev = counters_->largest_batch.load();
-    while (spans.size() > prev && !counters_->largest_batch.compare_exchange_weak(prev, spans.size())) {}
+    while (spans.size() > prev &&
+           !counters_->largest_batch.compare_exchange_weak(prev, spans.size())) {
+    }
     return sdk::ExportResult::kSuccess;
   }
   Status Shutdown(std::chrono::milliseconds) noexcept override {
@@ -54,12 +57,15 @@ class GatedExporter : public CountingExporter {
     void AwaitBlockedExport() {
       std::unique_lock<std::mutex> l(mu);
       if (!cv.wait_for(l, kWaitTimeout, [&] { return waiting > 0; })) {
-        ADD_FAILURE() << "no Export call blocked on the gate within " << kWaitTimeout.count() << " ms";
+        ADD_FAILURE() << "no Export call blocked on the gate within " << kWaitTimeout.count()
+                      << " ms";
       }
     }
   };
-  GatedExporter(std::shared_ptr<Counters> c, std::shared_ptr<Gate> gate) : CountingExporter(std::move(c)), gate_(std::move(gate)) {}
-  sdk::ExportResult Export(std::span<const trace::SpanDataPtr> spans, std::chrono::milliseconds t) noexcept override {
+  GatedExporter(std::shared_ptr<Counters> c, std::shared_ptr<Gate> gate)
+      : CountingExporter(std::move(c)), gate_(std::move(gate)) {}
+  sdk::ExportResult Export(std::span<const trace::SpanDataPtr> spans,
+                           std::chrono::milliseconds t) noexcept override {
     {
       std::unique_lock<std::mutex> l(gate_->mu);
       ++gate_->waiting;

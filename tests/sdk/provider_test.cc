@@ -3,10 +3,9 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include "support/tracing_rig.h"
 #include "minion/sdk/simple_span_processor.h"
 #include "support/scoped_env.h"
-
+#include "support/tracing_rig.h"
 
 namespace minion::sdk {
 namespace {
@@ -66,8 +65,9 @@ TEST(TracerProviderTest, SpanLimitsFromEnvironment) {
   EXPECT_EQ(l.link_count, 2u);
   EXPECT_EQ(l.attributes_per_event, 4u);
   EXPECT_EQ(l.attributes_per_link, 128u);
-  for (const char* v : {"OTEL_ATTRIBUTE_COUNT_LIMIT", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-                        "OTEL_SPAN_EVENT_COUNT_LIMIT", "OTEL_SPAN_LINK_COUNT_LIMIT", "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"})
+  for (const char* v : {"OTEL_ATTRIBUTE_COUNT_LIMIT", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+                        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_EVENT_COUNT_LIMIT",
+                        "OTEL_SPAN_LINK_COUNT_LIMIT", "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"})
     env.erase(v);
   auto d = SpanLimitsFromEnv(minion::testing::MapLookup(env));
   EXPECT_EQ(d.attribute_count, 128u);

@@ -33,7 +33,8 @@ TEST_F(ResourceTest, DefaultsDescribeTheSdk) {
 }
 
 TEST_F(ResourceTest, EnvironmentWinsAndServiceNameVariableWinsOverAttributes) {
-  env_.Set("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs, deployment.environment.name=prod,team=a%2Cb");
+  env_.Set("OTEL_RESOURCE_ATTRIBUTES",
+           "service.name=from-attrs, deployment.environment.name=prod,team=a%2Cb");
   trace::Resource code;
   code.attributes.Set("service.name", "from-code");
   code.attributes.Set("service.version", "1.2.3");

@@ -20,7 +20,8 @@ SamplingDecision Decide(Sampler& s, const Context& parent, const TraceId& id) {
 
 TraceId IdWithLowBits(std::uint64_t low) {
   TraceId id;
-  for (int i = 0; i < 8; ++i) id.mutable_bytes()[15 - i] = static_cast<std::uint8_t>(low >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    id.mutable_bytes()[15 - i] = static_cast<std::uint8_t>(low >> (8 * i));
   id.mutable_bytes()[0] = 1;
   return id;
 }
@@ -36,8 +37,10 @@ TEST(SamplerTest, AlwaysOnAndOff) {
 TEST(SamplerTest, RatioUsesLowerEightBytesLikeOtherSdks) {
   auto half = MakeTraceIdRatioBasedSampler(0.5);
   // (low >> 1) < 0.5 * 2^63  <=>  low < 2^63
-  EXPECT_EQ(Decide(*half, Context(), IdWithLowBits(0x7fffffffffffffffULL)), SamplingDecision::kRecordAndSample);
-  EXPECT_EQ(Decide(*half, Context(), IdWithLowBits(0x8000000000000000ULL)), SamplingDecision::kDrop);
+  EXPECT_EQ(Decide(*half, Context(), IdWithLowBits(0x7fffffffffffffffULL)),
+            SamplingDecision::kRecordAndSample);
+  EXPECT_EQ(Decide(*half, Context(), IdWithLowBits(0x8000000000000000ULL)),
+            SamplingDecision::kDrop);
   auto none = MakeTraceIdRatioBasedSampler(0.0);
   EXPECT_EQ(Decide(*none, Context(), IdWithLowBits(0)), SamplingDecision::kDrop);
   auto all = MakeTraceIdRatioBasedSampler(1.0);
@@ -53,7 +56,8 @@ TEST(SamplerTest, RatioIsWithinStatisticalBounds) {
       sampled += Decide(*sampler, Context(), trace::DefaultIdGenerator().GenerateTraceId()) ==
                  SamplingDecision::kRecordAndSample;
     const double sigma = std::sqrt(kN * ratio * (1 - ratio));
-    EXPECT_NEAR(sampled, kN * ratio, 6 * sigma) << "ratio " << ratio;  // 6 sigma: ~1e-9 false failure
+    EXPECT_NEAR(sampled, kN * ratio, 6 * sigma)
+        << "ratio " << ratio;  // 6 sigma: ~1e-9 false failure
   }
 }
 
@@ -69,7 +73,8 @@ TEST(SamplerTest, RatioDecisionIsDeterministicPerTraceId) {
 TEST(SamplerTest, RatioIsClampedAndDescribed) {
   EXPECT_EQ(MakeTraceIdRatioBasedSampler(2.0)->Description(), "TraceIdRatioBased{1.000000}");
   EXPECT_EQ(MakeTraceIdRatioBasedSampler(-1)->Description(), "TraceIdRatioBased{0.000000}");
-  EXPECT_EQ(MakeTraceIdRatioBasedSampler(std::nan(""))->Description(), "TraceIdRatioBased{0.000000}");
+  EXPECT_EQ(MakeTraceIdRatioBasedSampler(std::nan(""))->Description(),
+            "TraceIdRatioBased{0.000000}");
 }
 
 TEST(SamplerTest, ParentBasedFollowsParentAndUsesRootForNewTraces) {
@@ -94,7 +99,8 @@ TEST(SamplerTest, ParentBasedDelegatesAreConfigurable) {
   o.remote_parent_not_sampled = MakeAlwaysOnSampler();
   auto sampler = MakeParentBasedSampler(std::move(o));
   TraceId id = trace::DefaultIdGenerator().GenerateTraceId();
-  Context unsampled_remote(SpanContext(id, trace::DefaultIdGenerator().GenerateSpanId(), TraceFlags(0), true));
+  Context unsampled_remote(
+      SpanContext(id, trace::DefaultIdGenerator().GenerateSpanId(), TraceFlags(0), true));
   EXPECT_EQ(Decide(*sampler, unsampled_remote, id), SamplingDecision::kRecordAndSample);
 }
 

@@ -9,9 +9,9 @@
 #include <random>
 #include <thread>
 
-#include "support/tracing_rig.h"
 #include "minion/storage/memory_storage.h"
 #include "minion/storage/sqlite_storage.h"
+#include "support/tracing_rig.h"
 
 namespace minion::storage {
 namespace {
@@ -32,7 +32,8 @@ struct SqliteBackend {
   static constexpr std::string_view kSystem = "sqlite";
   SqliteBackend() {
     std::random_device rd;
-    dir = fs::temp_directory_path() / ("minion-storage-" + std::to_string(rd()) + std::to_string(rd()));
+    dir = fs::temp_directory_path() /
+          ("minion-storage-" + std::to_string(rd()) + std::to_string(rd()));
     fs::create_directories(dir);
   }
   ~SqliteBackend() { fs::remove_all(dir); }
@@ -58,7 +59,8 @@ class StorageTest : public ::testing::Test {
     auto r = storage_->List(ctx_, collection, options);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     std::vector<std::string> out;
-    if (r.ok()) for (auto& e : *r) out.push_back(e.key);
+    if (r.ok())
+      for (auto& e : *r) out.push_back(e.key);
     return out;
   }
 
@@ -153,8 +155,9 @@ TYPED_TEST(StorageTest, EmptyNamesAreRejected) {
 }
 
 TYPED_TEST(StorageTest, EachOperationOpensItsSpan) {
-  auto parent = observability::StartSpan(*this->capture_.tracer, trace::Context(), "worker.code_generation",
-                                                  observability::Component::kWorker);
+  auto parent =
+      observability::StartSpan(*this->capture_.tracer, trace::Context(), "worker.code_generation",
+                               observability::Component::kWorker);
   ASSERT_TRUE(this->storage_->Put(parent.context, "results", "k", "v").ok());
   ASSERT_TRUE(this->storage_->Get(parent.context, "results", "k").ok());
   ASSERT_TRUE(this->storage_->List(parent.context, "results").ok());
@@ -171,7 +174,8 @@ TYPED_TEST(StorageTest, EachOperationOpensItsSpan) {
     EXPECT_EQ("storage." + StrAttr(s, "db.operation.name"), s.name);
     EXPECT_NE(s.status, trace::SpanStatusCode::kError) << s.name;
   }
-  EXPECT_THAT(names, ElementsAre("storage.insert", "storage.get", "storage.list", "storage.delete"));
+  EXPECT_THAT(names,
+              ElementsAre("storage.insert", "storage.get", "storage.list", "storage.delete"));
   auto list = this->capture_.SpansNamed("storage.list");
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(IntAttr(list[0], "db.response.returned_rows"), 1);
@@ -190,7 +194,8 @@ TYPED_TEST(StorageTest, ConcurrentWritersAndReaders) {
         if (!this->storage_->Put(this->ctx_, coll, key, std::to_string(i)).ok()) ++failures;
         auto v = this->storage_->Get(this->ctx_, coll, key);
         if (!v.ok() || *v != std::to_string(i)) ++failures;
-        if (!this->storage_->List(this->ctx_, coll, {.prefix = "t" + std::to_string(t) + "-"}).ok()) ++failures;
+        if (!this->storage_->List(this->ctx_, coll, {.prefix = "t" + std::to_string(t) + "-"}).ok())
+          ++failures;
         if (i % 2 == 0 && !this->storage_->Delete(this->ctx_, coll, key).ok()) ++failures;
         // Everyone also rewrites one hot key.
         if (!this->storage_->Put(this->ctx_, coll, "hot", key).ok()) ++failures;
@@ -201,7 +206,8 @@ TYPED_TEST(StorageTest, ConcurrentWritersAndReaders) {
   EXPECT_EQ(failures.load(), 0);
   auto all = this->storage_->List(this->ctx_, "shared");
   ASSERT_TRUE(all.ok());
-  EXPECT_EQ(all->size(), static_cast<std::size_t>(kThreads * kOps / 2 + 1));  // odd i survive, + hot
+  EXPECT_EQ(all->size(),
+            static_cast<std::size_t>(kThreads * kOps / 2 + 1));  // odd i survive, + hot
 }
 
 // SQLite specifics: the journal is WAL, and data survives reopening.
@@ -219,7 +225,8 @@ TEST(SqliteStorageTest, UsesWalAndPersistsAcrossReopen) {
   EXPECT_EQ(*again->Get(trace::Context(), "c", "k"), "persisted");
   auto spans = capture.SpansNamed("storage.get");
   ASSERT_EQ(spans.size(), 1u);
-  EXPECT_THAT(StrAttr(spans[0], "db.query.text"), ::testing::HasSubstr("SELECT value FROM minion_kv"));
+  EXPECT_THAT(StrAttr(spans[0], "db.query.text"),
+              ::testing::HasSubstr("SELECT value FROM minion_kv"));
 }
 
 TEST(SqliteStorageTest, UnopenablePathIsAnError) {

@@ -37,7 +37,8 @@ StressResult RunStress(int threads, int spans_per_thread, std::size_t queue, std
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       for (int i = 0; i < spans_per_thread; ++i) {
-        trace::Span span = tracer->StartSpan("stress.span", {{"thread", t}, {"i", i}, {"multiagent.task.id", "abc-123"}});
+        trace::Span span = tracer->StartSpan(
+            "stress.span", {{"thread", t}, {"i", i}, {"multiagent.task.id", "abc-123"}});
         span.End();
       }
     });

@@ -26,8 +26,8 @@ Status Err(std::string_view e) {
 TEST(CalculatorTest, PrecedenceAndAssociativity) {
   EXPECT_EQ(Eval("1 + 2 * 3"), 7);
   EXPECT_EQ(Eval("(1 + 2) * 3"), 9);
-  EXPECT_EQ(Eval("10 - 4 - 3"), 3);      // left-associative
-  EXPECT_EQ(Eval("2 ^ 3 ^ 2"), 512);     // right-associative
+  EXPECT_EQ(Eval("10 - 4 - 3"), 3);   // left-associative
+  EXPECT_EQ(Eval("2 ^ 3 ^ 2"), 512);  // right-associative
   EXPECT_EQ(Eval("2 ** 10"), 1024);
   EXPECT_EQ(Eval("100 / 10 / 5"), 2);
   EXPECT_EQ(Eval("7 % 4"), 3);

@@ -18,7 +18,8 @@ class FileToolsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::random_device rd;
-    base_ = fs::temp_directory_path() / ("minion-tools-" + std::to_string(rd()) + std::to_string(rd()));
+    base_ =
+        fs::temp_directory_path() / ("minion-tools-" + std::to_string(rd()) + std::to_string(rd()));
     root_ = base_ / "workspace";
     fs::create_directories(root_);
     std::ofstream(base_ / "secret.txt") << "outside";
@@ -52,7 +53,9 @@ TEST_F(FileToolsTest, WritesAndReadsBackUnderRoot) {
 
 TEST_F(FileToolsTest, AppendAddsToTheEnd) {
   ASSERT_TRUE(Write("log.txt", "a").ok());
-  ASSERT_TRUE(write_->Invoke(trace::Context(), {{"path", "log.txt"}, {"content", "b"}, {"append", true}}).ok());
+  ASSERT_TRUE(
+      write_->Invoke(trace::Context(), {{"path", "log.txt"}, {"content", "b"}, {"append", true}})
+          .ok());
   EXPECT_EQ((*Read("log.txt"))["content"], "ab");
   ASSERT_TRUE(Write("log.txt", "c").ok());
   EXPECT_EQ((*Read("log.txt"))["content"], "c");
@@ -110,7 +113,10 @@ TEST_F(FileToolsTest, MissingFileIsNotFound) {
 }
 
 TEST_F(FileToolsTest, ReadLimitTruncatesOnACharacterBoundary) {
-  ASSERT_TRUE(Write("u.txt", "ab\xC3\xA9" "cd").ok());  // "abécd"
+  ASSERT_TRUE(Write("u.txt",
+                    "ab\xC3\xA9"
+                    "cd")
+                  .ok());  // "abécd"
   auto r = read_->Invoke(trace::Context(), {{"path", "u.txt"}, {"max_bytes", 3}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)["content"], "ab");

@@ -12,8 +12,8 @@ namespace {
 
 using ::minion::testing::HttpRequest;
 using ::minion::testing::HttpResponse;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 class HttpGetTest : public ::testing::Test {
  protected:
@@ -30,7 +30,8 @@ class HttpGetTest : public ::testing::Test {
       return {302, {{"Location", "http://127.0.0.1:" + r.target.substr(7) + "/hello"}}, ""};
     }
     if (r.target == "/big") return {200, {{"Content-Type", "text/plain"}}, std::string(5000, 'z')};
-    if (r.target == "/binary") return {200, {{"Content-Type", "application/octet-stream"}}, std::string("\x00\xff\xfe", 3)};
+    if (r.target == "/binary")
+      return {200, {{"Content-Type", "application/octet-stream"}}, std::string("\x00\xff\xfe", 3)};
     return {500, {}, ""};
   }
   Result<json> Get(const std::shared_ptr<Tool>& tool, const std::string& url) {
@@ -152,7 +153,8 @@ TEST_F(HttpGetTest, ARedirectToAHostOffTheAllowListIsRefused) {
 
 TEST_F(HttpGetTest, AnAllowedNameThatResolvesToLoopbackIsRefusedWhenLoopbackIsNot) {
   // The name passes the list; the address it resolves to decides (DNS cannot move the call).
-  auto tool = MakeHttpGetTool({.allowed_hosts = {"localhost"}, .allow_loopback = false, .allow_public = true});
+  auto tool = MakeHttpGetTool(
+      {.allowed_hosts = {"localhost"}, .allow_loopback = false, .allow_public = true});
   auto r = Get(tool, "http://localhost:" + std::to_string(server_.port()) + "/hello");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
@@ -162,8 +164,9 @@ TEST_F(HttpGetTest, AnAllowedNameThatResolvesToLoopbackIsRefusedWhenLoopbackIsNo
 
 TEST_F(HttpGetTest, PrivateRangesAreRefusedUnlessAllowed) {
   auto tool = MakeHttpGetTool({.allow_loopback = false, .allow_public = true});
-  for (const char* url : {"http://10.1.2.3:9/", "http://169.254.169.254/latest/meta-data/",
-                          "http://192.168.0.1:9/", "http://[fd00::1]:9/", "http://[::ffff:10.0.0.1]:9/"}) {
+  for (const char* url :
+       {"http://10.1.2.3:9/", "http://169.254.169.254/latest/meta-data/", "http://192.168.0.1:9/",
+        "http://[fd00::1]:9/", "http://[::ffff:10.0.0.1]:9/"}) {
     auto r = Get(tool, url);
     ASSERT_FALSE(r.ok()) << url;
     EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied) << url;

@@ -2,20 +2,20 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <mutex>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
-#include "support/tracing_rig.h"
 #include "minion/tools/builtin.h"
 #include "minion/tools/tool.h"
+#include "support/tracing_rig.h"
 
 namespace minion::tools {
 namespace {
 
 using ::minion::testing::StrAttr;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 // Counts calls, so tests can see that bad input never reaches the tool.
 class CountingTool final : public Tool {
@@ -78,8 +78,9 @@ TEST_F(RegistryTest, ListIsSortedWithSchemas) {
 }
 
 TEST_F(RegistryTest, InvokeOpensAToolSpanUnderTheParent) {
-  auto parent = observability::StartSpan(*capture_.tracer, trace::Context(), "worker.code_generation",
-                                            observability::Component::kWorker);
+  auto parent =
+      observability::StartSpan(*capture_.tracer, trace::Context(), "worker.code_generation",
+                               observability::Component::kWorker);
   auto r = registry_.Invoke(parent.context, "count", {{"n", 21}});
   parent.span.End();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -118,7 +119,8 @@ TEST_F(RegistryTest, WrongTypesAndNonObjectsAreRejected) {
 
 TEST_F(RegistryTest, AdditionalPropertiesFalseIsEnforced) {
   ASSERT_TRUE(registry_.Register(MakeCalculatorTool()).ok());
-  auto r = registry_.Invoke(trace::Context(), "calculator", {{"expression", "1+1"}, {"shell", "rm"}});
+  auto r =
+      registry_.Invoke(trace::Context(), "calculator", {{"expression", "1+1"}, {"shell", "rm"}});
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("unexpected field \"shell\""));
 }
@@ -165,11 +167,15 @@ TEST_F(RegistryTest, ConcurrentRegisterListInvoke) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
         if (registry_.Invoke(trace::Context(), "count", {{"n", i}}).ok()) ++ok;
-        if (registry_.Invoke(trace::Context(), "calculator", {{"expression", "1+" + std::to_string(i)}}).ok()) ++ok;
+        if (registry_
+                .Invoke(trace::Context(), "calculator", {{"expression", "1+" + std::to_string(i)}})
+                .ok())
+          ++ok;
         (void)registry_.List();
       }
       // Registration races with invocations on other threads.
-      EXPECT_TRUE(registry_.Register(std::make_shared<NamedTool>("extra-" + std::to_string(t))).ok());
+      EXPECT_TRUE(
+          registry_.Register(std::make_shared<NamedTool>("extra-" + std::to_string(t))).ok());
     });
   }
   for (auto& th : threads) th.join();

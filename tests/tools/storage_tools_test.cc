@@ -5,19 +5,19 @@
 
 #include <filesystem>
 
-#include "support/tracing_rig.h"
 #include "minion/storage/memory_storage.h"
 #include "minion/storage/sqlite_storage.h"
 #include "minion/tools/builtin.h"
 #include "minion/tools/storage_tools.h"
+#include "support/tracing_rig.h"
 
 namespace minion::tools {
 namespace {
 
 namespace fs = std::filesystem;
 using ::minion::testing::StrAttr;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 class StorageToolsTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -25,13 +25,17 @@ class StorageToolsTest : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "memory") {
       storage_ = std::make_shared<storage::MemoryStorage>(capture_.tracer);
     } else {
-      db_ = fs::temp_directory_path() / ("minion_storage_tools_" + std::to_string(::getpid()) + ".db");
+      db_ = fs::temp_directory_path() /
+            ("minion_storage_tools_" + std::to_string(::getpid()) + ".db");
       fs::remove(db_);
       auto opened = storage::SqliteStorage::Open({.path = db_.string(), .tracer = capture_.tracer});
       ASSERT_TRUE(opened.ok()) << opened.status().ToString();
       storage_ = std::shared_ptr<storage::Storage>(std::move(opened).value());
     }
-    ASSERT_TRUE(RegisterStorageTools(registry_, {.storage = storage_, .max_value_bytes = 1000, .max_query_results = 3}).ok());
+    ASSERT_TRUE(
+        RegisterStorageTools(registry_,
+                             {.storage = storage_, .max_value_bytes = 1000, .max_query_results = 3})
+            .ok());
   }
   void TearDown() override {
     storage_.reset();
@@ -44,18 +48,25 @@ class StorageToolsTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(StorageToolsTest, InsertGetAndQueryRoundTripWithStorageSpansUnderToolSpans) {
-  auto put = registry_.Invoke({}, "storage_insert", {{"collection", "artifacts"}, {"key", "a/1"}, {"value", "code"}}, "call_1");
+  auto put =
+      registry_.Invoke({}, "storage_insert",
+                       {{"collection", "artifacts"}, {"key", "a/1"}, {"value", "code"}}, "call_1");
   ASSERT_TRUE(put.ok()) << put.status().ToString();
   EXPECT_EQ((*put)["bytes"], 4);
-  ASSERT_TRUE(registry_.Invoke({}, "storage_insert", {{"collection", "artifacts"}, {"key", "a/2"}, {"value", {{"lines", 3}}}}).ok());
+  ASSERT_TRUE(registry_
+                  .Invoke({}, "storage_insert",
+                          {{"collection", "artifacts"}, {"key", "a/2"}, {"value", {{"lines", 3}}}})
+                  .ok());
   auto got = registry_.Invoke({}, "storage_get", {{"collection", "artifacts"}, {"key", "a/2"}});
   ASSERT_TRUE(got.ok());
   EXPECT_EQ((*got)["found"], true);
   EXPECT_EQ(json::parse((*got)["value"].get<std::string>())["lines"], 3);
-  auto missing = registry_.Invoke({}, "storage_get", {{"collection", "artifacts"}, {"key", "nope"}});
+  auto missing =
+      registry_.Invoke({}, "storage_get", {{"collection", "artifacts"}, {"key", "nope"}});
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ((*missing)["found"], false);
-  auto listed = registry_.Invoke({}, "storage_query", {{"collection", "artifacts"}, {"prefix", "a/"}});
+  auto listed =
+      registry_.Invoke({}, "storage_query", {{"collection", "artifacts"}, {"prefix", "a/"}});
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ((*listed)["entries"].size(), 2u);
   EXPECT_EQ((*listed)["entries"][0]["key"], "a/1");
@@ -75,7 +86,10 @@ TEST_P(StorageToolsTest, InsertGetAndQueryRoundTripWithStorageSpansUnderToolSpan
 
 TEST_P(StorageToolsTest, QueryIsBoundedAndSaysWhenCut) {
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(registry_.Invoke({}, "storage_insert", {{"collection", "c"}, {"key", "k" + std::to_string(i)}, {"value", "v"}}).ok());
+    ASSERT_TRUE(registry_
+                    .Invoke({}, "storage_insert",
+                            {{"collection", "c"}, {"key", "k" + std::to_string(i)}, {"value", "v"}})
+                    .ok());
   }
   auto all = registry_.Invoke({}, "storage_query", {{"collection", "c"}});
   ASSERT_TRUE(all.ok());
@@ -83,17 +97,21 @@ TEST_P(StorageToolsTest, QueryIsBoundedAndSaysWhenCut) {
   EXPECT_EQ((*all)["truncated"], true);
   auto two = registry_.Invoke({}, "storage_query", {{"collection", "c"}, {"limit", 2}});
   EXPECT_EQ((*two)["entries"].size(), 2u);
-  EXPECT_EQ(registry_.Invoke({}, "storage_query", {{"collection", "c"}, {"limit", 0}}).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      registry_.Invoke({}, "storage_query", {{"collection", "c"}, {"limit", 0}}).status().code(),
+      StatusCode::kInvalidArgument);
 }
 
 TEST_P(StorageToolsTest, OversizedAndEmptyInputsAreRefusedClearly) {
-  auto big = registry_.Invoke({}, "storage_insert", {{"collection", "c"}, {"key", "k"}, {"value", std::string(1001, 'x')}});
+  auto big = registry_.Invoke(
+      {}, "storage_insert", {{"collection", "c"}, {"key", "k"}, {"value", std::string(1001, 'x')}});
   EXPECT_EQ(big.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(big.status().message(), HasSubstr("more than the 1000 allowed"));
-  auto empty = registry_.Invoke({}, "storage_insert", {{"collection", ""}, {"key", "k"}, {"value", "v"}});
+  auto empty =
+      registry_.Invoke({}, "storage_insert", {{"collection", ""}, {"key", "k"}, {"value", "v"}});
   EXPECT_THAT(empty.status().message(), HasSubstr("collection is empty"));
-  auto long_key = registry_.Invoke({}, "storage_get", {{"collection", "c"}, {"key", std::string(300, 'k')}});
+  auto long_key =
+      registry_.Invoke({}, "storage_get", {{"collection", "c"}, {"key", std::string(300, 'k')}});
   EXPECT_THAT(long_key.status().message(), HasSubstr("longer than 256 bytes"));
   EXPECT_TRUE(capture_.SpansNamed("storage.insert").empty());  // nothing reached the storage
 }

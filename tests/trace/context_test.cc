@@ -65,8 +65,8 @@ TEST(ContextTest, NewRootIgnoresParent) {
 
 TEST(ContextTest, RemoteParentIsRecordedAsRemote) {
   TracingRig t;
-  SpanContext remote(*TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e4736"), *SpanId::FromHex("00f067aa0ba902b7"),
-                     TraceFlags(1), /*is_remote=*/true);
+  SpanContext remote(*TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e4736"),
+                     *SpanId::FromHex("00f067aa0ba902b7"), TraceFlags(1), /*is_remote=*/true);
   Context ctx(remote);
   SpanStartOptions options;
   options.parent = &ctx;
@@ -79,8 +79,8 @@ TEST(ContextTest, RemoteParentIsRecordedAsRemote) {
 
 TEST(ContextTest, NoopTracerPropagatesParentContext) {
   NoopTracer noop;
-  SpanContext remote(*TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e4736"), *SpanId::FromHex("00f067aa0ba902b7"),
-                     TraceFlags(1), true);
+  SpanContext remote(*TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e4736"),
+                     *SpanId::FromHex("00f067aa0ba902b7"), TraceFlags(1), true);
   Context ctx(remote);
   SpanStartOptions options;
   options.parent = &ctx;

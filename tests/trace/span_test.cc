@@ -67,15 +67,16 @@ TEST(SpanTest, RecordExceptionAddsSpecificationEvent) {
   auto s = t.spans->GetSpans()[0];
   ASSERT_EQ(s.events.size(), 1u);
   EXPECT_EQ(s.events[0].name, "exception");
-  EXPECT_EQ(std::get<std::string>(*s.events[0].attributes.Find("exception.type")), "std::runtime_error");
+  EXPECT_EQ(std::get<std::string>(*s.events[0].attributes.Find("exception.type")),
+            "std::runtime_error");
   EXPECT_EQ(std::get<std::string>(*s.events[0].attributes.Find("exception.message")), "disk full");
   EXPECT_EQ(s.status, SpanStatusCode::kUnset);  // recording an exception does not set status
 }
 
 TEST(SpanTest, AttributesEventsLinksAndKindAreRecorded) {
   TracingRig t;
-  SpanContext linked(*TraceId::FromHex("0af7651916cd43dd8448eb211c80319c"), *SpanId::FromHex("b7ad6b7169203331"),
-                     TraceFlags(1), true);
+  SpanContext linked(*TraceId::FromHex("0af7651916cd43dd8448eb211c80319c"),
+                     *SpanId::FromHex("b7ad6b7169203331"), TraceFlags(1), true);
   SpanStartOptions options;
   options.kind = SpanKind::kProducer;
   options.links = std::span<const SpanContext>(&linked, 1);

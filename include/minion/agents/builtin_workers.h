@@ -16,9 +16,9 @@
 
 #include "minion/agents/worker.h"
 #include "minion/llm/provider.h"
-#include "minion/trace/tracer.h"
 #include "minion/storage/storage.h"
 #include "minion/tools/tool.h"
+#include "minion/trace/tracer.h"
 
 namespace minion::agents {
 
@@ -55,7 +55,8 @@ struct WorkerTools {
 // With `tools`, the model may call them (calculator always; file and storage tools as
 // configured) and the output adds "rounds", "tool_calls" [{name, ok}], and, when files were
 // written, "workspace" and "files" (absolute paths); tokens are summed over the rounds.
-std::unique_ptr<TaskHandler> MakeLlmTaskHandler(BuiltinKind kind, std::shared_ptr<llm::Provider> provider,
+std::unique_ptr<TaskHandler> MakeLlmTaskHandler(BuiltinKind kind,
+                                                std::shared_ptr<llm::Provider> provider,
                                                 std::shared_ptr<const WorkerTools> tools = nullptr);
 
 // A worker of `kind` with id `agent_id` (default "<role>-1").

@@ -3,8 +3,8 @@
 // optionally a ledger, workers and an LLM provider for the LLM planner), keeps the worker
 // registry, chooses a planner per task and hands the task to the Orchestrator. It builds no
 // concrete transport, ledger or worker itself: BuildCoordinator (runtime_builder.h) assembles
-// the defaults `minion run` uses. Each ExecuteTask opens the root span `multiagent.task.<type>` (or a child of
-// the caller's context) with multiagent.task.id/name/type/priority and
+// the defaults `minion run` uses. Each ExecuteTask opens the root span `multiagent.task.<type>` (or
+// a child of the caller's context) with multiagent.task.id/name/type/priority and
 // multiagent.subtask.count; a failed task ends it with ERROR and an exception event.
 //
 //   CoordinatorOptions options;
@@ -56,7 +56,7 @@ struct CoordinatorOptions {
   // When set, every task uses this plan (a workflow file) instead of the modes above.
   std::shared_ptr<Planner> workflow;
   std::shared_ptr<trace::Tracer> tracer;  // null: observability::GetTracer() at each span
-  Clock* clock = nullptr;                         // null: SystemClock()
+  Clock* clock = nullptr;                 // null: SystemClock()
   // Prices the task's usage into TaskResult::cost and minion.usage.cost_usd on the task span.
   // Null: cost unknown (only the offline provider's calls are known to cost 0).
   std::shared_ptr<const PriceTable> prices;
@@ -65,7 +65,7 @@ struct CoordinatorOptions {
 struct TaskResult {
   std::string task_id;
   std::string trace_id;  // hex; empty when the task span carried no valid context
-  Status status;  // OK when every subtask succeeded
+  Status status;         // OK when every subtask succeeded
   std::string planner;
   bool replanned = false;
   std::vector<SubtaskOutcome> subtasks;
@@ -101,9 +101,9 @@ struct HealthReport {
 
 // A task to continue from its interrupted run (resume.h builds one from a ledger).
 struct ResumeRequest {
-  std::string task_id;   // the interrupted task's id: its ledger rows are updated in place
-  TaskRequest request;   // as recorded
-  Plan plan;             // the interrupted run's plan, run again without state.completed
+  std::string task_id;  // the interrupted task's id: its ledger rows are updated in place
+  TaskRequest request;  // as recorded
+  Plan plan;            // the interrupted run's plan, run again without state.completed
   ResumeState state;
   // The interrupted run's task span: the new task span links to it (attribute
   // minion.resume.of_task). Invalid (not recorded): no link.
@@ -132,7 +132,8 @@ class Coordinator {
   // Stops routing to it and stops it (its running subtasks finish first).
   Status UnregisterWorker(const std::string& agent_id);
   // Builds, registers and returns a worker around `handler` (custom workers).
-  Result<std::shared_ptr<Worker>> CreateWorker(WorkerMetadata metadata, std::unique_ptr<TaskHandler> handler);
+  Result<std::shared_ptr<Worker>> CreateWorker(WorkerMetadata metadata,
+                                               std::unique_ptr<TaskHandler> handler);
   Result<std::shared_ptr<Worker>> CreateWorker(WorkerMetadata metadata, TaskFunction function);
 
   // Runs one task to completion. `parent` continues the caller's trace (else the thread's
@@ -141,8 +142,9 @@ class Coordinator {
   // that must name the task before it runs (the HTTP API's 202) passes its own.
   TaskResult ExecuteTask(const TaskRequest& request, const trace::Context* parent = nullptr,
                          std::string_view task_id = {});
-  // Continues an interrupted task: its stored plan runs again (through a DeclarativePlanner) with the finished subtasks carried over instead of dispatched. A new trace (or a
-  // child of `parent`) whose task span links to the interrupted one.
+  // Continues an interrupted task: its stored plan runs again (through a DeclarativePlanner) with
+  // the finished subtasks carried over instead of dispatched. A new trace (or a child of `parent`)
+  // whose task span links to the interrupted one.
   TaskResult ResumeTask(const ResumeRequest& resume, const trace::Context* parent = nullptr);
 
   std::vector<WorkerMetadata> ListWorkers() const { return registry_.List(); }
@@ -160,8 +162,8 @@ class Coordinator {
  private:
   explicit Coordinator(CoordinatorOptions options);
   Planner& ChoosePlanner(const TaskRequest& request);
-  TaskResult Execute(const TaskRequest& request, const trace::Context* parent, std::string_view task_id,
-                     const ResumeRequest* resume);
+  TaskResult Execute(const TaskRequest& request, const trace::Context* parent,
+                     std::string_view task_id, const ResumeRequest* resume);
 
   CoordinatorOptions options_;
   std::shared_ptr<trace::Tracer> tracer_;

@@ -10,8 +10,8 @@
 
 #include <chrono>
 #include <map>
-#include <stop_token>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -39,11 +39,12 @@ struct ExternalCommandOptions {
 
 // Runs the command once with `input` on stdin. Errors: DeadlineExceeded (killed after the
 // timeout), Internal (non-zero exit or killed by a signal; the message has the end of stderr),
-// InvalidArgument (stdout is not JSON, unless raw_stdout), ResourceExhausted (stdout over max_output_bytes),
-// Unavailable (the program could not be started), Cancelled (`stop` was requested: the child
-// was stopped as described above, or never started; the message names the pid and the signal
-// that ended it).
-Result<nlohmann::json> RunExternalCommand(const trace::Context& context, const ExternalCommandOptions& options,
+// InvalidArgument (stdout is not JSON, unless raw_stdout), ResourceExhausted (stdout over
+// max_output_bytes), Unavailable (the program could not be started), Cancelled (`stop` was
+// requested: the child was stopped as described above, or never started; the message names the pid
+// and the signal that ended it).
+Result<nlohmann::json> RunExternalCommand(const trace::Context& context,
+                                          const ExternalCommandOptions& options,
                                           const nlohmann::json& input, std::stop_token stop = {});
 
 // The handler: sends SubtaskToJson(subtask), returns the parsed stdout.

@@ -77,7 +77,9 @@ class InMemoryProtocol final : public Protocol {
   struct Mailbox;
   struct StringHash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
 
   void RunPool();
@@ -107,16 +109,16 @@ class InMemoryProtocol final : public Protocol {
   std::unordered_map<std::string, std::set<std::string>> groups_;  // guarded by registry_mu_
 
   std::mutex pool_mu_;
-  std::condition_variable pool_cv_;     // ready_ gained an entry, or stopping_
-  std::condition_variable drained_cv_;  // ready_ became empty
+  std::condition_variable pool_cv_;             // ready_ gained an entry, or stopping_
+  std::condition_variable drained_cv_;          // ready_ became empty
   std::deque<std::shared_ptr<Mailbox>> ready_;  // guarded by pool_mu_; one entry per delivery slot
   // ready_.size(), written under pool_mu_ so a spinning thread can poll it without the lock.
   std::atomic<std::size_t> ready_size_{0};
   std::size_t spinning_ = 0;  // guarded by pool_mu_; pool threads polling ready_size_ (0 or 1)
   std::size_t sleeping_ = 0;  // guarded by pool_mu_; pool threads waiting on pool_cv_
   bool stopping_ = false;     // guarded by pool_mu_
-  std::atomic<bool> stop_spin_{false};  // stopping_, readable by a spinning thread
-  bool drain_deadline_passed_ = false;  // guarded by pool_mu_
+  std::atomic<bool> stop_spin_{false};        // stopping_, readable by a spinning thread
+  bool drain_deadline_passed_ = false;        // guarded by pool_mu_
   std::atomic<std::int64_t> spin_budget_ns_;  // current adaptive budget, in [min, max]
   std::vector<std::thread> threads_;
 

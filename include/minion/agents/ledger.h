@@ -22,7 +22,8 @@ namespace minion::agents {
 
 // Token and cost roll-ups as the ledger stores them (schema version 3).
 struct LedgerUsage {
-  std::string by_model{};  // EncodeUsage JSON text: [{model, provider, input_tokens, ...}] ("" = none)
+  std::string
+      by_model{};  // EncodeUsage JSON text: [{model, provider, input_tokens, ...}] ("" = none)
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
   std::int64_t llm_calls = 0;
@@ -42,10 +43,10 @@ struct TaskRecord {
   // What `minion runs show` and `minion resume` need (schema version 2). Appended after the
   // original fields so positional initialisers written before them keep compiling.
   std::string description{};  // (members have initialisers: -Wmissing-field-initializers)
-  std::string input{};    // the request's input as JSON text ("" = none)
-  std::string plan{};     // the plan as JSON text: [{name, capability, dependencies, priority,
-                          // description, input}] ("" until planned)
-  std::string trace_id{}; // the task span's trace id (32 hex) and span id (16 hex), for links
+  std::string input{};        // the request's input as JSON text ("" = none)
+  std::string plan{};         // the plan as JSON text: [{name, capability, dependencies, priority,
+                              // description, input}] ("" until planned)
+  std::string trace_id{};     // the task span's trace id (32 hex) and span id (16 hex), for links
   std::string span_id{};
   bool truncated = false;  // input or plan was longer than kLedgerMaxTextBytes and was cut
   // Schema version 3: the task's LLM usage (usage.h) — every accepted subtask reply plus the
@@ -76,18 +77,18 @@ struct SubtaskRecord {
   UnixNanos started_at = 0;
   UnixNanos finished_at = 0;
   // Schema version 2 (see TaskRecord).
-  int position = 0;                       // index in the plan (list order)
+  int position = 0;                         // index in the plan (list order)
   std::vector<std::string> dependencies{};  // names of the subtasks it waits for
-  std::string input{};                    // JSON text ("" = none)
-  std::string output{};                   // JSON text of the worker's output ("" = none yet)
-  bool output_truncated = false;          // output was cut to kLedgerMaxTextBytes (not JSON then)
+  std::string input{};                      // JSON text ("" = none)
+  std::string output{};                     // JSON text of the worker's output ("" = none yet)
+  bool output_truncated = false;            // output was cut to kLedgerMaxTextBytes (not JSON then)
   LedgerUsage usage{};  // schema version 3: its accepted attempts' LLM usage and cost
 };
 
 struct StepRecord {
   std::string task_id;
   std::string subtask_id;  // empty for task-level steps
-  std::string kind;        // "plan", "dispatch", "result", "error", "retry", "timeout", "replan", "done"
+  std::string kind;  // "plan", "dispatch", "result", "error", "retry", "timeout", "replan", "done"
   std::string detail;
   UnixNanos time = 0;
 };
@@ -148,6 +149,7 @@ bool TruncateLedgerText(std::string& text, std::size_t max = kLedgerMaxTextBytes
 // newer than kLedgerSchemaVersion is refused with FailedPrecondition naming both versions.
 // Safe to share between processes: writes wait up to busy_timeout for each other, and a write
 // that still fails returns its error (never dropped silently).
-Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& path, SqliteLedgerOptions options = {});
+Result<std::unique_ptr<Ledger>> OpenSqliteLedger(const std::string& path,
+                                                 SqliteLedgerOptions options = {});
 
 }  // namespace minion::agents

@@ -17,7 +17,15 @@
 namespace minion::agents {
 
 enum class MessageType : std::uint8_t {
-  kRequest, kResponse, kEvent, kTask, kQuery, kInform, kDelegate, kResult, kError,
+  kRequest,
+  kResponse,
+  kEvent,
+  kTask,
+  kQuery,
+  kInform,
+  kDelegate,
+  kResult,
+  kError,
 };
 inline constexpr std::size_t kMessageTypeCount = 9;
 
@@ -26,14 +34,14 @@ std::string_view MessageTypeName(MessageType type);
 std::optional<MessageType> ParseMessageType(std::string_view name);
 
 struct Message {
-  std::string id;           // unique; the protocol assigns one when empty
+  std::string id;  // unique; the protocol assigns one when empty
   MessageType type = MessageType::kEvent;
   std::string from;         // sender agent id
   std::string to;           // recipient agent id (or group name for a broadcast)
   std::string in_reply_to;  // id of the message this answers, if any
   nlohmann::json content;
   std::map<std::string, std::string> metadata;
-  UnixNanos created_at = 0;  // the protocol stamps it when 0
+  UnixNanos created_at = 0;                    // the protocol stamps it when 0
   std::map<std::string, std::string> headers;  // traceparent, tracestate, baggage, ...
 };
 
@@ -48,9 +56,10 @@ nlohmann::json MessageToJsonValue(const Message& message);
 Result<std::string> SerializeMessage(const Message& message,
                                      std::size_t max_bytes = kDefaultMaxMessageBytes);
 // Parses what SerializeMessage wrote. Rejects oversize input (ResourceExhausted), nesting
-// deeper than kMaxJsonDepth (common/json.h), malformed JSON, unknown types and fields of the wrong type
-// (InvalidArgument naming the field). Safe on any bytes: a peer may send anything.
-Result<Message> ParseMessage(std::string_view json, std::size_t max_bytes = kDefaultMaxMessageBytes);
+// deeper than kMaxJsonDepth (common/json.h), malformed JSON, unknown types and fields of the wrong
+// type (InvalidArgument naming the field). Safe on any bytes: a peer may send anything.
+Result<Message> ParseMessage(std::string_view json,
+                             std::size_t max_bytes = kDefaultMaxMessageBytes);
 Result<Message> MessageFromJsonValue(const nlohmann::json& value);
 
 }  // namespace minion::agents

@@ -35,12 +35,12 @@
 #include <nlohmann/json.hpp>
 
 #include "minion/agents/ledger.h"
-#include "minion/resilience/retry.h"
 #include "minion/agents/planner.h"
 #include "minion/agents/protocol.h"
 #include "minion/agents/registry.h"
 #include "minion/agents/usage.h"
 #include "minion/common/clock.h"
+#include "minion/resilience/retry.h"
 
 namespace minion::agents {
 namespace internal {
@@ -68,14 +68,14 @@ struct RetryPolicy {
 };
 
 struct OrchestratorOptions {
-  std::string id = "orchestrator";  // its agent id on the protocol
-  std::size_t max_parallel = 4;     // subtasks of one task in flight at once
+  std::string id = "orchestrator";                   // its agent id on the protocol
+  std::size_t max_parallel = 4;                      // subtasks of one task in flight at once
   std::chrono::milliseconds subtask_timeout{60000};  // per attempt
   RetryPolicy retry;
   RoutingStrategy routing = RoutingStrategy::kLeastInFlight;
-  bool replan_on_failure = true;  // once, when the planner supports it
+  bool replan_on_failure = true;          // once, when the planner supports it
   std::shared_ptr<trace::Tracer> tracer;  // null: observability::GetTracer() at each span
-  std::shared_ptr<Ledger> ledger;                 // null: an InMemoryLedger
+  std::shared_ptr<Ledger> ledger;         // null: an InMemoryLedger
   // Prices the usage the ledger records (LedgerUsage::cost_usd); null: only the offline
   // model's cost (0) is known.
   std::shared_ptr<const PriceTable> prices;
@@ -121,7 +121,7 @@ struct ResumeState {
   UnixNanos started_at = 0;  // the task's first start, kept in its ledger row (0: now)
   std::string planner;       // the planner that made the stored plan, kept in the ledger row
   std::string detail;        // for the `resume` step of the progress log
-  Usage planner_usage;       // what the interrupted run's planner spent (counted again in the total)
+  Usage planner_usage;  // what the interrupted run's planner spent (counted again in the total)
 };
 
 struct ExecutionResult {
@@ -163,9 +163,9 @@ class Orchestrator {
 
  private:
   Status RunPlan(const trace::Context& context, const std::string& run_id, const Plan& plan,
-                 const std::shared_ptr<internal::Execution>& execution, internal::LedgerWriter& ledger,
-                 std::vector<SubtaskOutcome>* outcomes, bool* cancelled,
-                 const std::map<std::string, SubtaskOutcome>* completed = nullptr);
+                 const std::shared_ptr<internal::Execution>& execution,
+                 internal::LedgerWriter& ledger, std::vector<SubtaskOutcome>* outcomes,
+                 bool* cancelled, const std::map<std::string, SubtaskOutcome>* completed = nullptr);
 
   Protocol& protocol_;
   WorkerRegistry& registry_;
@@ -178,8 +178,8 @@ class Orchestrator {
   mutable std::mutex mu_;
   std::condition_variable idle_cv_;
   std::set<std::shared_ptr<internal::Execution>> executions_;  // guarded by mu_
-  bool started_ = false;                              // guarded by mu_
-  bool stopping_ = false;                             // guarded by mu_
+  bool started_ = false;                                       // guarded by mu_
+  bool stopping_ = false;                                      // guarded by mu_
 };
 
 }  // namespace minion::agents

@@ -75,7 +75,8 @@ class Protocol {
   virtual Status Send(const trace::Context& parent, Message message) = 0;
   // Sends a copy to every member of `group` except the sender; each copy gets its own id and
   // its own `protocol.send` span. Fails if any copy fails (the others are still sent).
-  virtual Status Broadcast(const trace::Context& parent, std::string_view group, Message message) = 0;
+  virtual Status Broadcast(const trace::Context& parent, std::string_view group,
+                           Message message) = 0;
 
   // AlreadyExists if the agent is already subscribed.
   virtual Status Subscribe(std::string_view agent_id, SubscribeOptions options,
@@ -97,8 +98,8 @@ class Protocol {
 
 // Opens `protocol.send` for `message` under `parent` and injects its context into
 // message->headers with `propagator` (null: propagation::DefaultPropagator()).
-observability::StartedSpan StartSendSpan(trace::Tracer& tracer,
-                                         const trace::Context& parent, Message* message,
+observability::StartedSpan StartSendSpan(trace::Tracer& tracer, const trace::Context& parent,
+                                         Message* message,
                                          const trace::TextMapPropagator* propagator);
 // The context a receiver should parent its spans on: extracted from message.headers.
 trace::Context ExtractMessageContext(const Message& message,

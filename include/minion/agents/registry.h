@@ -33,7 +33,7 @@ enum class RoutingStrategy { kRoundRobin, kLeastInFlight };
 // registry has no span; metrics and logs are written by the registry itself).
 struct RoutingEvents {
   struct Change {
-    std::string breaker;  // "worker:<agent id>"
+    std::string breaker;   // "worker:<agent id>"
     std::string from, to;  // BreakerStateName
     std::string reason;
   };
@@ -61,7 +61,8 @@ class WorkerRegistry {
 
   // Gives every worker (present and future) a circuit breaker with `options`; nullopt removes
   // them. `clock` (not owned; null: SystemClock()) must outlive the registry.
-  void SetBreakerOptions(std::optional<resilience::CircuitBreakerOptions> options, Clock* clock = nullptr);
+  void SetBreakerOptions(std::optional<resilience::CircuitBreakerOptions> options,
+                         Clock* clock = nullptr);
   // The worker's breaker, or null (breakers disabled, unknown worker).
   std::shared_ptr<resilience::CircuitBreaker> Breaker(const std::string& agent_id) const;
 
@@ -78,12 +79,13 @@ class WorkerRegistry {
     std::shared_ptr<resilience::CircuitBreaker> breaker;
     std::deque<resilience::CircuitBreaker::Permit> permits;  // one per call in flight
   };
-  std::shared_ptr<resilience::CircuitBreaker> MakeBreaker(const std::string& agent_id);  // needs mu_
+  std::shared_ptr<resilience::CircuitBreaker> MakeBreaker(
+      const std::string& agent_id);  // needs mu_
   mutable std::mutex mu_;
   std::map<std::string, Entry> workers_;          // guarded by mu_
   std::map<std::string, std::size_t> rr_cursor_;  // guarded by mu_; per capability
   std::optional<resilience::CircuitBreakerOptions> breaker_options_;  // guarded by mu_
-  Clock* breaker_clock_ = nullptr;                                   // guarded by mu_
+  Clock* breaker_clock_ = nullptr;                                    // guarded by mu_
 };
 
 }  // namespace minion::agents

@@ -53,11 +53,11 @@ struct ToolCallRecord {
   std::string name;
   std::string arguments;  // as the model sent them
   bool ok = false;
-  std::string result;     // the JSON text sent back to the model (a result or {"error":...})
+  std::string result;  // the JSON text sent back to the model (a result or {"error":...})
 };
 
 struct ToolLoopResult {
-  llm::ChatResponse final_response;  // the answer without tool calls
+  llm::ChatResponse final_response;   // the answer without tool calls
   std::vector<ToolCallRecord> calls;  // in the order they ran
   int rounds = 0;                     // model calls made
   // Summed over every model call of the loop.

@@ -89,8 +89,9 @@ Result<Subtask> DecodeSubtask(const nlohmann::json& content);
 // The message type a reply travels as: kResult for OK, kError otherwise.
 MessageType ReplyType(const TaskReply& reply);
 //   result: {"subtask_id", "task_id", "worker_id", "output"}
-//   error:  {"subtask_id", "task_id", "worker_id", "error": "<message>", "code": "<StatusCode name>"}
-//   both:   "usage": [...] (EncodeUsage) when the attempt called a model; absent means none.
+//   error:  {"subtask_id", "task_id", "worker_id", "error": "<message>", "code": "<StatusCode
+//   name>"} both:   "usage": [...] (EncodeUsage) when the attempt called a model; absent means
+//   none.
 nlohmann::json EncodeReply(const TaskReply& reply);
 // `type` is the message's type; anything but kResult / kError is InvalidArgument. An error
 // reply's status carries the worker's code (InvalidArgument when the name is unknown).
@@ -104,6 +105,8 @@ Result<CancelRequest> DecodeCancel(const nlohmann::json& content);
 inline nlohmann::json SubtaskToJson(const Subtask& s) { return EncodeSubtask(s); }
 inline Result<Subtask> SubtaskFromJson(const nlohmann::json& j) { return DecodeSubtask(j); }
 inline nlohmann::json CancelRequestToJson(const CancelRequest& c) { return EncodeCancel(c); }
-inline Result<CancelRequest> CancelRequestFromJson(const nlohmann::json& j) { return DecodeCancel(j); }
+inline Result<CancelRequest> CancelRequestFromJson(const nlohmann::json& j) {
+  return DecodeCancel(j);
+}
 
 }  // namespace minion::agents

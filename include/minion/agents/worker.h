@@ -12,9 +12,9 @@
 // `cancelled` event carrying the reason; its reply is still sent (the orchestrator drops it).
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
-#include <deque>
 #include <mutex>
 #include <set>
 #include <stop_token>
@@ -55,7 +55,8 @@ class TaskHandler {
  public:
   virtual ~TaskHandler() = default;
   // `context` is the worker span: spans opened below it (LLM, tools, storage) become children.
-  virtual Result<nlohmann::json> HandleTask(const trace::Context& context, const Subtask& subtask) = 0;
+  virtual Result<nlohmann::json> HandleTask(const trace::Context& context,
+                                            const Subtask& subtask) = 0;
 };
 
 using TaskFunction = std::function<Result<nlohmann::json>(const trace::Context&, const Subtask&)>;
@@ -64,8 +65,8 @@ std::unique_ptr<TaskHandler> MakeFunctionHandler(TaskFunction function);
 
 struct WorkerOptions {
   std::shared_ptr<trace::Tracer> tracer;  // null: observability::GetTracer() at each span
-  std::size_t max_concurrency = 4;                // subtasks handled at once
-  std::size_t mailbox_capacity = 0;               // 0: the protocol's default
+  std::size_t max_concurrency = 4;        // subtasks handled at once
+  std::size_t mailbox_capacity = 0;       // 0: the protocol's default
   // After this many failures in a row the worker reports status failed (a success resets it).
   int failure_threshold = 3;
   // Timestamps (when a cancel arrived); not owned,
@@ -106,11 +107,11 @@ class Worker {
   struct Running {
     std::string from;  // the task's sender: the only agent whose cancel is honoured
     std::stop_source source;
-    bool cancelled = false;         // guarded by cancel_mu_
-    std::string reason;             // guarded by cancel_mu_
-    std::string cancel_message_id;  // guarded by cancel_mu_
-    trace::SpanContext cancel_send; // guarded by cancel_mu_; the cancel's protocol.send span
-    UnixNanos cancelled_at = 0;     // guarded by cancel_mu_
+    bool cancelled = false;          // guarded by cancel_mu_
+    std::string reason;              // guarded by cancel_mu_
+    std::string cancel_message_id;   // guarded by cancel_mu_
+    trace::SpanContext cancel_send;  // guarded by cancel_mu_; the cancel's protocol.send span
+    UnixNanos cancelled_at = 0;      // guarded by cancel_mu_
   };
   void OnMessage(const trace::Context& context, Message message);
   void OnControl(const trace::Context& context, Message message);

@@ -61,14 +61,24 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgumentError(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgumentError(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFoundError(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-inline Status DeadlineExceededError(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
+inline Status DeadlineExceededError(std::string m) {
+  return {StatusCode::kDeadlineExceeded, std::move(m)};
+}
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
-inline Status UnimplementedError(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
-inline Status ResourceExhaustedError(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
-inline Status FailedPreconditionError(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
+inline Status UnimplementedError(std::string m) {
+  return {StatusCode::kUnimplemented, std::move(m)};
+}
+inline Status ResourceExhaustedError(std::string m) {
+  return {StatusCode::kResourceExhausted, std::move(m)};
+}
+inline Status FailedPreconditionError(std::string m) {
+  return {StatusCode::kFailedPrecondition, std::move(m)};
+}
 inline Status CancelledError(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 inline Status AbortedError(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
 inline Status DataLossError(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
@@ -77,7 +87,7 @@ inline Status DataLossError(std::string m) { return {StatusCode::kDataLoss, std:
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : data_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : data_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(data_).ok() && "Result built from an OK status has no value");
   }
@@ -85,8 +95,8 @@ class [[nodiscard]] Result {
   // Result<std::unique_ptr<Base>>, so a factory returns its concrete type and callers that
   // want the interface take it as is.
   template <typename U>
-    requires(!std::is_same_v<U, T> && std::is_convertible_v<U &&, T>)
-  Result(Result<U>&& other)  // NOLINT: implicit by design
+  requires(!std::is_same_v<U, T> && std::is_convertible_v<U&&, T>)
+      Result(Result<U>&& other)  // NOLINT: implicit by design
       : data_(other.ok() ? std::variant<T, Status>(std::in_place_index<0>, std::move(other).value())
                          : std::variant<T, Status>(std::in_place_index<1>, other.status())) {}
 
@@ -114,9 +124,9 @@ class [[nodiscard]] Result {
 #define MINION_CONCAT_(a, b) MINION_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function when `expr` (a Status) is not OK.
-#define MINION_RETURN_IF_ERROR(expr)            \
-  do {                                          \
-    ::minion::Status minion_status_ = (expr);   \
+#define MINION_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::minion::Status minion_status_ = (expr);        \
     if (!minion_status_.ok()) return minion_status_; \
   } while (0)
 
@@ -124,6 +134,6 @@ class [[nodiscard]] Result {
 #define MINION_ASSIGN_OR_RETURN(lhs, rexpr) \
   MINION_ASSIGN_OR_RETURN_IMPL_(MINION_CONCAT_(minion_result_, __LINE__), lhs, rexpr)
 #define MINION_ASSIGN_OR_RETURN_IMPL_(result, lhs, rexpr) \
-  auto result = (rexpr);                                 \
-  if (!result.ok()) return result.status();              \
+  auto result = (rexpr);                                  \
+  if (!result.ok()) return result.status();               \
   lhs = std::move(result).value()

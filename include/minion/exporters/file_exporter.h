@@ -87,6 +87,7 @@ struct ReplayStats {
 // http://localhost:4318/v1/traces), `headers`, `timeout` (per line) and the TLS files; one
 // attempt per line. Fails only when the file cannot be read or the endpoint is not a URL.
 // Built when libcurl is available (it is whenever the OTLP/HTTP exporter is).
-Result<ReplayStats> ReplayOtlpJsonLines(const std::string& path, const OtlpExporterOptions& options);
+Result<ReplayStats> ReplayOtlpJsonLines(const std::string& path,
+                                        const OtlpExporterOptions& options);
 
 }  // namespace minion::exporters

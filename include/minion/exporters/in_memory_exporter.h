@@ -29,8 +29,10 @@ class InMemorySpanExporter final : public sdk::SpanExporter {
     std::size_t dropped_ = 0;  // guarded by mu_
     // Stored spans point at these copies, not at the provider's resource and scopes, so they
     // stay readable after the provider is gone.
-    std::map<const trace::Resource*, std::unique_ptr<trace::Resource>> resources_;          // guarded by mu_
-    std::map<const trace::InstrumentationScope*, std::unique_ptr<trace::InstrumentationScope>> scopes_;  // guarded by mu_
+    std::map<const trace::Resource*, std::unique_ptr<trace::Resource>>
+        resources_;  // guarded by mu_
+    std::map<const trace::InstrumentationScope*, std::unique_ptr<trace::InstrumentationScope>>
+        scopes_;  // guarded by mu_
   };
 
   // Keeps at most `max_spans` (0 = unbounded); older spans are kept, newer ones counted as dropped.

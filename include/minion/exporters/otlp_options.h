@@ -42,7 +42,7 @@ struct OtlpExporterOptions {
   std::string client_certificate_file;  // PEM certificate for mTLS
   bool insecure = false;                // gRPC without TLS when the endpoint has no scheme
   RetryPolicy retry;
-  Clock* clock = nullptr;               // null: SystemClock(); used for deadlines and Retry-After
+  Clock* clock = nullptr;  // null: SystemClock(); used for deadlines and Retry-After
 
   // Returns a variable's value, or nullopt when unset. Empty values count as unset.
   using EnvLookup = env::Lookup;

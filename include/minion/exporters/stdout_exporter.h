@@ -26,7 +26,9 @@ class StdoutSpanExporter final : public sdk::SpanExporter {
                            std::chrono::milliseconds timeout) noexcept override;
   Status ForceFlush(std::chrono::milliseconds timeout) noexcept override;
   Status Shutdown(std::chrono::milliseconds timeout) noexcept override;
-  std::string Name() const override { return format_ == StdoutFormat::kTree ? "stdout" : "stdout-json"; }
+  std::string Name() const override {
+    return format_ == StdoutFormat::kTree ? "stdout" : "stdout-json";
+  }
 
  private:
   void PrintPendingLocked();
@@ -35,7 +37,7 @@ class StdoutSpanExporter final : public sdk::SpanExporter {
   const StdoutFormat format_;
   std::mutex mu_;
   std::map<trace::TraceId, std::vector<trace::SpanData>> pending_;  // guarded by mu_
-  bool shut_down_ = false;                                           // guarded by mu_
+  bool shut_down_ = false;                                          // guarded by mu_
 };
 
 // Renders spans as one tree per trace: each span with its component, kind, duration, status

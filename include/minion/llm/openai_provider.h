@@ -28,8 +28,9 @@ struct OpenAIProviderOptions {
   int max_retries = 2;
 
   // Backoff before retry n (1 = the first retry) is retry::Backoff's ceiling without jitter,
-  // initial_backoff * 2^(n-1) at most max_backoff, unless the server sent Retry-After, which wins (capped at max_retry_after: a server asking for longer
-  // gets the error instead of a stalled worker).
+  // initial_backoff * 2^(n-1) at most max_backoff, unless the server sent Retry-After, which wins
+  // (capped at max_retry_after: a server asking for longer gets the error instead of a stalled
+  // worker).
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{8000};
   std::chrono::milliseconds max_retry_after{60000};
@@ -66,7 +67,8 @@ class OpenAIProvider final : public Provider {
   // calls at least once a second even while waiting for the server, so the call returns within
   // about a second; no retry starts, the default backoff wait is cut short (an injected
   // `sleep` is not), and the call fails with Cancelled (error.type "cancelled").
-  Result<ChatResponse> Chat(const trace::Context& parent, const ChatRequest& request, std::stop_token stop);
+  Result<ChatResponse> Chat(const trace::Context& parent, const ChatRequest& request,
+                            std::stop_token stop);
 
   const OpenAIProviderOptions& options() const { return options_; }
 

@@ -49,7 +49,7 @@ struct ChatMessage {
 
 struct ChatRequest {
   std::vector<ChatMessage> messages;
-  std::string model;          // empty: the provider's default
+  std::string model;  // empty: the provider's default
   double temperature = 0.2;
   int max_tokens = 1024;
   bool json_response = false;  // ask for a JSON object (response_format) where supported
@@ -71,7 +71,7 @@ struct ChatResponse {
   std::string content;
   // The calls the model asked for (finish_reason "tool_calls"); at most kMaxToolCalls.
   std::vector<ToolCall> tool_calls;
-  std::string model;          // as the server reported it
+  std::string model;  // as the server reported it
   std::string finish_reason;
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;

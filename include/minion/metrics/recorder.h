@@ -51,8 +51,7 @@ class Recorder {
   // The priced cost of a finished task's calls to `model`, in US dollars (the usage meter's
   // tokens times the price table: Coordinator with CoordinatorOptions::prices). Only known
   // costs are reported; a model without a price is never counted as 0.
-  virtual void LlmCost(std::string_view /*provider*/, std::string_view /*model*/,
-                       double /*usd*/) {}
+  virtual void LlmCost(std::string_view /*provider*/, std::string_view /*model*/, double /*usd*/) {}
 
   // --- tools ---
   virtual void ToolCall(std::string_view /*tool_name*/, std::string_view /*status*/,

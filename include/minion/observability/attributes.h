@@ -52,9 +52,9 @@ inline constexpr std::string_view kAttrDbSystemName = "db.system.name";
 
 // ---- Span names: a prefix plus the variable part ----
 inline constexpr std::string_view kSpanMultiAgentTaskPrefix = "multiagent.task.";  // + task type
-inline constexpr std::string_view kSpanWorkerPrefix = "worker.";                    // + capability
-inline constexpr std::string_view kSpanProtocolPrefix = "protocol.";                // + operation
-inline constexpr std::string_view kSpanOrchestratorPrefix = "orchestrator.";        // + operation
+inline constexpr std::string_view kSpanWorkerPrefix = "worker.";                   // + capability
+inline constexpr std::string_view kSpanProtocolPrefix = "protocol.";               // + operation
+inline constexpr std::string_view kSpanOrchestratorPrefix = "orchestrator.";       // + operation
 inline constexpr std::string_view kSpanLlmPrefix = "llm.";          // + provider "." model
 inline constexpr std::string_view kSpanToolPrefix = "tool.";        // + tool name
 inline constexpr std::string_view kSpanStoragePrefix = "storage.";  // + operation
@@ -64,12 +64,18 @@ enum class Component { kMultiAgent, kWorker, kProtocol, kLlm, kTool, kStorage };
 
 constexpr std::string_view ComponentName(Component component) {
   switch (component) {
-    case Component::kMultiAgent: return "multiagent";
-    case Component::kWorker: return "worker";
-    case Component::kProtocol: return "protocol";
-    case Component::kLlm: return "llm";
-    case Component::kTool: return "tool";
-    case Component::kStorage: return "storage";
+    case Component::kMultiAgent:
+      return "multiagent";
+    case Component::kWorker:
+      return "worker";
+    case Component::kProtocol:
+      return "protocol";
+    case Component::kLlm:
+      return "llm";
+    case Component::kTool:
+      return "tool";
+    case Component::kStorage:
+      return "storage";
   }
   return "multiagent";
 }

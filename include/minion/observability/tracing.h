@@ -44,7 +44,8 @@ inline trace::Tracer& TracerOrGlobal(const std::shared_ptr<trace::Tracer>& trace
 
 // A span named `name` under `parent`, labelled with `component` (kAttrComponent).
 StartedSpan StartSpan(trace::Tracer& tracer, const trace::Context& parent, std::string_view name,
-                      Component component, std::initializer_list<trace::KeyValueView> attributes = {},
+                      Component component,
+                      std::initializer_list<trace::KeyValueView> attributes = {},
                       trace::SpanKind kind = trace::SpanKind::kInternal);
 
 // multiagent.task.<type>

@@ -32,7 +32,7 @@ struct DecodedTraceRequest {
   // resource/scope point into the vectors above. SpanData::flags holds the low 8 bits of
   // Span.flags; parent_is_remote (and each link's is_remote) comes from bits 8-9.
   std::vector<trace::SpanData> spans;
-  std::vector<DecodedSpanExtras> extras;  // index-aligned with spans
+  std::vector<DecodedSpanExtras> extras;                   // index-aligned with spans
   std::vector<std::uint32_t> resource_dropped_attributes;  // index-aligned with resources
   std::vector<std::uint32_t> scope_dropped_attributes;     // index-aligned with scopes
 };

@@ -51,7 +51,8 @@ class HttpHeaderCarrier final : public trace::TextMapCarrier {
  public:
   using Multimap = std::multimap<std::string, std::string>;
   using Pairs = std::vector<std::pair<std::string, std::string>>;
-  explicit HttpHeaderCarrier(Multimap& headers) : multimap_(&headers), mutable_multimap_(&headers) {}
+  explicit HttpHeaderCarrier(Multimap& headers)
+      : multimap_(&headers), mutable_multimap_(&headers) {}
   explicit HttpHeaderCarrier(const Multimap& headers) : multimap_(&headers) {}
   explicit HttpHeaderCarrier(Pairs& headers) : pairs_(&headers), mutable_pairs_(&headers) {}
   explicit HttpHeaderCarrier(const Pairs& headers) : pairs_(&headers) {}

@@ -25,9 +25,9 @@ namespace minion::resilience {
 struct RetryOptions {
   int max_attempts = 3;  // including the first; 1 disables retrying
   retry::Backoff backoff;
-  double budget_ratio = 0.2;       // retries earned per first attempt
-  double budget_max_tokens = 10;   // the budget's bucket size (also its starting content)
-  retry::UniformRandom random;     // null: retry::DefaultUniformRandom
+  double budget_ratio = 0.2;      // retries earned per first attempt
+  double budget_max_tokens = 10;  // the budget's bucket size (also its starting content)
+  retry::UniformRandom random;    // null: retry::DefaultUniformRandom
   // Which failures are worth another attempt (default: Unavailable, DeadlineExceeded of the
   // attempt itself, ResourceExhausted, Aborted).
   std::function<bool(const Status&)> retryable;
@@ -43,8 +43,8 @@ struct RetryOptions {
 class RetryBudget {
  public:
   explicit RetryBudget(double ratio = 0.2, double max_tokens = 10);
-  void Deposit();       // a first attempt
-  bool TryWithdraw();   // a retry; false (and nothing taken) when less than a token is left
+  void Deposit();      // a first attempt
+  bool TryWithdraw();  // a retry; false (and nothing taken) when less than a token is left
   double tokens() const;
 
  private:
@@ -57,8 +57,9 @@ class RetryBudget {
 struct RetryEvent {
   int retry = 0;  // 1 = before the second attempt
   std::chrono::nanoseconds delay{0};
-  Status failure;         // the failure being retried
-  std::string_view outcome;  // "retried", "budget_exhausted", "deadline", "not_retryable", "exhausted"
+  Status failure;  // the failure being retried
+  std::string_view
+      outcome;  // "retried", "budget_exhausted", "deadline", "not_retryable", "exhausted"
 };
 
 class Retrier {

@@ -88,8 +88,8 @@ struct TailSamplingStats {
   std::uint64_t traces_kept_latency = 0;
   std::uint64_t traces_kept_ratio = 0;
   std::uint64_t traces_dropped = 0;
-  std::uint64_t traces_decided_on_timeout = 0;  // decision_wait passed before the root ended
-  std::uint64_t traces_decided_on_capacity = 0; // decided early because max_traces was reached
+  std::uint64_t traces_decided_on_timeout = 0;   // decision_wait passed before the root ended
+  std::uint64_t traces_decided_on_capacity = 0;  // decided early because max_traces was reached
   std::uint64_t spans_received = 0;
   std::uint64_t spans_kept = 0;            // handed downstream (including late spans)
   std::uint64_t spans_dropped = 0;         // in dropped traces (including late spans)

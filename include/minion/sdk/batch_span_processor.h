@@ -42,11 +42,11 @@ struct BatchSpanProcessorOptions {
 };
 
 struct BatchSpanProcessorStats {
-  std::uint64_t enqueued = 0;        // spans accepted into the queue
-  std::uint64_t dropped = 0;         // spans refused because the queue was full (or after shutdown)
-  std::uint64_t exported = 0;        // spans in batches the exporter accepted
-  std::uint64_t export_failures = 0; // spans in batches the exporter refused
-  std::uint64_t batches = 0;         // Export calls
+  std::uint64_t enqueued = 0;  // spans accepted into the queue
+  std::uint64_t dropped = 0;   // spans refused because the queue was full (or after shutdown)
+  std::uint64_t exported = 0;  // spans in batches the exporter accepted
+  std::uint64_t export_failures = 0;  // spans in batches the exporter refused
+  std::uint64_t batches = 0;          // Export calls
 };
 
 class BatchSpanProcessor final : public SpanProcessor {
@@ -75,11 +75,11 @@ class BatchSpanProcessor final : public SpanProcessor {
   const std::size_t wake_check_mask_;       // look at the total when (shard size & mask) == 0
 
   std::mutex mu_;
-  std::condition_variable wake_cv_;   // wakes the export thread
-  std::condition_variable flush_cv_;  // wakes ForceFlush callers
-  std::uint64_t flush_requested_ = 0; // guarded by mu_
-  std::uint64_t flush_completed_ = 0; // guarded by mu_
-  bool stop_ = false;                 // guarded by mu_
+  std::condition_variable wake_cv_;    // wakes the export thread
+  std::condition_variable flush_cv_;   // wakes ForceFlush callers
+  std::uint64_t flush_requested_ = 0;  // guarded by mu_
+  std::uint64_t flush_completed_ = 0;  // guarded by mu_
+  bool stop_ = false;                  // guarded by mu_
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> shut_down_{false};
 

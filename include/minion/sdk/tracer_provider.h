@@ -24,10 +24,10 @@
 namespace minion::sdk {
 
 struct TracerProviderOptions {
-  trace::Resource resource;  // merged over the defaults and under the environment
+  trace::Resource resource;          // merged over the defaults and under the environment
   std::unique_ptr<Sampler> sampler;  // default ParentBased(AlwaysOn)
   std::vector<std::unique_ptr<SpanProcessor>> processors;
-  trace::SpanLimits limits;  // see SpanLimitsFromEnv()
+  trace::SpanLimits limits;                    // see SpanLimitsFromEnv()
   trace::IdGenerator* id_generator = nullptr;  // not owned; default DefaultIdGenerator()
   Clock* clock = nullptr;                      // not owned; default SystemClock()
   bool merge_environment_resource = true;      // OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME

@@ -21,7 +21,8 @@ class MemoryStorage final : public Storage {
              std::string_view value) override;
   Result<std::string> Get(const trace::Context& ctx, std::string_view collection,
                           std::string_view key) override;
-  Status Delete(const trace::Context& ctx, std::string_view collection, std::string_view key) override;
+  Status Delete(const trace::Context& ctx, std::string_view collection,
+                std::string_view key) override;
   Result<std::vector<Entry>> List(const trace::Context& ctx, std::string_view collection,
                                   const ListOptions& options = {}) override;
   std::string_view System() const override { return "memory"; }
@@ -30,7 +31,8 @@ class MemoryStorage final : public Storage {
   std::shared_ptr<trace::Tracer> tracer_;
   mutable std::shared_mutex mu_;
   // collection -> key -> value; std::less<> allows string_view lookups.
-  std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> data_;  // guarded by mu_
+  std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>>
+      data_;  // guarded by mu_
 };
 
 }  // namespace minion::storage

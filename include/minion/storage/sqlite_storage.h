@@ -36,7 +36,8 @@ class SqliteStorage final : public Storage {
              std::string_view value) override;
   Result<std::string> Get(const trace::Context& ctx, std::string_view collection,
                           std::string_view key) override;
-  Status Delete(const trace::Context& ctx, std::string_view collection, std::string_view key) override;
+  Status Delete(const trace::Context& ctx, std::string_view collection,
+                std::string_view key) override;
   Result<std::vector<Entry>> List(const trace::Context& ctx, std::string_view collection,
                                   const ListOptions& options = {}) override;
   std::string_view System() const override { return "sqlite"; }
@@ -51,10 +52,10 @@ class SqliteStorage final : public Storage {
   SqliteStorageOptions options_;
   std::mutex mu_;
   std::unique_ptr<sqlite::Database> db_;  // guarded by mu_
-  sqlite::Statement put_stmt_;             // guarded by mu_
-  sqlite::Statement get_stmt_;             // guarded by mu_
-  sqlite::Statement delete_stmt_;          // guarded by mu_
-  sqlite::Statement list_stmt_;            // guarded by mu_
+  sqlite::Statement put_stmt_;            // guarded by mu_
+  sqlite::Statement get_stmt_;            // guarded by mu_
+  sqlite::Statement delete_stmt_;         // guarded by mu_
+  sqlite::Statement list_stmt_;           // guarded by mu_
 };
 
 }  // namespace minion::storage

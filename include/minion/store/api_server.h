@@ -21,8 +21,8 @@ namespace minion::store {
 
 // One file of the web UI, as the UI library embeds it.
 struct UiAsset {
-  std::string content_type;  // "text/html; charset=utf-8", "application/javascript", ...
-  std::string_view body;     // static storage owned by the UI library
+  std::string content_type;    // "text/html; charset=utf-8", "application/javascript", ...
+  std::string_view body;       // static storage owned by the UI library
   std::string_view etag = {};  // quoted ETag ("" = none); If-None-Match on it answers 304
   std::vector<std::pair<std::string, std::string>> headers = {};  // e.g. Content-Security-Policy
 };

@@ -24,8 +24,8 @@
 namespace minion::tools {
 
 struct FileToolOptions {
-  std::filesystem::path root;               // must exist
-  std::size_t max_bytes = 8u << 20;         // largest file read or written
+  std::filesystem::path root;        // must exist
+  std::size_t max_bytes = 8u << 20;  // largest file read or written
 };
 
 std::shared_ptr<Tool> MakeWriteFileTool(FileToolOptions options);
@@ -41,7 +41,7 @@ struct HttpGetOptions {
   // subdomains of example.com (not example.com itself). Empty: any host name.
   std::vector<std::string> allowed_hosts{};
   // Address classes a connection may go to. The default reaches this machine only.
-  bool allow_loopback = true;   // 127.0.0.0/8, ::1
+  bool allow_loopback = true;  // 127.0.0.0/8, ::1
   // RFC 1918, link-local (169.254/16, where cloud metadata services live), CGNAT, ULA
   // (fc00::/7), unspecified, multicast and reserved ranges.
   bool allow_private = false;
@@ -72,7 +72,8 @@ Result<double> EvaluateExpression(std::string_view expression);
 // (with `base`) when missing. Characters of the id outside [A-Za-z0-9._-] become '_' and it is
 // cut to 100 bytes, so a task id can never name a path outside `base`. InvalidArgument for an
 // empty id; Internal when the directories cannot be created.
-Result<std::filesystem::path> TaskWorkspace(const std::filesystem::path& base, std::string_view task_id);
+Result<std::filesystem::path> TaskWorkspace(const std::filesystem::path& base,
+                                            std::string_view task_id);
 
 // Resolves `relative` under `root`, rejecting escapes. Exposed for tests.
 Result<std::filesystem::path> ResolveUnderRoot(const std::filesystem::path& root,

@@ -31,7 +31,8 @@ class Tool {
   // A JSON-schema object: {"type":"object","properties":{...},"required":[...]}.
   virtual nlohmann::json InputSchema() const = 0;
   // `parent` is the tool's own span when called through a ToolRegistry.
-  virtual Result<nlohmann::json> Invoke(const trace::Context& parent, const nlohmann::json& input) = 0;
+  virtual Result<nlohmann::json> Invoke(const trace::Context& parent,
+                                        const nlohmann::json& input) = 0;
 };
 
 struct ToolInfo {
@@ -82,9 +83,9 @@ class ToolRegistry {
   };
   Guard GuardFor(const std::string& name) const;
   mutable std::mutex guard_mu_;
-  std::optional<resilience::PolicyConfig> policy_;          // guarded by guard_mu_
-  Clock* policy_clock_ = nullptr;                           // guarded by guard_mu_
-  mutable std::map<std::string, Guard> guards_;             // guarded by guard_mu_
+  std::optional<resilience::PolicyConfig> policy_;  // guarded by guard_mu_
+  Clock* policy_clock_ = nullptr;                   // guarded by guard_mu_
+  mutable std::map<std::string, Guard> guards_;     // guarded by guard_mu_
 };
 
 }  // namespace minion::tools

@@ -20,12 +20,19 @@
 namespace minion::trace {
 
 enum class AttributeType : std::uint8_t {
-  kBool, kInt64, kDouble, kString, kBoolArray, kInt64Array, kDoubleArray, kStringArray,
+  kBool,
+  kInt64,
+  kDouble,
+  kString,
+  kBoolArray,
+  kInt64Array,
+  kDoubleArray,
+  kStringArray,
 };
 
-using AttributeValue = std::variant<bool, std::int64_t, double, std::string, std::vector<bool>,
-                                    std::vector<std::int64_t>, std::vector<double>,
-                                    std::vector<std::string>>;
+using AttributeValue =
+    std::variant<bool, std::int64_t, double, std::string, std::vector<bool>,
+                 std::vector<std::int64_t>, std::vector<double>, std::vector<std::string>>;
 
 class AttributeValueView {
  public:
@@ -35,20 +42,23 @@ class AttributeValueView {
                    std::span<const std::string>, std::span<const std::string_view>>;
 
   AttributeValueView(bool v) : v_(v) {}  // NOLINT(google-explicit-constructor)
-  template <typename I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
-  AttributeValueView(I v) : v_(static_cast<std::int64_t>(v)) {}  // NOLINT
-  AttributeValueView(double v) : v_(v) {}  // NOLINT
-  AttributeValueView(float v) : v_(static_cast<double>(v)) {}  // NOLINT
-  AttributeValueView(std::string_view v) : v_(v) {}  // NOLINT
-  AttributeValueView(const char* v) : v_(std::string_view(v)) {}  // NOLINT: not a bool
+  template <typename I,
+            std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  AttributeValueView(I v) : v_(static_cast<std::int64_t>(v)) {}          // NOLINT
+  AttributeValueView(double v) : v_(v) {}                                // NOLINT
+  AttributeValueView(float v) : v_(static_cast<double>(v)) {}            // NOLINT
+  AttributeValueView(std::string_view v) : v_(v) {}                      // NOLINT
+  AttributeValueView(const char* v) : v_(std::string_view(v)) {}         // NOLINT: not a bool
   AttributeValueView(const std::string& v) : v_(std::string_view(v)) {}  // NOLINT
-  AttributeValueView(const std::vector<bool>& v) : v_(&v) {}  // NOLINT
-  AttributeValueView(std::span<const std::int64_t> v) : v_(v) {}  // NOLINT
-  AttributeValueView(const std::vector<std::int64_t>& v) : v_(std::span<const std::int64_t>(v)) {}  // NOLINT
-  AttributeValueView(std::span<const double> v) : v_(v) {}  // NOLINT
+  AttributeValueView(const std::vector<bool>& v) : v_(&v) {}             // NOLINT
+  AttributeValueView(std::span<const std::int64_t> v) : v_(v) {}         // NOLINT
+  AttributeValueView(const std::vector<std::int64_t>& v)
+      : v_(std::span<const std::int64_t>(v)) {}                                         // NOLINT
+  AttributeValueView(std::span<const double> v) : v_(v) {}                              // NOLINT
   AttributeValueView(const std::vector<double>& v) : v_(std::span<const double>(v)) {}  // NOLINT
-  AttributeValueView(std::span<const std::string> v) : v_(v) {}  // NOLINT
-  AttributeValueView(const std::vector<std::string>& v) : v_(std::span<const std::string>(v)) {}  // NOLINT
+  AttributeValueView(std::span<const std::string> v) : v_(v) {}                         // NOLINT
+  AttributeValueView(const std::vector<std::string>& v)
+      : v_(std::span<const std::string>(v)) {}                        // NOLINT
   AttributeValueView(std::span<const std::string_view> v) : v_(v) {}  // NOLINT
   AttributeValueView(const AttributeValue& v);  // NOLINT: view of a stored value
 
@@ -89,7 +99,9 @@ class AttributeList {
   static constexpr std::uint32_t kUnlimited = std::numeric_limits<std::uint32_t>::max();
 
   AttributeList() = default;
-  AttributeList(std::initializer_list<KeyValueView> kvs) { for (auto& kv : kvs) Set(kv.key, kv.value); }
+  AttributeList(std::initializer_list<KeyValueView> kvs) {
+    for (auto& kv : kvs) Set(kv.key, kv.value);
+  }
 
   // Returns false when the attribute was dropped because of `max_count`.
   bool Set(std::string_view key, const AttributeValueView& value,
@@ -97,7 +109,10 @@ class AttributeList {
            std::size_t max_value_length = std::numeric_limits<std::size_t>::max());
   const AttributeValue* Find(std::string_view key) const;
   // Keeps the slots' memory for reuse.
-  void Clear() noexcept { size_ = 0; dropped_ = 0; }
+  void Clear() noexcept {
+    size_ = 0;
+    dropped_ = 0;
+  }
 
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
@@ -107,7 +122,10 @@ class AttributeList {
   const Attribute& operator[](std::size_t i) const { return slots_[i]; }
 
   AttributeList(const AttributeList& other) { CopyFrom(other); }
-  AttributeList& operator=(const AttributeList& other) { if (this != &other) CopyFrom(other); return *this; }
+  AttributeList& operator=(const AttributeList& other) {
+    if (this != &other) CopyFrom(other);
+    return *this;
+  }
   AttributeList(AttributeList&&) noexcept = default;
   AttributeList& operator=(AttributeList&&) noexcept = default;
 

@@ -54,7 +54,9 @@ class IdBytes {
     return id;
   }
 
-  friend bool operator==(const IdBytes& a, const IdBytes& b) noexcept { return a.bytes_ == b.bytes_; }
+  friend bool operator==(const IdBytes& a, const IdBytes& b) noexcept {
+    return a.bytes_ == b.bytes_;
+  }
   friend bool operator!=(const IdBytes& a, const IdBytes& b) noexcept { return !(a == b); }
   friend bool operator<(const IdBytes& a, const IdBytes& b) noexcept { return a.bytes_ < b.bytes_; }
 

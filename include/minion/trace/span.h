@@ -24,7 +24,8 @@ class Span {
   // A non-recording span that still carries `context` (unsampled, or a remote parent).
   explicit Span(SpanContext context) : context_(std::move(context)) {}
   // A recording span; `data` must have its sink set.
-  Span(SpanContext context, SpanDataPtr data) : context_(std::move(context)), data_(std::move(data)) {}
+  Span(SpanContext context, SpanDataPtr data)
+      : context_(std::move(context)), data_(std::move(data)) {}
 
   Span(Span&& other) noexcept = default;
   Span& operator=(Span&& other) noexcept {
@@ -47,12 +48,14 @@ class Span {
     if (data_) SetAttributeSlow(key, value);
   }
   void SetAttributes(std::initializer_list<KeyValueView> attributes) noexcept {
-    if (data_) for (const auto& kv : attributes) SetAttributeSlow(kv.key, kv.value);
+    if (data_)
+      for (const auto& kv : attributes) SetAttributeSlow(kv.key, kv.value);
   }
   // `time` 0 means now.
   void AddEvent(std::string_view name, std::initializer_list<KeyValueView> attributes = {},
                 UnixNanos time = 0) noexcept;
-  void AddLink(const SpanContext& context, std::initializer_list<KeyValueView> attributes = {}) noexcept;
+  void AddLink(const SpanContext& context,
+               std::initializer_list<KeyValueView> attributes = {}) noexcept;
 
   // Per the specification: Unset is ignored, a description only accompanies Error, and once
   // Ok is set the status is final. End() never touches the status, so an Error stays an Error.
@@ -83,6 +86,8 @@ class Span {
   SpanDataPtr data_;
 };
 
-inline Context Context::WithSpan(const Span& span) const { return WithSpanContext(span.GetContext()); }
+inline Context Context::WithSpan(const Span& span) const {
+  return WithSpanContext(span.GetContext());
+}
 
 }  // namespace minion::trace

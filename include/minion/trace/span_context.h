@@ -31,7 +31,10 @@ class SpanContext {
   SpanContext() = default;
   SpanContext(TraceId trace_id, SpanId span_id, TraceFlags flags, bool is_remote,
               std::shared_ptr<const TraceState> trace_state = nullptr)
-      : trace_id_(trace_id), span_id_(span_id), flags_(flags), is_remote_(is_remote),
+      : trace_id_(trace_id),
+        span_id_(span_id),
+        flags_(flags),
+        is_remote_(is_remote),
         trace_state_(std::move(trace_state)) {}
 
   static const SpanContext& Invalid();

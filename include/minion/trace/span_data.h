@@ -21,7 +21,11 @@ namespace minion::trace {
 
 // Same numbering as OTLP's Span.SpanKind (0 is UNSPECIFIED there).
 enum class SpanKind : std::uint8_t {
-  kInternal = 1, kServer = 2, kClient = 3, kProducer = 4, kConsumer = 5,
+  kInternal = 1,
+  kServer = 2,
+  kClient = 3,
+  kProducer = 4,
+  kConsumer = 5,
 };
 std::string_view SpanKindName(SpanKind kind);  // "INTERNAL", "SERVER", ...
 
@@ -98,10 +102,10 @@ class SpanData {
   std::uint32_t dropped_links = 0;
   SpanStatusCode status = SpanStatusCode::kUnset;
   std::string status_description;
-  const Resource* resource = nullptr;         // owned by the TracerProvider
+  const Resource* resource = nullptr;           // owned by the TracerProvider
   const InstrumentationScope* scope = nullptr;  // owned by the TracerProvider
-  const SpanLimits* limits = nullptr;         // owned by the TracerProvider; null = defaults
-  SpanEndSink* sink = nullptr;                // where End() delivers the record
+  const SpanLimits* limits = nullptr;           // owned by the TracerProvider; null = defaults
+  SpanEndSink* sink = nullptr;                  // where End() delivers the record
 
   SpanContext context() const { return SpanContext(trace_id, span_id, flags, false, trace_state); }
   bool HasParent() const noexcept { return parent_span_id.IsValid(); }

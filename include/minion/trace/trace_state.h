@@ -35,7 +35,9 @@ class TraceState {
   static bool IsValidKey(std::string_view key);
   static bool IsValidValue(std::string_view value);
 
-  friend bool operator==(const TraceState& a, const TraceState& b) { return a.entries_ == b.entries_; }
+  friend bool operator==(const TraceState& a, const TraceState& b) {
+    return a.entries_ == b.entries_;
+  }
 
  private:
   std::vector<std::pair<std::string, std::string>> entries_;

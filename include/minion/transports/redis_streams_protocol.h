@@ -126,7 +126,7 @@ class RedisStreamsProtocol final : public agents::Protocol {
     std::uint64_t dead_lettered = 0;
     std::uint64_t rejected_full = 0;
     std::uint64_t reconnects = 0;
-    std::uint64_t unparseable = 0;  // entries that are not a message (left for dead-lettering)
+    std::uint64_t unparseable = 0;    // entries that are not a message (left for dead-lettering)
     std::uint64_t lost_attempts = 0;  // reclaimed deliveries recorded as a lost attempt's span
   };
   Stats stats() const;

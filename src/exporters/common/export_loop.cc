@@ -21,30 +21,34 @@ bool ShutdownSignal::WaitFor(std::chrono::nanoseconds d) {
 }
 
 std::uint64_t ExportDeadline(Clock& clock, std::chrono::milliseconds call_timeout,
-                             std::chrono::milliseconds option_timeout, std::chrono::milliseconds cap) {
+                             std::chrono::milliseconds option_timeout,
+                             std::chrono::milliseconds cap) {
   const std::chrono::milliseconds budget =
       std::clamp(std::min(call_timeout, option_timeout), std::chrono::milliseconds(0), cap);
   return clock.MonotonicNanos() +
          static_cast<std::uint64_t>(std::chrono::nanoseconds(budget).count());
 }
 
-bool ExportWithRetry(ExportState& state, const RetryPolicy& configured, Clock& clock, std::uint64_t deadline,
-                     std::size_t count, std::string_view destination,
-                     const std::function<AttemptResult(std::chrono::nanoseconds, std::int64_t&)>& attempt) {
+bool ExportWithRetry(
+    ExportState& state, const RetryPolicy& configured, Clock& clock, std::uint64_t deadline,
+    std::size_t count, std::string_view destination,
+    const std::function<AttemptResult(std::chrono::nanoseconds, std::int64_t&)>& attempt) {
   RetryPolicy policy = configured;
   if (!policy.sleep) {
     policy.sleep = [&state](std::chrono::nanoseconds d) { return state.shutdown.WaitFor(d); };
   }
   int attempt_no = 0;
   std::int64_t rejected = 0;
-  const RetryOutcome outcome = RunWithRetry(policy, clock, deadline, [&](std::chrono::nanoseconds remaining) {
-    if (attempt_no++ > 0) state.counters.CountRetry();
-    return attempt(remaining, rejected);
-  });
+  const RetryOutcome outcome =
+      RunWithRetry(policy, clock, deadline, [&](std::chrono::nanoseconds remaining) {
+        if (attempt_no++ > 0) state.counters.CountRetry();
+        return attempt(remaining, rejected);
+      });
   if (!outcome.status.ok()) {
     state.failure_log.Report([&] {
-      return state.name + ": failed to export " + std::to_string(count) + " spans to " + std::string(destination) +
-             " after " + std::to_string(outcome.attempts) + " attempt(s): " + outcome.status.ToString();
+      return state.name + ": failed to export " + std::to_string(count) + " spans to " +
+             std::string(destination) + " after " + std::to_string(outcome.attempts) +
+             " attempt(s): " + outcome.status.ToString();
     });
     state.counters.CountFailedBatch(count);
     return false;
@@ -54,8 +58,9 @@ bool ExportWithRetry(ExportState& state, const RetryPolicy& configured, Clock& c
 }
 
 void DropBatch(ExportState& state, std::size_t count, const Status& why) {
-  state.failure_log.Report(
-      [&] { return state.name + ": dropping " + std::to_string(count) + " spans: " + why.ToString(); });
+  state.failure_log.Report([&] {
+    return state.name + ": dropping " + std::to_string(count) + " spans: " + why.ToString();
+  });
   state.counters.CountFailedBatch(count);
 }
 

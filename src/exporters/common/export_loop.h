@@ -38,7 +38,8 @@ class ShutdownSignal {
 // min(call_timeout, option_timeout), clamped to [0, cap] so a caller's milliseconds::max()
 // cannot overflow the nanosecond arithmetic.
 std::uint64_t ExportDeadline(Clock& clock, std::chrono::milliseconds call_timeout,
-                             std::chrono::milliseconds option_timeout, std::chrono::milliseconds cap);
+                             std::chrono::milliseconds option_timeout,
+                             std::chrono::milliseconds cap);
 
 // What an OTLP exporter keeps across Export calls for its retry loop: the Shutdown signal,
 // the counters behind stats(), and the rate-limited failure log. Thread-safe.
@@ -58,9 +59,10 @@ struct ExportState {
 // attempt reported in `rejected` (partial success), or failed, with a rate-limited
 // "<name>: failed to export N spans to <destination> after K attempt(s): ..." line. True when
 // delivered.
-bool ExportWithRetry(ExportState& state, const RetryPolicy& policy, Clock& clock, std::uint64_t deadline,
-                     std::size_t count, std::string_view destination,
-                     const std::function<AttemptResult(std::chrono::nanoseconds, std::int64_t& rejected)>& attempt);
+bool ExportWithRetry(
+    ExportState& state, const RetryPolicy& policy, Clock& clock, std::uint64_t deadline,
+    std::size_t count, std::string_view destination,
+    const std::function<AttemptResult(std::chrono::nanoseconds, std::int64_t& rejected)>& attempt);
 
 // Accounts for a batch of `count` spans dropped before sending (e.g. it could not be encoded).
 void DropBatch(ExportState& state, std::size_t count, const Status& why);

@@ -42,8 +42,8 @@ void FailureLog::Flush() {
     suppressed_ = 0;
   }
   if (suppressed > 0) {
-    sink_(name_ + ": " + std::to_string(suppressed) + " more failure" + (suppressed == 1 ? "" : "s") +
-          " suppressed since the previous message");
+    sink_(name_ + ": " + std::to_string(suppressed) + " more failure" +
+          (suppressed == 1 ? "" : "s") + " suppressed since the previous message");
   }
 }
 

@@ -20,34 +20,37 @@ namespace {
 std::string ErrnoText(int err) { return std::strerror(err); }
 
 Status OpenError(const std::string& path, int err) {
-  const StatusCode code = err == EACCES || err == EPERM || err == EROFS ? StatusCode::kPermissionDenied
-                          : err == ENOENT || err == ENOTDIR           ? StatusCode::kNotFound
-                                                                      : StatusCode::kUnavailable;
+  const StatusCode code = err == EACCES || err == EPERM || err == EROFS
+                              ? StatusCode::kPermissionDenied
+                          : err == ENOENT || err == ENOTDIR ? StatusCode::kNotFound
+                                                            : StatusCode::kUnavailable;
   std::string hint;
   if (code == StatusCode::kPermissionDenied) hint = " (is the directory writable?)";
   if (code == StatusCode::kNotFound) hint = " (does the directory exist?)";
-  return Status(code, "file exporter: cannot open \"" + path + "\" for appending: " + ErrnoText(err) + hint);
+  return Status(
+      code, "file exporter: cannot open \"" + path + "\" for appending: " + ErrnoText(err) + hint);
 }
 
 }  // namespace
 
 Result<FileExporterOptions> FileExporterOptions::FromEnv(const EnvLookup& lookup_in) {
-  const EnvLookup lookup = lookup_in ? lookup_in : EnvLookup([](std::string_view name) {
-    return env::Get(name);
-  });
+  const EnvLookup lookup =
+      lookup_in ? lookup_in : EnvLookup([](std::string_view name) { return env::Get(name); });
   FileExporterOptions o;
   if (auto v = lookup("MINION_FILE_EXPORTER_PATH")) o.path = *v;
   if (auto v = lookup("MINION_FILE_EXPORTER_MAX_BYTES")) {
     auto n = env::ParseInt(*v);
     if (!n.ok() || *n <= 0) {
-      return InvalidArgumentError("MINION_FILE_EXPORTER_MAX_BYTES=\"" + *v + "\": want a positive number of bytes");
+      return InvalidArgumentError("MINION_FILE_EXPORTER_MAX_BYTES=\"" + *v +
+                                  "\": want a positive number of bytes");
     }
     o.max_bytes = static_cast<std::uint64_t>(*n);
   }
   if (auto v = lookup("MINION_FILE_EXPORTER_MAX_FILES")) {
     auto n = env::ParseInt(*v);
     if (!n.ok() || *n < 1 || *n > 10000) {
-      return InvalidArgumentError("MINION_FILE_EXPORTER_MAX_FILES=\"" + *v + "\": want a number from 1 to 10000");
+      return InvalidArgumentError("MINION_FILE_EXPORTER_MAX_FILES=\"" + *v +
+                                  "\": want a number from 1 to 10000");
     }
     o.max_files = static_cast<std::uint32_t>(*n);
   }
@@ -64,8 +67,10 @@ class FileExporter::Impl {
 
   Status Init() {
     if (options_.path.empty()) return InvalidArgumentError("file exporter: empty path");
-    if (options_.max_bytes == 0) return InvalidArgumentError("file exporter: max_bytes must be positive");
-    if (options_.max_files == 0) return InvalidArgumentError("file exporter: max_files must be at least 1");
+    if (options_.max_bytes == 0)
+      return InvalidArgumentError("file exporter: max_bytes must be positive");
+    if (options_.max_files == 0)
+      return InvalidArgumentError("file exporter: max_files must be at least 1");
     return Open();
   }
 
@@ -100,7 +105,8 @@ class FileExporter::Impl {
     if (fd_ < 0) return Status::Ok();
     failure_log_.Flush();
     Status s = Sync();
-    if (::close(fd_) != 0 && s.ok()) s = Status(StatusCode::kDataLoss, "file exporter: close: " + ErrnoText(errno));
+    if (::close(fd_) != 0 && s.ok())
+      s = Status(StatusCode::kDataLoss, "file exporter: close: " + ErrnoText(errno));
     fd_ = -1;
     return s;
   }
@@ -121,7 +127,8 @@ class FileExporter::Impl {
     fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd_ < 0) return OpenError(options_.path, errno);
     struct stat st {};
-    if (::fstat(fd_, &st) != 0) return Status(StatusCode::kUnavailable, "file exporter: fstat: " + ErrnoText(errno));
+    if (::fstat(fd_, &st) != 0)
+      return Status(StatusCode::kUnavailable, "file exporter: fstat: " + ErrnoText(errno));
     if (!S_ISREG(st.st_mode)) {
       ::close(fd_);
       fd_ = -1;
@@ -133,7 +140,9 @@ class FileExporter::Impl {
 
   Status Sync() {
     if (fd_ < 0) return Status::Ok();
-    if (::fsync(fd_) != 0) return Status(StatusCode::kDataLoss, "file exporter: fsync \"" + options_.path + "\": " + ErrnoText(errno));
+    if (::fsync(fd_) != 0)
+      return Status(StatusCode::kDataLoss,
+                    "file exporter: fsync \"" + options_.path + "\": " + ErrnoText(errno));
     return Status::Ok();
   }
 
@@ -142,7 +151,8 @@ class FileExporter::Impl {
   Status Rotate() {
     MINION_RETURN_IF_ERROR(Sync());
     if (options_.max_files == 1) {
-      if (::ftruncate(fd_, 0) != 0) return Status(StatusCode::kUnavailable, "file exporter: truncate: " + ErrnoText(errno));
+      if (::ftruncate(fd_, 0) != 0)
+        return Status(StatusCode::kUnavailable, "file exporter: truncate: " + ErrnoText(errno));
       size_ = 0;
       rotations_.fetch_add(1, std::memory_order_relaxed);
       return Status::Ok();
@@ -160,7 +170,8 @@ class FileExporter::Impl {
     if (::rename(options_.path.c_str(), first.c_str()) != 0) {
       const int err = errno;
       MINION_RETURN_IF_ERROR(Open());  // keep writing to the unrotated file
-      return Status(StatusCode::kUnavailable, "file exporter: rename " + options_.path + " -> " + first + ": " + ErrnoText(err));
+      return Status(StatusCode::kUnavailable, "file exporter: rename " + options_.path + " -> " +
+                                                  first + ": " + ErrnoText(err));
     }
     rotations_.fetch_add(1, std::memory_order_relaxed);
     return Open();
@@ -177,7 +188,8 @@ class FileExporter::Impl {
         if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
           env::Warn("file exporter: could not remove a partial line: " + ErrnoText(errno));
         }
-        return Status(StatusCode::kUnavailable, "file exporter: write \"" + options_.path + "\": " + ErrnoText(err));
+        return Status(StatusCode::kUnavailable,
+                      "file exporter: write \"" + options_.path + "\": " + ErrnoText(err));
       }
       done += static_cast<std::size_t>(n);
     }
@@ -186,15 +198,16 @@ class FileExporter::Impl {
 
   sdk::ExportResult Fail(std::size_t count, const Status& s) {
     // Rate-limited: a full disk fails every batch.
-    failure_log_.Report(
-        [&] { return "file exporter: dropping " + std::to_string(count) + " spans: " + s.ToString(); });
+    failure_log_.Report([&] {
+      return "file exporter: dropping " + std::to_string(count) + " spans: " + s.ToString();
+    });
     failed_.fetch_add(count, std::memory_order_relaxed);
     return sdk::ExportResult::kFailure;
   }
 
   const FileExporterOptions options_;
   internal::FailureLog failure_log_;  // "dropping N spans" lines, at most one per 10 s
-  std::mutex mu_;     // guards everything below except the counters
+  std::mutex mu_;                     // guards everything below except the counters
   int fd_ = -1;
   std::uint64_t size_ = 0;  // bytes in the current file
   std::string line_;        // reused encoding buffer

@@ -8,9 +8,11 @@
 #include "minion/exporters/file_exporter.h"
 
 namespace minion::exporters {
-Result<ReplayStats> ReplayOtlpJsonLines(const std::string& path, const OtlpExporterOptions& options) {
+Result<ReplayStats> ReplayOtlpJsonLines(const std::string& path,
+                                        const OtlpExporterOptions& options) {
   if (!options.endpoint.starts_with("http://") && !options.endpoint.starts_with("https://")) {
-    return InvalidArgumentError("replay: endpoint \"" + options.endpoint + "\" is not an http(s):// URL");
+    return InvalidArgumentError("replay: endpoint \"" + options.endpoint +
+                                "\" is not an http(s):// URL");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFoundError("replay: cannot read \"" + path + "\"");
@@ -20,17 +22,20 @@ Result<ReplayStats> ReplayOtlpJsonLines(const std::string& path, const OtlpExpor
   if (easy == nullptr) return InternalError("replay: curl_easy_init failed");
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
   headers = curl_slist_append(headers, "Expect:");
-  for (const auto& [k, v] : options.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  for (const auto& [k, v] : options.headers)
+    headers = curl_slist_append(headers, (k + ": " + v).c_str());
   curl_easy_setopt(easy, CURLOPT_URL, options.endpoint.c_str());
   curl_easy_setopt(easy, CURLOPT_POST, 1L);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
   curl::SetBaseOptions(easy, nullptr);  // the response bodies are not read
-  if (!options.certificate_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options.certificate_file.c_str());
+  if (!options.certificate_file.empty())
+    curl_easy_setopt(easy, CURLOPT_CAINFO, options.certificate_file.c_str());
   if (!options.client_certificate_file.empty()) {
     curl_easy_setopt(easy, CURLOPT_SSLCERT, options.client_certificate_file.c_str());
   }
-  if (!options.client_key_file.empty()) curl_easy_setopt(easy, CURLOPT_SSLKEY, options.client_key_file.c_str());
+  if (!options.client_key_file.empty())
+    curl_easy_setopt(easy, CURLOPT_SSLKEY, options.client_key_file.c_str());
 
   ReplayStats stats;
   auto failed = [&](std::string why) {

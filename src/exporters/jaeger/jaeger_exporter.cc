@@ -31,7 +31,8 @@ class JaegerExporter::Impl {
         policy_(options_.retry),
         failure_log_("jaeger exporter", *clock_, internal::FailureLog::kDefaultInterval,
                      [](std::string_view line) {
-                       std::fprintf(stderr, "minion %.*s\n", static_cast<int>(line.size()), line.data());
+                       std::fprintf(stderr, "minion %.*s\n", static_cast<int>(line.size()),
+                                    line.data());
                      }) {
     // Backoff waits end early on Shutdown, unless the caller injected its own wait.
     if (!policy_.sleep) {
@@ -72,8 +73,10 @@ class JaegerExporter::Impl {
   sdk::ExportResult Export(std::span<const trace::SpanDataPtr> spans, milliseconds timeout) {
     if (shutdown_.load(std::memory_order_acquire)) return sdk::ExportResult::kFailure;
     if (spans.empty()) return sdk::ExportResult::kSuccess;
-    const std::uint64_t deadline = clock_->MonotonicNanos() + static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count());
+    const std::uint64_t deadline =
+        clock_->MonotonicNanos() +
+        static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count());
 
     if (!Acquire(timeout)) return sdk::ExportResult::kFailure;
     struct Release {
@@ -157,7 +160,8 @@ class JaegerExporter::Impl {
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(per_request));
     const CURLcode rc = curl_easy_perform(curl_);
     if (rc != CURLE_OK) {
-      r.outcome = curl::IsRetryableError(rc) ? AttemptOutcome::kRetryable : AttemptOutcome::kPermanent;
+      r.outcome =
+          curl::IsRetryableError(rc) ? AttemptOutcome::kRetryable : AttemptOutcome::kPermanent;
       r.status = UnavailableError("POST " + options_.endpoint + ": " + curl_easy_strerror(rc));
       return r;
     }
@@ -170,7 +174,8 @@ class JaegerExporter::Impl {
       r.outcome = AttemptOutcome::kRetryable;
       r.status = UnavailableError(std::move(msg));
       curl_off_t retry_after = 0;
-      if (curl_easy_getinfo(curl_, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0) {
+      if (curl_easy_getinfo(curl_, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+          retry_after > 0) {
         r.retry_after = std::chrono::seconds(retry_after);
       }
       return r;
@@ -183,9 +188,9 @@ class JaegerExporter::Impl {
   }
 
   Status PostWithRetries(std::uint64_t deadline) {
-    RetryOutcome outcome = RunWithRetry(
-        policy_, *clock_, deadline,
-        [this](std::chrono::nanoseconds remaining) { return PostOnce(remaining); });
+    RetryOutcome outcome =
+        RunWithRetry(policy_, *clock_, deadline,
+                     [this](std::chrono::nanoseconds remaining) { return PostOnce(remaining); });
     return outcome.status;
   }
 
@@ -200,8 +205,8 @@ class JaegerExporter::Impl {
   internal::FailureLog failure_log_;  // "dropped N spans" lines, at most one per 10 s
 
   std::mutex mu_;
-  std::condition_variable cv_;  // busy_ cleared, or shutdown_ set
-  bool busy_ = false;           // guarded by mu_: an Export owns the members below
+  std::condition_variable cv_;         // busy_ cleared, or shutdown_ set
+  bool busy_ = false;                  // guarded by mu_: an Export owns the members below
   std::atomic<bool> shutdown_{false};  // written under mu_
   std::stop_source stop_;  // requested with shutdown_; read lock-free by the curl callback
   std::stop_token stop_token_ = stop_.get_token();
@@ -209,7 +214,7 @@ class JaegerExporter::Impl {
   // Used only by the Export holding busy_ (and by Shutdown once busy_ is clear).
   CURL* curl_ = nullptr;
   curl_slist* headers_ = nullptr;
-  std::string body_;      // reused across exports
+  std::string body_;  // reused across exports
   // Only the start of an error body is useful in a message.
   curl::BoundedBody response_{512, curl::BoundedBody::Overflow::kTruncate};
   std::vector<std::pair<const trace::Resource*, std::vector<const trace::SpanData*>>> groups_;

@@ -12,28 +12,40 @@ namespace minion::exporters::jaeger {
 namespace {
 
 // Field ids from jaeger-idl thrift/jaeger.thrift.
-namespace tag_field { constexpr std::int16_t kKey = 1, kVType = 2, kVStr = 3, kVDouble = 4, kVBool = 5, kVLong = 6; }
-namespace log_field { constexpr std::int16_t kTimestamp = 1, kFields = 2; }
-namespace ref_field { constexpr std::int16_t kRefType = 1, kTraceIdLow = 2, kTraceIdHigh = 3, kSpanId = 4; }
+namespace tag_field {
+constexpr std::int16_t kKey = 1, kVType = 2, kVStr = 3, kVDouble = 4, kVBool = 5, kVLong = 6;
+}
+namespace log_field {
+constexpr std::int16_t kTimestamp = 1, kFields = 2;
+}
+namespace ref_field {
+constexpr std::int16_t kRefType = 1, kTraceIdLow = 2, kTraceIdHigh = 3, kSpanId = 4;
+}
 namespace span_field {
 constexpr std::int16_t kTraceIdLow = 1, kTraceIdHigh = 2, kSpanId = 3, kParentSpanId = 4,
                        kOperationName = 5, kReferences = 6, kFlags = 7, kStartTime = 8,
                        kDuration = 9, kTags = 10, kLogs = 11;
 }
-namespace process_field { constexpr std::int16_t kServiceName = 1, kTags = 2; }
-namespace batch_field { constexpr std::int16_t kProcess = 1, kSpans = 2; }
+namespace process_field {
+constexpr std::int16_t kServiceName = 1, kTags = 2;
+}
+namespace batch_field {
+constexpr std::int16_t kProcess = 1, kSpans = 2;
+}
 
 constexpr std::string_view kServiceNameKey = "service.name";
 
 std::int32_t ClampCount(std::size_t n) {
-  return static_cast<std::int32_t>(std::min<std::size_t>(n, std::numeric_limits<std::int32_t>::max()));
+  return static_cast<std::int32_t>(
+      std::min<std::size_t>(n, std::numeric_limits<std::int32_t>::max()));
 }
 
 // Writes Tag structs into an already-open list and counts them, so the list size can be
 // patched in afterwards (saves building a temporary vector of tags per span).
 class TagListWriter {
  public:
-  explicit TagListWriter(ThriftBinaryWriter& w) : w_(w), size_offset_(w.ListBeginDeferred(ThriftType::kStruct)) {}
+  explicit TagListWriter(ThriftBinaryWriter& w)
+      : w_(w), size_offset_(w.ListBeginDeferred(ThriftType::kStruct)) {}
   void Finish() { w_.ListEnd(size_offset_, count_); }
 
   void String(std::string_view key, std::string_view v) {
@@ -91,11 +103,16 @@ std::int64_t Micros(UnixNanos ns) { return static_cast<std::int64_t>(ns / 1000);
 
 std::string_view KindTag(trace::SpanKind kind) {
   switch (kind) {
-    case trace::SpanKind::kClient: return "client";
-    case trace::SpanKind::kServer: return "server";
-    case trace::SpanKind::kProducer: return "producer";
-    case trace::SpanKind::kConsumer: return "consumer";
-    case trace::SpanKind::kInternal: break;
+    case trace::SpanKind::kClient:
+      return "client";
+    case trace::SpanKind::kServer:
+      return "server";
+    case trace::SpanKind::kProducer:
+      return "producer";
+    case trace::SpanKind::kConsumer:
+      return "consumer";
+    case trace::SpanKind::kInternal:
+      break;
   }
   return {};
 }
@@ -133,7 +150,8 @@ void WriteSpan(ThriftBinaryWriter& w, const trace::SpanData& span) {
   w.I64Field(span_field::kTraceIdLow, IdToInt64(span.trace_id.data() + 8));
   w.I64Field(span_field::kTraceIdHigh, IdToInt64(span.trace_id.data()));
   w.I64Field(span_field::kSpanId, IdToInt64(span.span_id.data()));
-  w.I64Field(span_field::kParentSpanId, span.HasParent() ? IdToInt64(span.parent_span_id.data()) : 0);
+  w.I64Field(span_field::kParentSpanId,
+             span.HasParent() ? IdToInt64(span.parent_span_id.data()) : 0);
   w.StringField(span_field::kOperationName, span.name);
 
   const bool has_parent = span.HasParent();

@@ -38,7 +38,8 @@ std::size_t ThriftBinaryWriter::ListBeginDeferred(ThriftType element_type) {
 void ThriftBinaryWriter::ListEnd(std::size_t size_offset, std::int32_t size) {
   const auto u = static_cast<std::uint32_t>(size);
   for (int i = 0; i < 4; ++i) {
-    (*out_)[size_offset + static_cast<std::size_t>(i)] = static_cast<char>((u >> (24 - 8 * i)) & 0xff);
+    (*out_)[size_offset + static_cast<std::size_t>(i)] =
+        static_cast<char>((u >> (24 - 8 * i)) & 0xff);
   }
 }
 

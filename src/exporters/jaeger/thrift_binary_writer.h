@@ -19,8 +19,18 @@ namespace minion::exporters::jaeger {
 
 // Wire type ids of the binary protocol.
 enum class ThriftType : std::uint8_t {
-  kStop = 0, kBool = 2, kByte = 3, kDouble = 4, kI16 = 6, kI32 = 8, kI64 = 10,
-  kString = 11, kStruct = 12, kMap = 13, kSet = 14, kList = 15,
+  kStop = 0,
+  kBool = 2,
+  kByte = 3,
+  kDouble = 4,
+  kI16 = 6,
+  kI32 = 8,
+  kI64 = 10,
+  kString = 11,
+  kStruct = 12,
+  kMap = 13,
+  kSet = 14,
+  kList = 15,
 };
 
 class ThriftBinaryWriter {
@@ -47,11 +57,26 @@ class ThriftBinaryWriter {
   void WriteString(std::string_view v);
 
   // Field header and value in one call, for the common scalar fields.
-  void BoolField(std::int16_t id, bool v) { FieldBegin(ThriftType::kBool, id); WriteBool(v); }
-  void I32Field(std::int16_t id, std::int32_t v) { FieldBegin(ThriftType::kI32, id); WriteI32(v); }
-  void I64Field(std::int16_t id, std::int64_t v) { FieldBegin(ThriftType::kI64, id); WriteI64(v); }
-  void DoubleField(std::int16_t id, double v) { FieldBegin(ThriftType::kDouble, id); WriteDouble(v); }
-  void StringField(std::int16_t id, std::string_view v) { FieldBegin(ThriftType::kString, id); WriteString(v); }
+  void BoolField(std::int16_t id, bool v) {
+    FieldBegin(ThriftType::kBool, id);
+    WriteBool(v);
+  }
+  void I32Field(std::int16_t id, std::int32_t v) {
+    FieldBegin(ThriftType::kI32, id);
+    WriteI32(v);
+  }
+  void I64Field(std::int16_t id, std::int64_t v) {
+    FieldBegin(ThriftType::kI64, id);
+    WriteI64(v);
+  }
+  void DoubleField(std::int16_t id, double v) {
+    FieldBegin(ThriftType::kDouble, id);
+    WriteDouble(v);
+  }
+  void StringField(std::int16_t id, std::string_view v) {
+    FieldBegin(ThriftType::kString, id);
+    WriteString(v);
+  }
 
   std::string& out() { return *out_; }
 

@@ -20,7 +20,8 @@ void InMemorySpanExporter::Storage::Reset() {
   scopes_.clear();
 }
 
-InMemorySpanExporter::InMemorySpanExporter(std::size_t max_spans) : storage_(std::make_shared<Storage>()) {
+InMemorySpanExporter::InMemorySpanExporter(std::size_t max_spans)
+    : storage_(std::make_shared<Storage>()) {
   storage_->max_spans_ = max_spans;
 }
 

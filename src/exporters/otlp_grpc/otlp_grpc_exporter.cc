@@ -24,17 +24,20 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 // The full method name of TraceService/Export, as the generated stub would send it.
-constexpr std::string_view kExportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+constexpr std::string_view kExportMethod =
+    "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 Result<std::string> ReadPemFile(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return InvalidArgumentError("otlp-grpc: cannot read " + std::string(what) + " file \"" + path + "\"");
+    return InvalidArgumentError("otlp-grpc: cannot read " + std::string(what) + " file \"" + path +
+                                "\"");
   }
   std::ostringstream buf;
   buf << in.rdbuf();
   if (buf.str().empty()) {
-    return InvalidArgumentError("otlp-grpc: " + std::string(what) + " file \"" + path + "\" is empty");
+    return InvalidArgumentError("otlp-grpc: " + std::string(what) + " file \"" + path +
+                                "\" is empty");
   }
   return buf.str();
 }
@@ -47,13 +50,17 @@ Status ValidateMetadata(const std::string& key, const std::string& value) {
     return InvalidArgumentError("otlp-grpc: header \"" + key + "\" uses the reserved grpc- prefix");
   }
   for (char c : key) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-    if (!ok) return InvalidArgumentError("otlp-grpc: header name \"" + key + "\" has an invalid character");
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    if (!ok)
+      return InvalidArgumentError("otlp-grpc: header name \"" + key +
+                                  "\" has an invalid character");
   }
   if (!key.ends_with("-bin")) {
     for (char c : value) {
       if (c < 0x20 || c > 0x7e) {
-        return InvalidArgumentError("otlp-grpc: header \"" + key + "\" value is not printable ASCII");
+        return InvalidArgumentError("otlp-grpc: header \"" + key +
+                                    "\" value is not printable ASCII");
       }
     }
   }
@@ -82,7 +89,8 @@ bool IsRetryableGrpcCode(grpc::StatusCode code, bool has_retry_info) {
 
 Result<OtlpGrpcTarget> ResolveOtlpGrpcTarget(const OtlpExporterOptions& options) {
   std::string_view url = options.endpoint;
-  while (!url.empty() && std::isspace(static_cast<unsigned char>(url.front()))) url.remove_prefix(1);
+  while (!url.empty() && std::isspace(static_cast<unsigned char>(url.front())))
+    url.remove_prefix(1);
   while (!url.empty() && std::isspace(static_cast<unsigned char>(url.back()))) url.remove_suffix(1);
   OtlpGrpcTarget target;
   bool has_scheme = false;
@@ -151,16 +159,18 @@ class OtlpGrpcExporter::Impl {
     if (target_.use_tls) {
       grpc::SslCredentialsOptions ssl;
       if (!options_.certificate_file.empty()) {
-        MINION_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPemFile(options_.certificate_file, "CA certificate"));
+        MINION_ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                                ReadPemFile(options_.certificate_file, "CA certificate"));
       }
       if (options_.client_key_file.empty() != options_.client_certificate_file.empty()) {
         return InvalidArgumentError(
             "otlp-grpc: mTLS needs both a client key and a client certificate (got only one)");
       }
       if (!options_.client_key_file.empty()) {
-        MINION_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadPemFile(options_.client_key_file, "client key"));
-        MINION_ASSIGN_OR_RETURN(ssl.pem_cert_chain,
-                                ReadPemFile(options_.client_certificate_file, "client certificate"));
+        MINION_ASSIGN_OR_RETURN(ssl.pem_private_key,
+                                ReadPemFile(options_.client_key_file, "client key"));
+        MINION_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadPemFile(options_.client_certificate_file,
+                                                                "client certificate"));
       }
       creds = grpc::SslCredentials(ssl);
     } else {
@@ -187,7 +197,8 @@ class OtlpGrpcExporter::Impl {
       args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
     }
     channel_ = grpc::CreateCustomChannel(target_.authority, creds, args);
-    if (channel_ == nullptr) return InternalError("otlp-grpc: could not create a channel to " + target_.authority);
+    if (channel_ == nullptr)
+      return InternalError("otlp-grpc: could not create a channel to " + target_.authority);
     stub_ = std::make_unique<grpc::GenericStub>(channel_);
     return Status::Ok();
   }
@@ -216,7 +227,9 @@ class OtlpGrpcExporter::Impl {
         internal::ExportDeadline(*clock_, timeout, options_.timeout, std::chrono::hours(24));
     const bool delivered = internal::ExportWithRetry(
         loop_, options_.retry, *clock_, deadline, count, target_.authority,
-        [&](nanoseconds remaining, std::int64_t& rejected) { return Attempt(request, remaining, rejected); });
+        [&](nanoseconds remaining, std::int64_t& rejected) {
+          return Attempt(request, remaining, rejected);
+        });
     return delivered ? sdk::ExportResult::kSuccess : sdk::ExportResult::kFailure;
   }
 
@@ -274,13 +287,15 @@ class OtlpGrpcExporter::Impl {
   static void DeleteString(void* s) { delete static_cast<std::string*>(s); }
 
   // One RPC, classified for RunWithRetry.
-  AttemptResult Attempt(const grpc::ByteBuffer& request, nanoseconds remaining, std::int64_t& rejected) {
+  AttemptResult Attempt(const grpc::ByteBuffer& request, nanoseconds remaining,
+                        std::int64_t& rejected) {
     loop_.counters.CountRequest();
     grpc::ClientContext ctx;
     // grpc++ deadlines are wall-clock; `remaining` is already bounded by the Export timeout.
     ctx.set_deadline(std::chrono::system_clock::now() + remaining);
     for (const auto& [k, v] : metadata_) ctx.AddMetadata(k, v);
-    if (options_.compression == OtlpCompression::kGzip) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    if (options_.compression == OtlpCompression::kGzip)
+      ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
     {
       std::lock_guard<std::mutex> lock(ctx_mu_);
       if (loop_.shutdown.triggered()) {
@@ -320,7 +335,8 @@ class OtlpGrpcExporter::Impl {
   // A blocking unary call through the generic stub: started on our completion queue and
   // waited for on this thread, as grpc++'s own BlockingUnaryCall does (the generic API has no
   // synchronous form). Exports are serialized, so at most one call is on cq_ at a time.
-  grpc::Status Call(grpc::ClientContext& ctx, const grpc::ByteBuffer& request, grpc::ByteBuffer& response) {
+  grpc::Status Call(grpc::ClientContext& ctx, const grpc::ByteBuffer& request,
+                    grpc::ByteBuffer& response) {
     grpc::Status st;
     auto call = stub_->PrepareUnaryCall(&ctx, method_, request, &cq_);
     call->StartCall();
@@ -363,13 +379,13 @@ class OtlpGrpcExporter::Impl {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::GenericStub> stub_;
   const std::string method_{kExportMethod};  // grpc++ keeps a pointer to it during the call setup
-  grpc::CompletionQueue cq_;  // used only by the Export holding export_mu_
+  grpc::CompletionQueue cq_;                 // used only by the Export holding export_mu_
 
   // Lock order: export_mu_ before state_mu_ / ctx_mu_ (each of those is taken alone for short
   // sections and never while waiting on an RPC).
-  std::mutex export_mu_;                // serializes Export; guards last_request_size_
+  std::mutex export_mu_;               // serializes Export; guards last_request_size_
   std::size_t last_request_size_ = 0;  // the previous request's size, to reserve the next
-  std::mutex state_mu_;                 // guards exporting_
+  std::mutex state_mu_;                // guards exporting_
   std::condition_variable idle_cv_;
   bool exporting_ = false;
 
@@ -397,7 +413,9 @@ sdk::ExportResult OtlpGrpcExporter::Export(std::span<const trace::SpanDataPtr> s
   return impl_->Export(spans, timeout);
 }
 
-Status OtlpGrpcExporter::Shutdown(milliseconds timeout) noexcept { return impl_->Shutdown(timeout); }
+Status OtlpGrpcExporter::Shutdown(milliseconds timeout) noexcept {
+  return impl_->Shutdown(timeout);
+}
 
 OtlpExporterStats OtlpGrpcExporter::stats() const { return impl_->stats(); }
 const OtlpExporterOptions& OtlpGrpcExporter::options() const { return impl_->options(); }

@@ -1,10 +1,10 @@
 // Reading google.rpc.RetryInfo out of a grpc-status-details-bin trailer. The schema is tiny
 // and fixed, so the bytes are walked with libprotobuf's wire-format reader instead of
 // compiling google/rpc/*.proto (which Debian's protobuf package does not ship):
-//   google.rpc.Status   { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3; }
-//   google.protobuf.Any { string type_url = 1; bytes value = 2; }
-//   google.rpc.RetryInfo { google.protobuf.Duration retry_delay = 1; }
-//   google.protobuf.Duration { int64 seconds = 1; int32 nanos = 2; }
+//   google.rpc.Status   { int32 code = 1; string message = 2; repeated google.protobuf.Any details
+//   = 3; } google.protobuf.Any { string type_url = 1; bytes value = 2; } google.rpc.RetryInfo {
+//   google.protobuf.Duration retry_delay = 1; } google.protobuf.Duration { int64 seconds = 1; int32
+//   nanos = 2; }
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
@@ -18,8 +18,8 @@
 namespace minion::exporters {
 namespace {
 
-using google::protobuf::io::CodedInputStream;
 using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
 
 constexpr std::string_view kRetryInfoType = "google.rpc.RetryInfo";
 
@@ -30,7 +30,8 @@ bool ReadBytes(CodedInputStream& in, std::string& out) {
 }
 
 std::optional<std::chrono::nanoseconds> ParseDuration(std::string_view bytes) {
-  CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
+  CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                      static_cast<int>(bytes.size()));
   std::int64_t seconds = 0;
   std::int32_t nanos = 0;
   while (std::uint32_t tag = in.ReadTag()) {
@@ -56,7 +57,8 @@ std::optional<std::chrono::nanoseconds> ParseDuration(std::string_view bytes) {
 }
 
 std::optional<std::chrono::nanoseconds> ParseRetryInfo(std::string_view bytes) {
-  CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
+  CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                      static_cast<int>(bytes.size()));
   std::optional<std::chrono::nanoseconds> delay;
   while (std::uint32_t tag = in.ReadTag()) {
     if (WireFormatLite::GetTagFieldNumber(tag) == 1 &&
@@ -87,7 +89,8 @@ std::optional<std::chrono::nanoseconds> ParseGrpcRetryDelay(std::string_view sta
       std::string any;
       if (!ReadBytes(in, any)) return std::nullopt;
       // Parse the Any: type_url then value, in any order.
-      CodedInputStream any_in(reinterpret_cast<const std::uint8_t*>(any.data()), static_cast<int>(any.size()));
+      CodedInputStream any_in(reinterpret_cast<const std::uint8_t*>(any.data()),
+                              static_cast<int>(any.size()));
       std::string type_url;
       std::string value;
       while (std::uint32_t any_tag = any_in.ReadTag()) {
@@ -106,8 +109,9 @@ std::optional<std::chrono::nanoseconds> ParseGrpcRetryDelay(std::string_view sta
       // type_url is "type.googleapis.com/google.rpc.RetryInfo"; only the part after the last
       // '/' names the type.
       const auto slash = type_url.rfind('/');
-      const std::string_view type_name =
-          slash == std::string::npos ? std::string_view(type_url) : std::string_view(type_url).substr(slash + 1);
+      const std::string_view type_name = slash == std::string::npos
+                                             ? std::string_view(type_url)
+                                             : std::string_view(type_url).substr(slash + 1);
       if (type_name == kRetryInfoType && !found) found = ParseRetryInfo(value);
     } else if (!WireFormatLite::SkipField(&in, tag)) {
       return std::nullopt;

@@ -27,7 +27,8 @@ constexpr std::size_t kMaxResponseBytes = 1 << 20;  // a response is a small sta
 Status Gzip(std::string_view in, std::string& out) {
   z_stream zs{};
   // windowBits 15 + 16 selects the gzip wrapper (RFC 1952), which Content-Encoding: gzip means.
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
     return InternalError("zlib deflateInit2 failed");
   }
   out.resize(deflateBound(&zs, static_cast<uLong>(in.size())) + 32);
@@ -66,7 +67,8 @@ class OtlpHttpExporter::Impl {
 
   Status Init() {
     if (options_.protocol == OtlpProtocol::kGrpc) {
-      return InvalidArgumentError("OtlpHttpExporter needs protocol http/protobuf or http/json, not grpc");
+      return InvalidArgumentError(
+          "OtlpHttpExporter needs protocol http/protobuf or http/json, not grpc");
     }
     if (!options_.endpoint.starts_with("http://") && !options_.endpoint.starts_with("https://")) {
       return InvalidArgumentError("OTLP/HTTP endpoint \"" + options_.endpoint +
@@ -75,11 +77,12 @@ class OtlpHttpExporter::Impl {
     if (!curl::EnsureGlobalInit()) return InternalError("curl_global_init failed");
     easy_ = curl_easy_init();
     multi_ = curl_multi_init();
-    if (easy_ == nullptr || multi_ == nullptr) return InternalError("libcurl handle allocation failed");
+    if (easy_ == nullptr || multi_ == nullptr)
+      return InternalError("libcurl handle allocation failed");
 
     const bool json = options_.protocol == OtlpProtocol::kHttpJson;
-    headers_ = curl_slist_append(headers_, json ? "Content-Type: application/json"
-                                                : "Content-Type: application/x-protobuf");
+    headers_ = curl_slist_append(
+        headers_, json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf");
     if (options_.compression == OtlpCompression::kGzip) {
       headers_ = curl_slist_append(headers_, "Content-Encoding: gzip");
     }
@@ -124,11 +127,13 @@ class OtlpHttpExporter::Impl {
       return sdk::ExportResult::kFailure;
     }
 
-    const std::uint64_t deadline = internal::ExportDeadline(*clock_, timeout, options_.timeout,
-                                                            std::chrono::hours(24 * 365));
+    const std::uint64_t deadline =
+        internal::ExportDeadline(*clock_, timeout, options_.timeout, std::chrono::hours(24 * 365));
     const bool delivered = internal::ExportWithRetry(
         loop_, options_.retry, *clock_, deadline, count, options_.endpoint,
-        [&](nanoseconds remaining, std::int64_t& rejected) { return Attempt(remaining, rejected); });
+        [&](nanoseconds remaining, std::int64_t& rejected) {
+          return Attempt(remaining, rejected);
+        });
     return delivered ? sdk::ExportResult::kSuccess : sdk::ExportResult::kFailure;
   }
 
@@ -188,7 +193,8 @@ class OtlpHttpExporter::Impl {
 
     const CURLcode code = Perform();
     long new_connections = 0;
-    if (curl_easy_getinfo(easy_, CURLINFO_NUM_CONNECTS, &new_connections) == CURLE_OK && new_connections > 0) {
+    if (curl_easy_getinfo(easy_, CURLINFO_NUM_CONNECTS, &new_connections) == CURLE_OK &&
+        new_connections > 0) {
       loop_.counters.CountConnections(static_cast<std::uint64_t>(new_connections));
     }
     AttemptResult r;
@@ -198,9 +204,10 @@ class OtlpHttpExporter::Impl {
         r.status = CancelledError("exporter shut down during the request");
         return r;
       }
-      r.outcome = curl::IsRetryableError(code) ? AttemptOutcome::kRetryable : AttemptOutcome::kPermanent;
+      r.outcome =
+          curl::IsRetryableError(code) ? AttemptOutcome::kRetryable : AttemptOutcome::kPermanent;
       r.status = UnavailableError(std::string("POST ") + options_.endpoint + ": " +
-                                 curl_easy_strerror(code));
+                                  curl_easy_strerror(code));
       return r;
     }
     long http = 0;
@@ -209,10 +216,11 @@ class OtlpHttpExporter::Impl {
       rejected = ReadPartialSuccess();
       return r;
     }
-    r.status = Status(IsRetryableHttpStatus(static_cast<int>(http)) ? StatusCode::kUnavailable
-                                                                    : StatusCode::kFailedPrecondition,
-                      "HTTP " + std::to_string(http) + " from " + options_.endpoint +
-                          (response_.data.empty() ? "" : ": " + Printable(response_.data)));
+    r.status =
+        Status(IsRetryableHttpStatus(static_cast<int>(http)) ? StatusCode::kUnavailable
+                                                             : StatusCode::kFailedPrecondition,
+               "HTTP " + std::to_string(http) + " from " + options_.endpoint +
+                   (response_.data.empty() ? "" : ": " + Printable(response_.data)));
     if (IsRetryableHttpStatus(static_cast<int>(http))) {
       r.outcome = AttemptOutcome::kRetryable;
       if (!retry_after_.empty()) r.retry_after = ParseRetryAfter(retry_after_, clock_->Now());
@@ -299,7 +307,10 @@ class OtlpHttpExporter::Impl {
     if (line.size() > kName.size()) {
       bool match = true;
       for (size_t i = 0; i < kName.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(line[i])) != kName[i]) { match = false; break; }
+        if (std::tolower(static_cast<unsigned char>(line[i])) != kName[i]) {
+          match = false;
+          break;
+        }
       }
       if (match) {
         line.remove_prefix(kName.size());
@@ -367,7 +378,9 @@ sdk::ExportResult OtlpHttpExporter::Export(std::span<const trace::SpanDataPtr> s
   }
 }
 
-Status OtlpHttpExporter::Shutdown(milliseconds timeout) noexcept { return impl_->Shutdown(timeout); }
+Status OtlpHttpExporter::Shutdown(milliseconds timeout) noexcept {
+  return impl_->Shutdown(timeout);
+}
 OtlpExporterStats OtlpHttpExporter::stats() const { return impl_->stats(); }
 const OtlpExporterOptions& OtlpHttpExporter::options() const { return impl_->options(); }
 

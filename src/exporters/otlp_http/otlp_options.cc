@@ -30,8 +30,10 @@ std::optional<Picked> Pick(const OtlpExporterOptions::EnvLookup& lookup, std::st
 
 // The one rule for a bad standard variable: warn, naming the variable, the value and what is
 // used instead, and carry on with the default.
-void Fallback(const Picked& p, std::string_view why, std::string_view used, std::vector<std::string>* warnings) {
-  const std::string line = p.name + "=\"" + p.value + "\": " + std::string(why) + "; using " + std::string(used);
+void Fallback(const Picked& p, std::string_view why, std::string_view used,
+              std::vector<std::string>* warnings) {
+  const std::string line =
+      p.name + "=\"" + p.value + "\": " + std::string(why) + "; using " + std::string(used);
   env::Warn(line);
   if (warnings) warnings->push_back(line);
 }
@@ -44,9 +46,12 @@ bool HasHttpScheme(std::string_view url) {
 
 std::string_view OtlpProtocolName(OtlpProtocol p) {
   switch (p) {
-    case OtlpProtocol::kGrpc: return "grpc";
-    case OtlpProtocol::kHttpProtobuf: return "http/protobuf";
-    case OtlpProtocol::kHttpJson: return "http/json";
+    case OtlpProtocol::kGrpc:
+      return "grpc";
+    case OtlpProtocol::kHttpProtobuf:
+      return "http/protobuf";
+    case OtlpProtocol::kHttpJson:
+      return "http/json";
   }
   return "unknown";
 }
@@ -65,7 +70,8 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseOtlpHeaders(std::s
   for (const auto& [key, value] : headers) {
     for (char c : key) {
       // RFC 9110 token characters; anything else would corrupt the request.
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos)) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) ||
+            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos)) {
         return InvalidArgumentError("header name \"" + key + "\" has an invalid character");
       }
     }
@@ -81,9 +87,8 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseOtlpHeaders(std::s
 Result<OtlpExporterOptions> OtlpExporterOptions::FromEnv(std::string_view default_protocol,
                                                          const EnvLookup& lookup_in,
                                                          std::vector<std::string>* warnings) {
-  const EnvLookup lookup = lookup_in ? lookup_in : EnvLookup([](std::string_view name) {
-    return env::Get(name);
-  });
+  const EnvLookup lookup =
+      lookup_in ? lookup_in : EnvLookup([](std::string_view name) { return env::Get(name); });
   OtlpExporterOptions o;
 
   auto fallback_protocol = ParseOtlpProtocol(default_protocol);
@@ -146,7 +151,8 @@ Result<OtlpExporterOptions> OtlpExporterOptions::FromEnv(std::string_view defaul
     std::int64_t ms = -1;
     auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), ms);
     if (t.empty() || ec != std::errc() || end != t.data() + t.size() || ms < 0) {
-      Fallback(*p, "want a non-negative number of milliseconds", std::to_string(o.timeout.count()), warnings);
+      Fallback(*p, "want a non-negative number of milliseconds", std::to_string(o.timeout.count()),
+               warnings);
     } else if (ms == 0) {
       // The OpenTelemetry configuration schema: "A value of 0 indicates no limit (infinity)".
       // Each export is still bounded by the caller's timeout (the batch processor's export
@@ -164,13 +170,15 @@ Result<OtlpExporterOptions> OtlpExporterOptions::FromEnv(std::string_view defaul
     } else if (c == "none") {
       o.compression = OtlpCompression::kNone;
     } else {
-      Fallback(*p, "want gzip or none", o.compression == OtlpCompression::kGzip ? "gzip" : "none", warnings);
+      Fallback(*p, "want gzip or none", o.compression == OtlpCompression::kGzip ? "gzip" : "none",
+               warnings);
     }
   }
 
   if (auto p = Pick(lookup, "CERTIFICATE")) o.certificate_file = std::string(Trim(p->value));
   if (auto p = Pick(lookup, "CLIENT_KEY")) o.client_key_file = std::string(Trim(p->value));
-  if (auto p = Pick(lookup, "CLIENT_CERTIFICATE")) o.client_certificate_file = std::string(Trim(p->value));
+  if (auto p = Pick(lookup, "CLIENT_CERTIFICATE"))
+    o.client_certificate_file = std::string(Trim(p->value));
 
   if (auto p = Pick(lookup, "INSECURE")) {
     auto b = env::ParseBool(Trim(p->value));

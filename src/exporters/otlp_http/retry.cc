@@ -42,18 +42,18 @@ RetryOutcome RunWithRetry(const RetryPolicy& policy, Clock& clock, std::uint64_t
     const std::chrono::nanoseconds wait =
         r.retry_after ? *r.retry_after : policy.BackoffFor(outcome.attempts);
     const std::uint64_t after = clock.MonotonicNanos();
-    if (after >= deadline ||
-        static_cast<std::uint64_t>(wait.count()) >= deadline - after) {
+    if (after >= deadline || static_cast<std::uint64_t>(wait.count()) >= deadline - after) {
       // Waiting would outlive the Export call: give up now rather than overrun the timeout.
-      outcome.status = Status(StatusCode::kDeadlineExceeded,
-                              "next retry would pass the export deadline; last error: " +
-                                  outcome.status.message());
+      outcome.status = Status(
+          StatusCode::kDeadlineExceeded,
+          "next retry would pass the export deadline; last error: " + outcome.status.message());
       return outcome;
     }
     if (policy.on_retry) policy.on_retry(outcome.attempts, wait, outcome.status);
     if (policy.sleep) {
       if (!policy.sleep(wait)) {
-        outcome.status = CancelledError("retry wait interrupted; last error: " + outcome.status.message());
+        outcome.status =
+            CancelledError("retry wait interrupted; last error: " + outcome.status.message());
         return outcome;
       }
     } else {

@@ -15,21 +15,26 @@ namespace {
 std::string FormatDuration(UnixNanos start, UnixNanos end) {
   const double ns = end > start ? static_cast<double>(end - start) : 0.0;
   char buf[32];
-  if (ns >= 1e9) std::snprintf(buf, sizeof buf, "%.2fs", ns / 1e9);
-  else if (ns >= 1e6) std::snprintf(buf, sizeof buf, "%.2fms", ns / 1e6);
-  else if (ns >= 1e3) std::snprintf(buf, sizeof buf, "%.1fµs", ns / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0fns", ns);
+  if (ns >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.2fs", ns / 1e9);
+  else if (ns >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2fms", ns / 1e6);
+  else if (ns >= 1e3)
+    std::snprintf(buf, sizeof buf, "%.1fµs", ns / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0fns", ns);
   return buf;
 }
 
 std::string ComponentOf(const trace::SpanData& s) {
-  if (const auto* v = s.attributes.Find(observability::kAttrComponent)) return trace::AttributeValueToString(*v);
+  if (const auto* v = s.attributes.Find(observability::kAttrComponent))
+    return trace::AttributeValueToString(*v);
   return {};
 }
 
 void Render(const std::vector<const trace::SpanData*>& spans, std::size_t index,
-            const std::unordered_map<std::size_t, std::vector<std::size_t>>& children, const std::string& prefix,
-            bool last, std::string& out) {
+            const std::unordered_map<std::size_t, std::vector<std::size_t>>& children,
+            const std::string& prefix, bool last, std::string& out) {
   const trace::SpanData& s = *spans[index];
   out += prefix;
   out += last ? "└─ " : "├─ ";
@@ -45,7 +50,8 @@ void Render(const std::vector<const trace::SpanData*>& spans, std::size_t index,
   if (s.status != trace::SpanStatusCode::kUnset) {
     out += " ";
     out += trace::SpanStatusCodeName(s.status);
-    if (!s.status_description.empty()) out += " (" + text::EscapeControl(s.status_description) + ")";
+    if (!s.status_description.empty())
+      out += " (" + text::EscapeControl(s.status_description) + ")";
   }
   out += "\n";
   const std::string inner = prefix + (last ? "   " : "│  ");
@@ -60,7 +66,8 @@ void Render(const std::vector<const trace::SpanData*>& spans, std::size_t index,
   for (const auto& e : s.events) {
     out += attr_prefix + "* event " + text::EscapeControl(e.name);
     for (const auto& a : e.attributes) {
-      out += " " + text::EscapeControl(a.key) + "=" + text::EscapeControl(trace::AttributeValueToString(a.value));
+      out += " " + text::EscapeControl(a.key) + "=" +
+             text::EscapeControl(trace::AttributeValueToString(a.value));
     }
     out += "\n";
   }
@@ -76,21 +83,25 @@ std::string FormatTraceTree(const std::vector<trace::SpanData>& input) {
   for (const auto& s : input) by_trace[s.trace_id].push_back(&s);
   std::string out;
   for (auto& [trace_id, spans] : by_trace) {
-    std::sort(spans.begin(), spans.end(), [](auto* a, auto* b) { return a->start_time < b->start_time; });
+    std::sort(spans.begin(), spans.end(),
+              [](auto* a, auto* b) { return a->start_time < b->start_time; });
     std::unordered_map<trace::SpanId, std::size_t, trace::IdHash> index_of;
     for (std::size_t i = 0; i < spans.size(); ++i) index_of[spans[i]->span_id] = i;
     std::unordered_map<std::size_t, std::vector<std::size_t>> children;
     std::vector<std::size_t> roots;
     for (std::size_t i = 0; i < spans.size(); ++i) {
       auto parent = index_of.find(spans[i]->parent_span_id);
-      if (spans[i]->HasParent() && parent != index_of.end()) children[parent->second].push_back(i);
-      else roots.push_back(i);
+      if (spans[i]->HasParent() && parent != index_of.end())
+        children[parent->second].push_back(i);
+      else
+        roots.push_back(i);
     }
     out += "trace " + trace_id.ToHex() + " (" + std::to_string(spans.size()) + " spans)\n";
     for (std::size_t i = 0; i < roots.size(); ++i) {
       const trace::SpanData& r = *spans[roots[i]];
       if (r.HasParent())
-        out += (r.parent_is_remote ? "(remote parent " : "(parent not exported ") + r.parent_span_id.ToHex() + ")\n";
+        out += (r.parent_is_remote ? "(remote parent " : "(parent not exported ") +
+               r.parent_span_id.ToHex() + ")\n";
       Render(spans, roots[i], children, "", i + 1 == roots.size(), out);
     }
   }
@@ -120,12 +131,14 @@ std::string FormatSpanJson(const trace::SpanData& s) {
   if (!s.events.empty()) {
     auto& events = j["events"] = nlohmann::json::array();
     for (const auto& e : s.events)
-      events.push_back({{"name", e.name}, {"time_unix_nano", e.time}, {"attributes", attrs(e.attributes)}});
+      events.push_back(
+          {{"name", e.name}, {"time_unix_nano", e.time}, {"attributes", attrs(e.attributes)}});
   }
   if (!s.links.empty()) {
     auto& links = j["links"] = nlohmann::json::array();
     for (const auto& l : s.links)
-      links.push_back({{"trace_id", l.context.trace_id().ToHex()}, {"span_id", l.context.span_id().ToHex()},
+      links.push_back({{"trace_id", l.context.trace_id().ToHex()},
+                       {"span_id", l.context.span_id().ToHex()},
                        {"attributes", attrs(l.attributes)}});
   }
   if (s.resource) j["resource"] = attrs(s.resource->attributes);
@@ -133,7 +146,8 @@ std::string FormatSpanJson(const trace::SpanData& s) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-StdoutSpanExporter::StdoutSpanExporter(std::ostream& out, StdoutFormat format) : out_(out), format_(format) {}
+StdoutSpanExporter::StdoutSpanExporter(std::ostream& out, StdoutFormat format)
+    : out_(out), format_(format) {}
 StdoutSpanExporter::StdoutSpanExporter() : StdoutSpanExporter(std::cout) {}
 
 sdk::ExportResult StdoutSpanExporter::Export(std::span<const trace::SpanDataPtr> spans,

@@ -19,7 +19,8 @@ using nlohmann::json;
 
 std::string NodeScript(const std::string& name) {
   const char* root = std::getenv("MINION_SOURCE_DIR");
-  return std::string(root != nullptr ? root : MINION_TEST_SOURCE_DIR) + "/tests/interop/node/" + name;
+  return std::string(root != nullptr ? root : MINION_TEST_SOURCE_DIR) + "/tests/interop/node/" +
+         name;
 }
 
 std::vector<json> RunDecoder(const std::string& file) {
@@ -40,7 +41,8 @@ std::vector<json> RunDecoder(const std::string& file) {
 }
 
 TEST(FileExporterInterop, LinesDecodeWithOpenTelemetryGeneratedCode) {
-  const auto dir = std::filesystem::temp_directory_path() / ("minion-file-interop-" + std::to_string(::getpid()));
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("minion-file-interop-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   FileExporterOptions o;
   o.path = (dir / "traces.jsonl").string();

@@ -79,10 +79,12 @@ TEST_F(FileExporterTest, WritesOneRequestPerLine) {
 
   const auto lines = ReadLines(Options().path);
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(SpanNames(lines[0]), (std::vector<std::string>{"worker.summarize", "orchestrator.run"}));
+  EXPECT_EQ(SpanNames(lines[0]),
+            (std::vector<std::string>{"worker.summarize", "orchestrator.run"}));
   EXPECT_EQ(SpanNames(lines[1]), std::vector<std::string>{"second"});
-  EXPECT_EQ(nlohmann::json::parse(lines[0])["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"],
-            "0af7651916cd43dd8448eb211c80319c");
+  EXPECT_EQ(
+      nlohmann::json::parse(lines[0])["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"],
+      "0af7651916cd43dd8448eb211c80319c");
   const auto st = e.stats();
   EXPECT_EQ(st.exported_spans, 3u);
   EXPECT_EQ(st.lines, 2u);
@@ -119,17 +121,21 @@ TEST_F(FileExporterTest, RotatesBySizeAndKeepsMaxFiles) {
   o.max_files = 3;
   auto r = FileExporter::Create(o);
   ASSERT_TRUE(r.ok());
-  for (int i = 0; i < 9; ++i) ASSERT_EQ(ExportNamed(**r, "batch-" + std::to_string(i)), sdk::ExportResult::kSuccess);
+  for (int i = 0; i < 9; ++i)
+    ASSERT_EQ(ExportNamed(**r, "batch-" + std::to_string(i)), sdk::ExportResult::kSuccess);
 
-  // 9 lines, 2 per file: [0,1] [2,3] [4,5] [6,7] [8]; three files kept: path.2=[4,5] path.1=[6,7] path=[8].
+  // 9 lines, 2 per file: [0,1] [2,3] [4,5] [6,7] [8]; three files kept: path.2=[4,5] path.1=[6,7]
+  // path=[8].
   EXPECT_EQ((*r)->stats().rotations, 4u);
   EXPECT_FALSE(fs::exists(o.path + ".3"));
-  std::map<std::string, std::vector<std::string>> want = {
-      {o.path + ".2", {"batch-4", "batch-5"}}, {o.path + ".1", {"batch-6", "batch-7"}}, {o.path, {"batch-8"}}};
+  std::map<std::string, std::vector<std::string>> want = {{o.path + ".2", {"batch-4", "batch-5"}},
+                                                          {o.path + ".1", {"batch-6", "batch-7"}},
+                                                          {o.path, {"batch-8"}}};
   for (const auto& [file, names] : want) {
     const auto lines = ReadLines(file);
     ASSERT_EQ(lines.size(), names.size()) << file;
-    for (std::size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(SpanNames(lines[i])[0], names[i]) << file;
+    for (std::size_t i = 0; i < lines.size(); ++i)
+      EXPECT_EQ(SpanNames(lines[i])[0], names[i]) << file;
     EXPECT_LE(fs::file_size(file), o.max_bytes) << file;
   }
 }

@@ -66,7 +66,8 @@ class MiniHttpServer {
       std::string head = buf.substr(0, end);
       for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       std::size_t length = 0;
-      if (auto p = head.find("content-length:"); p != std::string::npos) length = std::stoul(head.substr(p + 15));
+      if (auto p = head.find("content-length:"); p != std::string::npos)
+        length = std::stoul(head.substr(p + 15));
       std::string type;
       if (auto p = head.find("content-type:"); p != std::string::npos) {
         type = head.substr(p + 13, head.find("\r\n", p) - p - 13);
@@ -84,8 +85,8 @@ class MiniHttpServer {
         index = static_cast<int>(requests_.size()) - 1;
       }
       buf.erase(0, end + 4 + length);
-      const std::string resp = "HTTP/1.1 " + std::to_string(status_for_(index)) +
-                               " X\r\nContent-Length: 0\r\n\r\n";
+      const std::string resp =
+          "HTTP/1.1 " + std::to_string(status_for_(index)) + " X\r\nContent-Length: 0\r\n\r\n";
       if (::write(c, resp.data(), resp.size()) < 0) return;
     }
   }
@@ -98,7 +99,8 @@ class MiniHttpServer {
 };
 
 TEST(ReplayOtlpJsonLines, PostsEveryLineUnchangedAndCountsRefusals) {
-  const auto dir = std::filesystem::temp_directory_path() / ("minion-replay-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("minion-replay-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   FileExporterOptions fo;
   fo.path = (dir / "t.jsonl").string();
@@ -133,7 +135,8 @@ TEST(ReplayOtlpJsonLines, PostsEveryLineUnchangedAndCountsRefusals) {
     EXPECT_EQ(reqs[i].second, lines[i]);
   }
 
-  EXPECT_EQ(ReplayOtlpJsonLines((dir / "missing").string(), o).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ReplayOtlpJsonLines((dir / "missing").string(), o).status().code(),
+            StatusCode::kNotFound);
   o.endpoint = "127.0.0.1:1";
   EXPECT_EQ(ReplayOtlpJsonLines(fo.path, o).status().code(), StatusCode::kInvalidArgument);
   std::filesystem::remove_all(dir);

@@ -61,7 +61,8 @@ struct Harness {
     EXPECT_TRUE(exporter.ok()) << exporter.status().ToString();
     sdk::TracerProviderOptions po;
     po.sampler = sdk::MakeAlwaysOnSampler();
-    po.processors.push_back(std::make_unique<sdk::SimpleSpanProcessor>(std::move(exporter).value()));
+    po.processors.push_back(
+        std::make_unique<sdk::SimpleSpanProcessor>(std::move(exporter).value()));
     po.clock = &clock;
     po.merge_environment_resource = false;
     po.limits = limits;
@@ -93,8 +94,9 @@ TEST(JaegerExporterInteropTest, JaegersOwnIdlDecodesEveryMappedField) {
   ASSERT_TRUE(ts.has_value());
   auto parent_trace = trace::TraceId::FromHex("0af7651916cd43dd8448eb211c80319c").value();
   auto parent_span = trace::SpanId::FromHex("b7ad6b7169203331").value();
-  trace::SpanContext remote(parent_trace, parent_span, trace::TraceFlags(trace::TraceFlags::kSampled),
-                            true, std::make_shared<const trace::TraceState>(*ts));
+  trace::SpanContext remote(parent_trace, parent_span,
+                            trace::TraceFlags(trace::TraceFlags::kSampled), true,
+                            std::make_shared<const trace::TraceState>(*ts));
   trace::Context parent_ctx = trace::Context().WithSpanContext(remote);
   auto link_trace = trace::TraceId::FromHex("ff00000000000001800000000000000f").value();
   auto link_span = trace::SpanId::FromHex("8000000000000001").value();
@@ -125,9 +127,10 @@ TEST(JaegerExporterInteropTest, JaegersOwnIdlDecodesEveryMappedField) {
   server.AddEvent("custom", {{"event", "overrides name"}}, event_time);
 
   trace::Context server_ctx = trace::Context().WithSpan(server);
-  const std::pair<trace::SpanKind, std::string> kinds[] = {
-      {trace::SpanKind::kClient, "client"}, {trace::SpanKind::kProducer, "producer"},
-      {trace::SpanKind::kConsumer, "consumer"}, {trace::SpanKind::kInternal, ""}};
+  const std::pair<trace::SpanKind, std::string> kinds[] = {{trace::SpanKind::kClient, "client"},
+                                                           {trace::SpanKind::kProducer, "producer"},
+                                                           {trace::SpanKind::kConsumer, "consumer"},
+                                                           {trace::SpanKind::kInternal, ""}};
   std::vector<trace::SpanId> child_ids;
   for (const auto& [kind, _] : kinds) {
     trace::SpanStartOptions co;
@@ -221,7 +224,8 @@ TEST(JaegerExporterInteropTest, JaegersOwnIdlDecodesEveryMappedField) {
   EXPECT_EQ(s["references"][1]["traceIdLow"], "800000000000000f");
   EXPECT_EQ(s["references"][1]["spanId"], "8000000000000001");
   // Big-endian halves read as signed i64, per the specification.
-  EXPECT_EQ(HexI64(s["references"][1]["traceIdHigh"]), static_cast<std::int64_t>(0xff00000000000001ULL));
+  EXPECT_EQ(HexI64(s["references"][1]["traceIdHigh"]),
+            static_cast<std::int64_t>(0xff00000000000001ULL));
 
   auto tags = TagsByKey(s["tags"]);
   ExpectTag(tags, "multiagent.task.id", "STRING", "task-42");
@@ -394,9 +398,8 @@ TEST(JaegerExporterFaultTest, ShutdownInterruptsARetryingExport) {
   auto exporter = JaegerExporter::Create(options);
   ASSERT_TRUE(exporter.ok());
   auto spans = OneSpan(nullptr);
-  auto result = std::async(std::launch::async, [&] {
-    return (*exporter)->Export(spans, std::chrono::hours(1));
-  });
+  auto result = std::async(std::launch::async,
+                           [&] { return (*exporter)->Export(spans, std::chrono::hours(1)); });
   auto first = receiver.Next();  // the first attempt reached the server and got its 503
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ((*first)["status"], 503);
@@ -431,7 +434,8 @@ TEST(JaegerExporterFaultTest, DroppedLinesAreRateLimitedWithSuppressedCounts) {
   auto spans = OneSpan(nullptr);
 
   ::testing::internal::CaptureStderr();
-  for (int i = 0; i < 3; ++i) EXPECT_EQ((*exporter)->Export(spans, milliseconds(10000)), sdk::ExportResult::kFailure);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ((*exporter)->Export(spans, milliseconds(10000)), sdk::ExportResult::kFailure);
   clock.Advance(std::chrono::seconds(10));
   EXPECT_EQ((*exporter)->Export(spans, milliseconds(10000)), sdk::ExportResult::kFailure);
   EXPECT_EQ((*exporter)->Export(spans, milliseconds(10000)), sdk::ExportResult::kFailure);
@@ -439,8 +443,11 @@ TEST(JaegerExporterFaultTest, DroppedLinesAreRateLimitedWithSuppressedCounts) {
   const std::string err = ::testing::internal::GetCapturedStderr();
 
   EXPECT_EQ(test_helpers::CountOf(err, "minion jaeger exporter: dropped 1 spans"), 2u) << err;
-  EXPECT_EQ(test_helpers::CountOf(err, "(2 more failures suppressed since the previous message)"), 1u) << err;
-  EXPECT_EQ(test_helpers::CountOf(err, "minion jaeger exporter: 1 more failure suppressed"), 1u) << err;
+  EXPECT_EQ(test_helpers::CountOf(err, "(2 more failures suppressed since the previous message)"),
+            1u)
+      << err;
+  EXPECT_EQ(test_helpers::CountOf(err, "minion jaeger exporter: 1 more failure suppressed"), 1u)
+      << err;
 }
 
 TEST(JaegerExporterTest, CreateRejectsBadOptions) {

@@ -47,8 +47,9 @@ NodeReceiver::NodeReceiver(const std::vector<std::string>& args) {
   out_ = fdopen(out_pipe[0], "r");
   auto first = Next();
   if (!first || !first->contains("port")) {
-    error_ = "jaeger_receiver.js did not report a port (is node installed, and are the npm "
-             "packages in tests/interop/node/node_modules? see its stderr above)";
+    error_ =
+        "jaeger_receiver.js did not report a port (is node installed, and are the npm "
+        "packages in tests/interop/node/node_modules? see its stderr above)";
     return;
   }
   port_ = (*first)["port"].get<int>();
@@ -74,7 +75,8 @@ std::optional<nlohmann::json> NodeReceiver::Next() {
   std::size_t cap = 0;
   const ssize_t n = getline(&line, &cap, out_);
   std::optional<nlohmann::json> result;
-  if (n > 0) result = nlohmann::json::parse(std::string(line, static_cast<std::size_t>(n)), nullptr, false);
+  if (n > 0)
+    result = nlohmann::json::parse(std::string(line, static_cast<std::size_t>(n)), nullptr, false);
   std::free(line);
   if (result && result->is_discarded()) return std::nullopt;
   return result;

@@ -25,18 +25,18 @@ TEST(ThriftBinaryWriterTest, ScalarFieldsAreTypeIdThenBigEndianValue) {
   w.BoolField(5, true);
   w.StringField(300, "ab");
   w.StructEnd();
-  EXPECT_EQ(out, Bytes({10, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8,     // i64 field 1
-                        8, 0, 7, 0xff, 0xff, 0xff, 0xff,      // i32 field 7
-                        2, 0, 5, 1,                           // bool field 5
-                        11, 0x01, 0x2c, 0, 0, 0, 2, 'a', 'b', // string field 300
-                        0}));                                 // stop
+  EXPECT_EQ(out, Bytes({10, 0,    1,    1,    2,    3,    4,    5,   6,   7, 8,  // i64 field 1
+                        8,  0,    7,    0xff, 0xff, 0xff, 0xff,                  // i32 field 7
+                        2,  0,    5,    1,                                       // bool field 5
+                        11, 0x01, 0x2c, 0,    0,    0,    2,    'a', 'b',        // string field 300
+                        0}));                                                    // stop
 }
 
 TEST(ThriftBinaryWriterTest, DoubleIsIeeeBitsBigEndian) {
   std::string out;
   ThriftBinaryWriter w(&out);
-  w.WriteDouble(1.0);  // 0x3ff0000000000000
-  w.WriteDouble(-2.5); // 0xc004000000000000
+  w.WriteDouble(1.0);   // 0x3ff0000000000000
+  w.WriteDouble(-2.5);  // 0xc004000000000000
   EXPECT_EQ(out, Bytes({0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0xc0, 0x04, 0, 0, 0, 0, 0, 0}));
 }
 
@@ -61,7 +61,8 @@ TEST(JaegerThriftTest, ArraysBecomeJsonText) {
   EXPECT_EQ(AttributeToJson(std::vector<std::string>{"a", "b\"c"}), R"(["a","b\"c"])");
   EXPECT_EQ(AttributeToJson(std::vector<std::int64_t>{1, -2}), "[1,-2]");
   EXPECT_EQ(AttributeToJson(std::vector<bool>{true, false}), "[true,false]");
-  EXPECT_EQ(AttributeToJson(std::vector<std::string>{"\xff"}), "[\"\xEF\xBF\xBD\"]");  // invalid UTF-8 replaced
+  EXPECT_EQ(AttributeToJson(std::vector<std::string>{"\xff"}),
+            "[\"\xEF\xBF\xBD\"]");  // invalid UTF-8 replaced
 }
 
 }  // namespace

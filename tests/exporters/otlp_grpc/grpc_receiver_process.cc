@@ -13,7 +13,8 @@ namespace minion::exporters::testing {
 
 std::string NodeScript(const std::string& name) {
   const char* root = std::getenv("MINION_SOURCE_DIR");
-  return std::string(root != nullptr ? root : MINION_TEST_SOURCE_DIR) + "/tests/interop/node/" + name;
+  return std::string(root != nullptr ? root : MINION_TEST_SOURCE_DIR) + "/tests/interop/node/" +
+         name;
 }
 
 GrpcReceiverProcess::GrpcReceiverProcess(const std::vector<std::string>& args) {
@@ -47,8 +48,9 @@ GrpcReceiverProcess::GrpcReceiverProcess(const std::vector<std::string>& args) {
   // Bounded so a broken node install fails the test instead of hanging it.
   cv_.wait_for(lock, std::chrono::seconds(60), [this] { return have_port_ || ended_; });
   if (!have_port_) {
-    error_ = "otlp_grpc_receiver.js did not print its port (see its stderr above: missing npm "
-             "packages? run npm ci in tests/interop/node)";
+    error_ =
+        "otlp_grpc_receiver.js did not print its port (see its stderr above: missing npm "
+        "packages? run npm ci in tests/interop/node)";
   }
 }
 
@@ -82,7 +84,8 @@ void GrpcReceiverProcess::ReadLoop(int fd) {
   cv_.notify_all();
 }
 
-std::vector<nlohmann::json> GrpcReceiverProcess::WaitForCalls(std::size_t n, std::chrono::milliseconds limit) {
+std::vector<nlohmann::json> GrpcReceiverProcess::WaitForCalls(std::size_t n,
+                                                              std::chrono::milliseconds limit) {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_for(lock, limit, [&] { return calls_.size() >= n || ended_; });
   return calls_;

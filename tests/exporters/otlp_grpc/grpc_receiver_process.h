@@ -31,8 +31,8 @@ class GrpcReceiverProcess {
 
   // Waits until at least `n` calls were printed (or the process ended, or `limit` passed: a
   // guard against a hung test, not a timing assertion). Returns the calls seen so far.
-  std::vector<nlohmann::json> WaitForCalls(std::size_t n,
-                                           std::chrono::milliseconds limit = std::chrono::seconds(60));
+  std::vector<nlohmann::json> WaitForCalls(
+      std::size_t n, std::chrono::milliseconds limit = std::chrono::seconds(60));
   std::vector<nlohmann::json> Calls();
 
   // SIGKILL and reap; idempotent.

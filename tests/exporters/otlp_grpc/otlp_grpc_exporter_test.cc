@@ -17,8 +17,8 @@
 #include "exporters/common/test_helpers.h"
 #include "minion/common/clock.h"
 #include "minion/otlp/encoder.h"
-#include "otlp/proto_message.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "otlp/proto_message.h"
 #include "otlp/span_fixtures.h"
 
 namespace minion::exporters {
@@ -89,13 +89,17 @@ TEST(ResolveOtlpGrpcTarget, FromEnvironmentVariables) {
 TEST(ResolveOtlpGrpcTarget, DefaultsPortAndDropsPath) {
   EXPECT_EQ(ResolveOtlpGrpcTarget(GrpcOptions("http://collector"))->authority, "collector:4317");
   EXPECT_EQ(ResolveOtlpGrpcTarget(GrpcOptions("http://[::1]"))->authority, "[::1]:4317");
-  EXPECT_EQ(ResolveOtlpGrpcTarget(GrpcOptions("http://[::1]:55680/v1/traces"))->authority, "[::1]:55680");
+  EXPECT_EQ(ResolveOtlpGrpcTarget(GrpcOptions("http://[::1]:55680/v1/traces"))->authority,
+            "[::1]:55680");
 }
 
 TEST(ResolveOtlpGrpcTarget, RejectsOtherSchemesAndEmptyHost) {
-  EXPECT_EQ(ResolveOtlpGrpcTarget(GrpcOptions("ftp://x:1")).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(ResolveOtlpGrpcTarget(GrpcOptions("http://")).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(ResolveOtlpGrpcTarget(GrpcOptions(":4317")).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResolveOtlpGrpcTarget(GrpcOptions("ftp://x:1")).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResolveOtlpGrpcTarget(GrpcOptions("http://")).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResolveOtlpGrpcTarget(GrpcOptions(":4317")).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 // Protobuf wire bytes, written out by hand from google/rpc/status.proto, google/protobuf/any.proto,
@@ -112,7 +116,9 @@ std::string Varint(std::uint64_t v) {
 std::string Delimited(int field, const std::string& payload) {
   return Varint(static_cast<std::uint64_t>(field) << 3 | 2) + Varint(payload.size()) + payload;
 }
-std::string VarintField(int field, std::uint64_t v) { return Varint(static_cast<std::uint64_t>(field) << 3) + Varint(v); }
+std::string VarintField(int field, std::uint64_t v) {
+  return Varint(static_cast<std::uint64_t>(field) << 3) + Varint(v);
+}
 
 std::string StatusWithDetail(const std::string& type_url, const std::string& value) {
   const std::string any = Delimited(1, type_url) + Delimited(2, value);
@@ -122,13 +128,15 @@ std::string StatusWithDetail(const std::string& type_url, const std::string& val
 TEST(ParseGrpcRetryDelay, ReadsRetryInfoDuration) {
   const std::string duration = VarintField(1, 2) + VarintField(2, 500'000'000);
   const std::string retry_info = Delimited(1, duration);
-  const auto d = ParseGrpcRetryDelay(StatusWithDetail("type.googleapis.com/google.rpc.RetryInfo", retry_info));
+  const auto d =
+      ParseGrpcRetryDelay(StatusWithDetail("type.googleapis.com/google.rpc.RetryInfo", retry_info));
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(*d, std::chrono::milliseconds(2500));
 }
 
 TEST(ParseGrpcRetryDelay, SkipsOtherDetailsAndFindsRetryInfo) {
-  const std::string other = Delimited(1, "type.googleapis.com/google.rpc.DebugInfo") + Delimited(2, "xyz");
+  const std::string other =
+      Delimited(1, "type.googleapis.com/google.rpc.DebugInfo") + Delimited(2, "xyz");
   const std::string retry = Delimited(1, "type.googleapis.com/google.rpc.RetryInfo") +
                             Delimited(2, Delimited(1, VarintField(1, 7)));
   const std::string status = VarintField(1, 8) + Delimited(3, other) + Delimited(3, retry);
@@ -138,7 +146,9 @@ TEST(ParseGrpcRetryDelay, SkipsOtherDetailsAndFindsRetryInfo) {
 TEST(ParseGrpcRetryDelay, NoneWithoutRetryInfoOrOnGarbage) {
   EXPECT_FALSE(ParseGrpcRetryDelay("").has_value());
   EXPECT_FALSE(ParseGrpcRetryDelay(VarintField(1, 14) + Delimited(2, "no details")).has_value());
-  EXPECT_FALSE(ParseGrpcRetryDelay(StatusWithDetail("type.googleapis.com/google.rpc.DebugInfo", "x")).has_value());
+  EXPECT_FALSE(
+      ParseGrpcRetryDelay(StatusWithDetail("type.googleapis.com/google.rpc.DebugInfo", "x"))
+          .has_value());
   EXPECT_FALSE(ParseGrpcRetryDelay(std::string("\x1a\x7f\x01", 3)).has_value());  // truncated
 }
 
@@ -155,7 +165,8 @@ TEST(OtlpGrpcExporter, CreateRejectsHttpProtocolAndBadFiles) {
   tls.certificate_file = "/nonexistent/ca.pem";
   auto r = OtlpGrpcExporter::Create(tls);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("/nonexistent/ca.pem"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("/nonexistent/ca.pem"), std::string::npos)
+      << r.status().ToString();
 
   auto bad_header = GrpcOptions("localhost:4317");
   bad_header.headers = {{"Bad Key", "v"}};
@@ -188,7 +199,8 @@ TEST(OtlpGrpcExporter, FailureLinesAreRateLimitedWithSuppressedCounts) {
   spans.push_back(f.SeedSpan(2));
 
   ::testing::internal::CaptureStderr();
-  for (int i = 0; i < 4; ++i) EXPECT_EQ((*r)->Export(spans, std::chrono::seconds(10)), sdk::ExportResult::kFailure);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ((*r)->Export(spans, std::chrono::seconds(10)), sdk::ExportResult::kFailure);
   clock.Advance(std::chrono::seconds(10));
   EXPECT_EQ((*r)->Export(spans, std::chrono::seconds(10)), sdk::ExportResult::kFailure);
   EXPECT_EQ((*r)->Export(spans, std::chrono::seconds(10)), sdk::ExportResult::kFailure);
@@ -197,7 +209,8 @@ TEST(OtlpGrpcExporter, FailureLinesAreRateLimitedWithSuppressedCounts) {
 
   EXPECT_EQ(CountOf(err, "otlp-grpc: failed to export 2 spans"), 2u) << err;
   EXPECT_EQ(CountOf(err, "(3 more failures suppressed since the previous message)"), 1u) << err;
-  EXPECT_EQ(CountOf(err, "otlp-grpc: 1 more failure suppressed since the previous message"), 1u) << err;
+  EXPECT_EQ(CountOf(err, "otlp-grpc: 1 more failure suppressed since the previous message"), 1u)
+      << err;
   EXPECT_EQ((*r)->stats().failed_exports, 6u);
   EXPECT_EQ((*r)->stats().failed_spans, 12u);
   EXPECT_EQ((*r)->stats().requests, 6u);

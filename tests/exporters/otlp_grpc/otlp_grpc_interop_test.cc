@@ -112,7 +112,8 @@ TEST_F(OtlpGrpcInteropTest, EveryFieldArrivesThroughOpenTelemetryDecoder) {
   // Headers arrive as lower-cased gRPC metadata.
   EXPECT_EQ(call["metadata"].value("x-api-key", ""), "secret");
   EXPECT_EQ(call["metadata"].value("tenant", ""), "a b");
-  EXPECT_NE(call["metadata"].value("user-agent", "").find("OTel-OTLP-Exporter-Cpp-minion/"), std::string::npos)
+  EXPECT_NE(call["metadata"].value("user-agent", "").find("OTel-OTLP-Exporter-Cpp-minion/"),
+            std::string::npos)
       << call["metadata"].dump();
 
   const json& req = call["request"];
@@ -151,8 +152,9 @@ TEST_F(OtlpGrpcInteropTest, EveryFieldArrivesThroughOpenTelemetryDecoder) {
             json::parse(R"([{"intValue":"1"},{"intValue":"-2"},{"intValue":"300"}])"));
   EXPECT_EQ((*FindAttr(a, "doubles"))["arrayValue"]["values"],
             json::parse(R"([{"doubleValue":1.5},{"doubleValue":-0.125}])"));
-  EXPECT_EQ((*FindAttr(a, "strings"))["arrayValue"]["values"],
-            json::parse(R"([{"stringValue":"a"},{"stringValue":"\"quoted\"\n"},{"stringValue":""}])"));
+  EXPECT_EQ(
+      (*FindAttr(a, "strings"))["arrayValue"]["values"],
+      json::parse(R"([{"stringValue":"a"},{"stringValue":"\"quoted\"\n"},{"stringValue":""}])"));
   EXPECT_EQ(s["droppedAttributesCount"], 2);  // over.limit.1 and .2 (the list already holds 10)
 
   ASSERT_EQ(s["events"].size(), 2u);
@@ -187,7 +189,7 @@ TEST_F(OtlpGrpcInteropTest, EveryFieldArrivesThroughOpenTelemetryDecoder) {
   ASSERT_EQ(call["rawFlags"].size(), 2u) << call.dump();
   json rich_flags, root_flags;
   for (const auto& f : call["rawFlags"]) (f["links"].size() == 2 ? rich_flags : root_flags) = f;
-  EXPECT_EQ(rich_flags["flags"], 0x303);  // sampled + random bit, remote parent
+  EXPECT_EQ(rich_flags["flags"], 0x303);                      // sampled + random bit, remote parent
   EXPECT_EQ(rich_flags["links"], json::parse("[769, 256]"));  // 0x301 remote, 0x100 local
   EXPECT_EQ(root_flags["flags"], 0x101);
 
@@ -413,7 +415,8 @@ TEST_F(OtlpGrpcInteropTest, ShutdownCancelsTheExportInFlight) {
   o.timeout = milliseconds(120000);
   auto exporter = MakeExporter(o);
   auto spans = TwoSpans();
-  auto result = std::async(std::launch::async, [&] { return exporter->Export(spans, milliseconds(120000)); });
+  auto result =
+      std::async(std::launch::async, [&] { return exporter->Export(spans, milliseconds(120000)); });
   ASSERT_EQ(receiver.WaitForCalls(1).size(), 1u);  // the RPC is now stuck in the server
   // Bounded: TryCancel ends the RPC, so Shutdown does not wait for the 120 s deadline.
   EXPECT_TRUE(exporter->Shutdown(milliseconds(10000)).ok());
@@ -437,7 +440,8 @@ TEST_F(OtlpGrpcInteropTest, ApplicationThreadsNeverBlockOnAStuckOrDeadReceiver) 
   bsp_options.max_export_batch_size = 512;
   bsp_options.schedule_delay = milliseconds(1);
   bsp_options.export_timeout = milliseconds(120000);
-  auto bsp_owned = std::make_unique<sdk::BatchSpanProcessor>(std::move(exporter_owned), bsp_options);
+  auto bsp_owned =
+      std::make_unique<sdk::BatchSpanProcessor>(std::move(exporter_owned), bsp_options);
   sdk::BatchSpanProcessor* bsp = bsp_owned.get();
   sdk::TracerProviderOptions po;
   po.processors.push_back(std::move(bsp_owned));
@@ -480,7 +484,8 @@ TEST_F(OtlpGrpcInteropTest, ApplicationThreadsNeverBlockOnAStuckOrDeadReceiver) 
   EXPECT_TRUE(provider->Shutdown(std::chrono::seconds(30)));
   bs = bsp->stats();
   const auto es = exporter->stats();
-  EXPECT_EQ(bs.enqueued + bs.dropped, 1u + static_cast<std::uint64_t>(2 * kThreads * kSpansPerThread));
+  EXPECT_EQ(bs.enqueued + bs.dropped,
+            1u + static_cast<std::uint64_t>(2 * kThreads * kSpansPerThread));
   EXPECT_GT(es.failed_spans, 0u);
   EXPECT_EQ(es.exported_spans, 0u);
   EXPECT_EQ(bs.export_failures, es.failed_spans);
@@ -490,12 +495,14 @@ TEST_F(OtlpGrpcInteropTest, ApplicationThreadsNeverBlockOnAStuckOrDeadReceiver) 
 class OtlpGrpcTlsTest : public OtlpGrpcInteropTest {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("minion-grpc-tls-" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("minion-grpc-tls-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     const std::string cmd =
         "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
         " -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
-        " -keyout " + (dir_ / "key.pem").string() + " -out " + (dir_ / "cert.pem").string() + " 2>/dev/null";
+        " -keyout " +
+        (dir_ / "key.pem").string() + " -out " + (dir_ / "cert.pem").string() + " 2>/dev/null";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl CLI failed: " << cmd;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }

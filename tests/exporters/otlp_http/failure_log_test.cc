@@ -52,7 +52,8 @@ TEST(FailureLog, NextLineAfterTheIntervalSaysHowManyWereSuppressed) {
   clock.Advance(seconds(10));
   log.Report([] { return std::string("otlp-test: down again"); });
   ASSERT_EQ(out.lines.size(), 2u);
-  EXPECT_EQ(out.lines[1], "otlp-test: down again (3 more failures suppressed since the previous message)");
+  EXPECT_EQ(out.lines[1],
+            "otlp-test: down again (3 more failures suppressed since the previous message)");
   EXPECT_EQ(log.suppressed(), 0u);
 
   // The interval restarts at each written line, and a single suppression is singular.
@@ -61,7 +62,8 @@ TEST(FailureLog, NextLineAfterTheIntervalSaysHowManyWereSuppressed) {
   clock.Advance(seconds(5));
   log.Report([] { return std::string("otlp-test: third"); });
   ASSERT_EQ(out.lines.size(), 3u);
-  EXPECT_EQ(out.lines[2], "otlp-test: third (1 more failure suppressed since the previous message)");
+  EXPECT_EQ(out.lines[2],
+            "otlp-test: third (1 more failure suppressed since the previous message)");
 }
 
 TEST(FailureLog, FlushWritesThePendingCountOnceAndNothingWhenThereIsNone) {
@@ -100,7 +102,8 @@ TEST(FailureLog, ConcurrentReportsWriteOneLineAndCountEveryOtherFailure) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
-      for (int i = 0; i < kPerThread; ++i) log.Report([] { return std::string("otlp-test: failed"); });
+      for (int i = 0; i < kPerThread; ++i)
+        log.Report([] { return std::string("otlp-test: failed"); });
     });
   }
   for (auto& t : threads) t.join();

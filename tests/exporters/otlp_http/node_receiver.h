@@ -81,7 +81,9 @@ class NodeReceiver {
   }
 
   int port() const { return port_; }
-  std::string Endpoint() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1/traces"; }
+  std::string Endpoint() const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/v1/traces";
+  }
 
   // Stops the process (SIGKILL simulates a crash) and reaps it.
   void Kill(int sig = SIGKILL) {
@@ -94,7 +96,8 @@ class NodeReceiver {
   }
 
   // The next stdout line, waiting up to `timeout` (a bound for a broken test, not a timing check).
-  std::optional<std::string> NextLine(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  std::optional<std::string> NextLine(
+      std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, timeout, [this] { return !lines_.empty() || eof_; });
     if (lines_.empty()) return std::nullopt;
@@ -103,7 +106,8 @@ class NodeReceiver {
     return line;
   }
 
-  std::optional<nlohmann::json> NextJson(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  std::optional<nlohmann::json> NextJson(
+      std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     auto line = NextLine(timeout);
     if (!line) return std::nullopt;
     auto j = nlohmann::json::parse(*line, nullptr, false);

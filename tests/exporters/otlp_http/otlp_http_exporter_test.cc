@@ -14,8 +14,8 @@ namespace {
 using test_helpers::CountOf;
 using test_helpers::UnusedPort;
 
-using std::chrono::nanoseconds;
 using otlp::testing::Fixture;
+using std::chrono::nanoseconds;
 
 TEST(OtlpHttpExporterTest, RejectsGrpcProtocolAndNonHttpEndpoints) {
   OtlpExporterOptions grpc;
@@ -94,7 +94,8 @@ TEST(OtlpHttpExporterTest, FailureLinesAreRateLimitedWithSuppressedCounts) {
   spans.push_back(f.SeedSpan(1));
 
   ::testing::internal::CaptureStderr();
-  for (int i = 0; i < 5; ++i) EXPECT_EQ((*r)->Export(spans, std::chrono::seconds(10)), sdk::ExportResult::kFailure);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ((*r)->Export(spans, std::chrono::seconds(10)), sdk::ExportResult::kFailure);
   clock.Advance(std::chrono::seconds(10));
   EXPECT_EQ((*r)->Export(spans, std::chrono::seconds(10)), sdk::ExportResult::kFailure);
   EXPECT_EQ((*r)->Export(spans, std::chrono::seconds(10)), sdk::ExportResult::kFailure);
@@ -103,7 +104,8 @@ TEST(OtlpHttpExporterTest, FailureLinesAreRateLimitedWithSuppressedCounts) {
 
   EXPECT_EQ(CountOf(err, "otlp-http: failed to export 1 spans"), 2u) << err;
   EXPECT_EQ(CountOf(err, "(4 more failures suppressed since the previous message)"), 1u) << err;
-  EXPECT_EQ(CountOf(err, "otlp-http: 1 more failure suppressed since the previous message"), 1u) << err;
+  EXPECT_EQ(CountOf(err, "otlp-http: 1 more failure suppressed since the previous message"), 1u)
+      << err;
   // Counting is not rate-limited: every failed batch is in the stats.
   EXPECT_EQ((*r)->stats().failed_exports, 7u);
   EXPECT_EQ((*r)->stats().failed_spans, 7u);

@@ -15,10 +15,10 @@ namespace minion::exporters {
 namespace {
 
 using nlohmann::json;
+using otlp::testing::Fixture;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
-using otlp::testing::Fixture;
 using testing::NodeReceiver;
 
 // Tests named after a deadline check the time they took: never less than the deadline (where
@@ -199,7 +199,8 @@ TEST(OtlpHttpFaultTest, ReceiverKilledWhileRequestInFlight) {
   ASSERT_GT(s.receiver.port(), 0);
   auto exporter = s.Exporter();
   auto spans = s.Spans(2);
-  auto result = std::async(std::launch::async, [&] { return exporter->Export(spans, seconds(60)); });
+  auto result =
+      std::async(std::launch::async, [&] { return exporter->Export(spans, seconds(60)); });
   auto line = s.receiver.NextJson();  // the request has arrived and will never be answered
   ASSERT_TRUE(line.has_value());
   const auto killed = std::chrono::steady_clock::now();
@@ -216,12 +217,13 @@ TEST(OtlpHttpFaultTest, ShutdownInterruptsRequestInFlight) {
   ASSERT_GT(s.receiver.port(), 0);
   auto exporter = s.Exporter();
   auto spans = s.Spans(1);
-  auto result = std::async(std::launch::async, [&] { return exporter->Export(spans, seconds(600)); });
+  auto result =
+      std::async(std::launch::async, [&] { return exporter->Export(spans, seconds(600)); });
   ASSERT_TRUE(s.receiver.NextJson().has_value());
   const auto shutdown = std::chrono::steady_clock::now();
   EXPECT_TRUE(exporter->Shutdown(seconds(5)).ok());
   EXPECT_EQ(result.get(), sdk::ExportResult::kFailure);
-  EXPECT_LE(Since(shutdown), seconds(5) + kSlack);  // Shutdown's bound, not the 600 s Export's
+  EXPECT_LE(Since(shutdown), seconds(5) + kSlack);   // Shutdown's bound, not the 600 s Export's
   EXPECT_TRUE(exporter->Shutdown(seconds(5)).ok());  // idempotent
 }
 
@@ -240,7 +242,8 @@ TEST(OtlpHttpFaultTest, ShutdownInterruptsRetryWait) {
   Fixture f;
   std::vector<trace::SpanDataPtr> spans;
   spans.push_back(f.SeedSpan(1));
-  auto result = std::async(std::launch::async, [&] { return (*exporter)->Export(spans, std::chrono::hours(2)); });
+  auto result = std::async(std::launch::async,
+                           [&] { return (*exporter)->Export(spans, std::chrono::hours(2)); });
   ASSERT_TRUE(receiver.NextJson().has_value());
   // The exporter is about to wait the full hour the server asked for.
   EXPECT_EQ(waiting.get_future().get(), seconds(3600));

@@ -62,7 +62,8 @@ TEST_P(OtlpHttpInteropTest, EveryFieldSurvivesOpenTelemetrysDecoder) {
     EXPECT_TRUE((*line)["encoding"].is_null());
   }
   EXPECT_EQ((*line)["headers"]["x-api-key"], "secret value");
-  EXPECT_EQ((*line)["headers"]["content-type"], json_body ? "application/json" : "application/x-protobuf");
+  EXPECT_EQ((*line)["headers"]["content-type"],
+            json_body ? "application/json" : "application/x-protobuf");
 
   const json& req = (*line)["request"];
   ASSERT_EQ(req["resourceSpans"].size(), 1u);
@@ -75,7 +76,8 @@ TEST_P(OtlpHttpInteropTest, EveryFieldSurvivesOpenTelemetrysDecoder) {
   const json& ss = rs["scopeSpans"][0];
   EXPECT_EQ(ss["scope"]["name"], "minion.test");
   EXPECT_EQ(ss["scope"]["version"], "1.2.3");
-  EXPECT_EQ(AttributesByKey(ss["scope"]["attributes"])["scope.attr"], json::parse(R"({"boolValue":true})"));
+  EXPECT_EQ(AttributesByKey(ss["scope"]["attributes"])["scope.attr"],
+            json::parse(R"({"boolValue":true})"));
   EXPECT_EQ(ss["schemaUrl"], "https://opentelemetry.io/schemas/1.21.0");
   ASSERT_EQ(ss["spans"].size(), 1u);
 
@@ -97,18 +99,25 @@ TEST_P(OtlpHttpInteropTest, EveryFieldSurvivesOpenTelemetrysDecoder) {
   EXPECT_EQ(attrs["ratio"], json::parse(R"({"doubleValue":0.25})"));
   EXPECT_EQ(attrs["ok"], json::parse(R"({"boolValue":false})"));
   EXPECT_EQ(attrs["empty"], json::parse(R"({"stringValue":""})"));
-  EXPECT_EQ(attrs["bools"], json::parse(R"({"arrayValue":{"values":[{"boolValue":true},{"boolValue":false}]}})"));
-  EXPECT_EQ(attrs["ints"], json::parse(
-      R"({"arrayValue":{"values":[{"intValue":"1"},{"intValue":"-2"},{"intValue":"300"}]}})"));
-  EXPECT_EQ(attrs["doubles"], json::parse(
-      R"({"arrayValue":{"values":[{"doubleValue":1.5},{"doubleValue":-0.125}]}})"));
-  EXPECT_EQ(attrs["strings"], json::parse(
-      R"({"arrayValue":{"values":[{"stringValue":"a"},{"stringValue":"\"quoted\"\n"},{"stringValue":""}]}})"));
+  EXPECT_EQ(attrs["bools"],
+            json::parse(R"({"arrayValue":{"values":[{"boolValue":true},{"boolValue":false}]}})"));
+  EXPECT_EQ(
+      attrs["ints"],
+      json::parse(
+          R"({"arrayValue":{"values":[{"intValue":"1"},{"intValue":"-2"},{"intValue":"300"}]}})"));
+  EXPECT_EQ(
+      attrs["doubles"],
+      json::parse(R"({"arrayValue":{"values":[{"doubleValue":1.5},{"doubleValue":-0.125}]}})"));
+  EXPECT_EQ(
+      attrs["strings"],
+      json::parse(
+          R"({"arrayValue":{"values":[{"stringValue":"a"},{"stringValue":"\"quoted\"\n"},{"stringValue":""}]}})"));
 
   ASSERT_EQ(s["events"].size(), 2u);
   EXPECT_EQ(s["events"][0]["name"], "retry");
   EXPECT_EQ(s["events"][0]["timeUnixNano"], "1700000000500000000");
-  EXPECT_EQ(AttributesByKey(s["events"][0]["attributes"])["attempt"], json::parse(R"({"intValue":"2"})"));
+  EXPECT_EQ(AttributesByKey(s["events"][0]["attributes"])["attempt"],
+            json::parse(R"({"intValue":"2"})"));
   EXPECT_EQ(s["events"][0]["droppedAttributesCount"], 2);
   EXPECT_EQ(s["events"][1]["name"], "done");
   EXPECT_EQ(s["droppedEventsCount"], 3);
@@ -117,15 +126,16 @@ TEST_P(OtlpHttpInteropTest, EveryFieldSurvivesOpenTelemetrysDecoder) {
   EXPECT_EQ(s["links"][0]["traceId"], "11111111111111111111111111111111");
   EXPECT_EQ(s["links"][0]["spanId"], "2222222222222222");
   EXPECT_EQ(s["links"][0]["traceState"], "vendor=linkstate");
-  EXPECT_EQ(AttributesByKey(s["links"][0]["attributes"])["link.kind"], json::parse(R"({"stringValue":"follows"})"));
+  EXPECT_EQ(AttributesByKey(s["links"][0]["attributes"])["link.kind"],
+            json::parse(R"({"stringValue":"follows"})"));
   EXPECT_EQ(s["links"][1]["traceId"], "33333333333333333333333333333333");
   EXPECT_EQ(s["droppedLinksCount"], 5);
   EXPECT_EQ(s["status"]["code"], 2);
   EXPECT_EQ(s["status"]["message"], "upstream timed out");
 
   // Flags: the pinned schema lacks them, so the receiver reads them off the wire (see the script).
-  EXPECT_EQ((*line)["spanFlags"], json::parse("[771, 257]"));          // 0x303, 0x101
-  EXPECT_EQ((*line)["linkFlags"], json::parse("[[769, 256], []]"));    // 0x301, 0x100
+  EXPECT_EQ((*line)["spanFlags"], json::parse("[771, 257]"));        // 0x303, 0x101
+  EXPECT_EQ((*line)["linkFlags"], json::parse("[[769, 256], []]"));  // 0x301, 0x100
 
   const json& root = rs["scopeSpans"][1]["spans"][0];
   EXPECT_EQ(rs["scopeSpans"][1]["scope"]["name"], "minion.other");
@@ -159,13 +169,15 @@ TEST(OtlpHttpInteropTest, ManyBatchesOnOneConnection) {
   Fixture f;
   for (int batch = 0; batch < 5; ++batch) {
     std::vector<trace::SpanDataPtr> spans;
-    for (int i = 0; i < 100; ++i) spans.push_back(f.SeedSpan(static_cast<std::uint64_t>(batch * 100 + i)));
+    for (int i = 0; i < 100; ++i)
+      spans.push_back(f.SeedSpan(static_cast<std::uint64_t>(batch * 100 + i)));
     ASSERT_EQ((*exporter)->Export(spans, std::chrono::seconds(20)), sdk::ExportResult::kSuccess);
     auto line = receiver.NextJson();
     ASSERT_TRUE(line.has_value());
     const json& got = (*line)["request"]["resourceSpans"][0]["scopeSpans"][0]["spans"];
     ASSERT_EQ(got.size(), 100u);
-    EXPECT_EQ(got[0]["startTimeUnixNano"], std::to_string(1'700'000'000'000'000'000ULL + batch * 100 * 1000));
+    EXPECT_EQ(got[0]["startTimeUnixNano"],
+              std::to_string(1'700'000'000'000'000'000ULL + batch * 100 * 1000));
     EXPECT_EQ(AttributesByKey(got[99]["attributes"])["multiagent.task.priority"],
               json::parse(R"({"intValue":"5"})"));
   }

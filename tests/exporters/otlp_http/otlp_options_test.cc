@@ -67,7 +67,8 @@ TEST(OtlpOptionsTest, GrpcEndpointIsUsedAsIs) {
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->endpoint, "https://collector:4317");
   env.vars["OTEL_EXPORTER_OTLP_ENDPOINT"] = "collector:4317";
-  EXPECT_EQ(OtlpExporterOptions::FromEnv("http/protobuf", env.Lookup())->endpoint, "collector:4317");
+  EXPECT_EQ(OtlpExporterOptions::FromEnv("http/protobuf", env.Lookup())->endpoint,
+            "collector:4317");
 }
 
 TEST(OtlpOptionsTest, TracesProtocolBeatsGenericAndDefault) {
@@ -79,7 +80,8 @@ TEST(OtlpOptionsTest, TracesProtocolBeatsGenericAndDefault) {
   EXPECT_EQ(o->protocol, OtlpProtocol::kHttpJson);
   EXPECT_EQ(o->endpoint, "http://localhost:4318/v1/traces");
   env.vars.erase("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
-  EXPECT_EQ(OtlpExporterOptions::FromEnv("http/protobuf", env.Lookup())->protocol, OtlpProtocol::kGrpc);
+  EXPECT_EQ(OtlpExporterOptions::FromEnv("http/protobuf", env.Lookup())->protocol,
+            OtlpProtocol::kGrpc);
 }
 
 TEST(OtlpOptionsTest, EmptyValueCountsAsUnset) {
@@ -99,7 +101,8 @@ TEST(OtlpOptionsTest, HeadersArePercentDecodedAndSpecificReplacesGeneric) {
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   ASSERT_EQ(o->headers.size(), 3u);
   EXPECT_EQ(o->headers[0], (std::pair<std::string, std::string>{"api-key", "secret value"}));
-  EXPECT_EQ(o->headers[1], (std::pair<std::string, std::string>{"Authorization", "Basic dXNlcjpwYXNz=="}));
+  EXPECT_EQ(o->headers[1],
+            (std::pair<std::string, std::string>{"Authorization", "Basic dXNlcjpwYXNz=="}));
   EXPECT_EQ(o->headers[2], (std::pair<std::string, std::string>{"x-empty", ""}));
 }
 
@@ -166,11 +169,14 @@ INSTANTIATE_TEST_SUITE_P(
                       InvalidCase{"OTEL_EXPORTER_OTLP_TIMEOUT", "10s", "10000"},
                       InvalidCase{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "-5", "10000"},
                       InvalidCase{"OTEL_EXPORTER_OTLP_COMPRESSION", "brotli", "none"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "http://localhost:4318/v1/traces"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://x/v1/traces", "http://localhost:4318/v1/traces"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318",
+                                  "http://localhost:4318/v1/traces"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://x/v1/traces",
+                                  "http://localhost:4318/v1/traces"},
                       InvalidCase{"OTEL_EXPORTER_OTLP_HEADERS", "novalue", "no headers"},
                       InvalidCase{"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "k=%zz", "no headers"},
-                      InvalidCase{"OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer tok%zzen", "no headers"},
+                      InvalidCase{"OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer tok%zzen",
+                                  "no headers"},
                       InvalidCase{"OTEL_EXPORTER_OTLP_INSECURE", "maybe", "false"}));
 
 TEST(OtlpOptionsTest, TimeoutZeroMeansNoLimitOfItsOwn) {

@@ -34,7 +34,8 @@ TEST(RetryPolicyTest, FullJitterScalesTheExponentialCap) {
 
 TEST(RetryClassificationTest, OnlyTransientHttpStatusesRetry) {
   for (int s : {429, 502, 503, 504}) EXPECT_TRUE(IsRetryableHttpStatus(s)) << s;
-  for (int s : {200, 400, 401, 403, 404, 413, 500, 501}) EXPECT_FALSE(IsRetryableHttpStatus(s)) << s;
+  for (int s : {200, 400, 401, 403, 404, 413, 500, 501})
+    EXPECT_FALSE(IsRetryableHttpStatus(s)) << s;
 }
 
 TEST(RetryAfterTest, ParsesSecondsAndHttpDates) {

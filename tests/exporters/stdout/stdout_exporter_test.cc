@@ -17,8 +17,8 @@ struct Fixture {
   std::shared_ptr<trace::Tracer> tracer;
   explicit Fixture(StdoutFormat format) {
     sdk::TracerProviderOptions o;
-    o.processors.push_back(
-        std::make_unique<sdk::SimpleSpanProcessor>(std::make_unique<StdoutSpanExporter>(out, format)));
+    o.processors.push_back(std::make_unique<sdk::SimpleSpanProcessor>(
+        std::make_unique<StdoutSpanExporter>(out, format)));
     o.merge_environment_resource = false;
     o.resource.attributes.Set("service.name", "stdout-test");
     provider = sdk::TracerProvider::Create(std::move(o));
@@ -28,8 +28,9 @@ struct Fixture {
 
 TEST(StdoutExporterTest, TreeIsPrintedWhenTheRootEndsWithChildrenNested) {
   Fixture f(StdoutFormat::kTree);
-  trace::Span root = f.tracer->StartSpan("multiagent.task.code_generation", {{"minion.component", "multiagent"},
-                                                                            {"multiagent.task.id", "abc-123"}});
+  trace::Span root =
+      f.tracer->StartSpan("multiagent.task.code_generation",
+                          {{"minion.component", "multiagent"}, {"multiagent.task.id", "abc-123"}});
   trace::Context ctx = trace::Context().WithSpan(root);
   trace::SpanStartOptions o;
   o.parent = &ctx;
@@ -40,8 +41,12 @@ TEST(StdoutExporterTest, TreeIsPrintedWhenTheRootEndsWithChildrenNested) {
   EXPECT_EQ(f.out.str(), "");  // the child alone is held until its root arrives
   root.End();
   const std::string tree = f.out.str();
-  EXPECT_NE(tree.find("trace " + root.GetContext().trace_id().ToHex() + " (2 spans)"), std::string::npos) << tree;
-  EXPECT_NE(tree.find("└─ multiagent.task.code_generation [multiagent] INTERNAL"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("trace " + root.GetContext().trace_id().ToHex() + " (2 spans)"),
+            std::string::npos)
+      << tree;
+  EXPECT_NE(tree.find("└─ multiagent.task.code_generation [multiagent] INTERNAL"),
+            std::string::npos)
+      << tree;
   EXPECT_NE(tree.find("   └─ protocol.send [protocol] PRODUCER"), std::string::npos) << tree;
   EXPECT_NE(tree.find("ERROR (mailbox full)"), std::string::npos) << tree;
   EXPECT_NE(tree.find("· multiagent.task.id: abc-123"), std::string::npos) << tree;
@@ -55,7 +60,8 @@ TEST(StdoutExporterTest, OrphansArePrintedOnFlush) {
   o.parent = &ctx;
   f.tracer->StartSpan("child", o).End();
   f.provider->ForceFlush();
-  EXPECT_NE(f.out.str().find("(parent not exported " + root.GetContext().span_id().ToHex() + ")"), std::string::npos)
+  EXPECT_NE(f.out.str().find("(parent not exported " + root.GetContext().span_id().ToHex() + ")"),
+            std::string::npos)
       << f.out.str();
 }
 

@@ -17,9 +17,9 @@
 #include <set>
 #include <thread>
 
-#include "support/tracing_rig.h"
 #include "minion/agents/coordinator.h"
 #include "minion/transports/redis_streams_protocol.h"
+#include "support/tracing_rig.h"
 #include "transports/redis/redis_connection.h"
 #include "transports/redis/redis_server.h"
 
@@ -28,8 +28,8 @@ extern char** environ;
 namespace minion::transports {
 namespace {
 
-using minion::testing::TracingRig;
 using minion::testing::RedisServer;
+using minion::testing::TracingRig;
 
 constexpr const char* kCapability = "code_generation";
 
@@ -195,9 +195,10 @@ class DistributedTest : public ::testing::Test {
     return false;
   }
 
-  std::unique_ptr<agents::Coordinator> MakeCoordinator(
-      std::shared_ptr<agents::Protocol> protocol, std::shared_ptr<trace::Tracer> tracer,
-      std::chrono::milliseconds subtask_timeout, int max_attempts = 5) {
+  std::unique_ptr<agents::Coordinator> MakeCoordinator(std::shared_ptr<agents::Protocol> protocol,
+                                                       std::shared_ptr<trace::Tracer> tracer,
+                                                       std::chrono::milliseconds subtask_timeout,
+                                                       int max_attempts = 5) {
     agents::CoordinatorOptions o;
     o.id = "coord-" + std::to_string(getpid());
     o.protocol = std::move(protocol);

@@ -20,8 +20,8 @@ using agents::MessageType;
 using agents::testing::Deliveries;
 using agents::testing::ProtocolConformanceTest;
 using agents::testing::ProtocolUnderTest;
-using minion::testing::TracingRig;
 using minion::testing::RedisServer;
+using minion::testing::TracingRig;
 
 RedisServer* g_server = nullptr;
 
@@ -64,13 +64,14 @@ RedisStreamsOptions TestOptions(std::shared_ptr<trace::Tracer> tracer,
 
 INSTANTIATE_TEST_SUITE_P(
     Transports, ProtocolConformanceTest,
-    ::testing::Values(ProtocolUnderTest{
-        "Redis",
-        [](std::shared_ptr<trace::Tracer> tracer) -> std::unique_ptr<agents::Protocol> {
-          auto p = RedisStreamsProtocol::Connect(TestOptions(std::move(tracer)));
-          EXPECT_TRUE(p.ok()) << p.status().ToString();
-          return p.ok() ? std::move(p).value() : nullptr;
-        }},
+    ::testing::Values(
+        ProtocolUnderTest{
+            "Redis",
+            [](std::shared_ptr<trace::Tracer> tracer) -> std::unique_ptr<agents::Protocol> {
+              auto p = RedisStreamsProtocol::Connect(TestOptions(std::move(tracer)));
+              EXPECT_TRUE(p.ok()) << p.status().ToString();
+              return p.ok() ? std::move(p).value() : nullptr;
+            }},
         // The same server over its unix socket (unix:// endpoint).
         ProtocolUnderTest{
             "RedisUnixSocket",
@@ -166,8 +167,8 @@ TEST(RedisStreamsProtocolTest, EntriesAreReadableWithXrange) {
   m.to = "reader";
   m.content = {{"text", "hello"}};
   m.metadata["task_id"] = "t-1";
-  auto [ctx, span] =
-      observability::StartSpan(*traces.tracer, trace::Context(), "root", observability::Component::kMultiAgent);
+  auto [ctx, span] = observability::StartSpan(*traces.tracer, trace::Context(), "root",
+                                              observability::Component::kMultiAgent);
   ASSERT_TRUE(p->Send(ctx, m).ok());
   span.End();
   ASSERT_EQ(got.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);

@@ -17,9 +17,12 @@
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
-#include <source_location>
 
 namespace minion::testing {
+
+// Where a wait was called from comes from __builtin_FILE()/__builtin_LINE() as default arguments
+// (the caller's position in gcc and clang alike): std::source_location would do the same, but
+// clang 14, which builds the sanitizer and fuzz targets, cannot compile it with libstdc++ 12.
 
 // Long enough for a loaded 2-core CI machine under TSan; short enough that a hang is reported
 // well inside ctest's per-program timeout.
@@ -45,18 +48,18 @@ class Latch {
   // True once the count reaches zero; after `timeout` records a test failure naming the caller
   // and returns false.
   [[nodiscard]] bool Wait(std::chrono::milliseconds timeout = kWaitTimeout,
-                          std::source_location where = std::source_location::current()) const {
+                          const char* file = __builtin_FILE(), int line = __builtin_LINE()) const {
     std::unique_lock<std::mutex> lock(mu_);
     if (cv_.wait_for(lock, timeout, [this] { return count_ <= 0; })) return true;
-    ADD_FAILURE_AT(where.file_name(), static_cast<int>(where.line()))
-        << "latch still at " << count_ << " after " << timeout.count() << " ms";
+    ADD_FAILURE_AT(file, line) << "latch still at " << count_ << " after " << timeout.count()
+                               << " ms";
     return false;
   }
   // CountDown() then Wait().
   bool ArriveAndWait(std::chrono::milliseconds timeout = kWaitTimeout,
-                     std::source_location where = std::source_location::current()) {
+                     const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
     CountDown();
-    return Wait(timeout, where);
+    return Wait(timeout, file, line);
   }
 
  private:

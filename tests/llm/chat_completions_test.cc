@@ -160,17 +160,22 @@ TEST(ChatCompletionsTest, ToolCallsBeyondTheLimitsAreErrors) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
   EXPECT_THAT(r.status().message(), HasSubstr("tool calls, more than"));
-  r = ParseChatResponse(body({call("t", std::string(kMaxToolArgumentBytes + 1, ' '))}));
+  // json::array(...), not `{call(...)}`: a one-element braced list is an array in gcc but a copy
+  // of the element in clang (nlohmann/json's documented initializer-list ambiguity).
+  r = ParseChatResponse(
+      body(nlohmann::json::array({call("t", std::string(kMaxToolArgumentBytes + 1, ' '))})));
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("arguments"));
-  r = ParseChatResponse(body({call(std::string(kMaxToolNameBytes + 1, 'n'), "{}")}));
+  r = ParseChatResponse(
+      body(nlohmann::json::array({call(std::string(kMaxToolNameBytes + 1, 'n'), "{}")})));
   EXPECT_FALSE(r.ok());
-  r = ParseChatResponse(body({call("", "{}")}));
+  r = ParseChatResponse(body(nlohmann::json::array({call("", "{}")})));
   EXPECT_FALSE(r.ok());
   EXPECT_FALSE(ParseChatResponse(body(nlohmann::json::object())).ok());
-  EXPECT_FALSE(ParseChatResponse(body({1})).ok());
-  EXPECT_FALSE(
-      ParseChatResponse(body({{{"type", "retrieval"}, {"function", {{"name", "t"}}}}})).ok());
+  EXPECT_FALSE(ParseChatResponse(body(nlohmann::json::array({1}))).ok());
+  EXPECT_FALSE(ParseChatResponse(body(nlohmann::json::array(
+                                     {{{"type", "retrieval"}, {"function", {{"name", "t"}}}}})))
+                   .ok());
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 //   span_attrs(key_id, value, span) WITHOUT ROWID, primary key in that order: every scalar span
 //     attribute (except the per-message ids of IsIndexedKey), so `key = value` and
 //     `key > number` are index range scans. Values keep their SQLite type (integer, real,
-//     text; booleans as 'true'/'false'), so numeric comparisons are numeric. An ERROR status is indexed as error='true', which is how Jaeger users search it.
+//     text; booleans as 'true'/'false'), so numeric comparisons are numeric. An ERROR status is
+//     indexed as error='true', which is how Jaeger users search it.
 //   resource_attrs(key_id, value, resource_id): the same for resource attributes.
 //   resources / scopes: each distinct Resource / InstrumentationScope once (protobuf body).
 //   operations(service, name, kind) and keys(key): small dictionaries.

@@ -28,6 +28,14 @@ KEYWORDS = {"SOURCES", "DEPS", "PRIVATE_DEPS", "PUBLIC_HEADERS", "INTERNAL_HEADE
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 
+def quoted_includes(f):
+    """Yields (header, "file:line: #include ...") for each #include "..." of tracked file f."""
+    for lineno, line in enumerate(open(os.path.join(ROOT, f), encoding="utf-8"), 1):
+        m = INCLUDE_RE.match(line)
+        if m:
+            yield m.group(1), f"{f}:{lineno}: #include \"{m.group(1)}\""
+
+
 def strip_comments(text):
     return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
 
@@ -222,12 +230,7 @@ def main():
             continue
         names = {o.name for o in owners}
         can_see = set().union(*(sees[o.name] for o in owners))
-        for lineno, line in enumerate(open(os.path.join(ROOT, f), encoding="utf-8"), 1):
-            m = INCLUDE_RE.match(line)
-            if not m:
-                continue
-            inc = m.group(1)
-            where = f"{f}:{lineno}: #include \"{inc}\""
+        for inc, where in quoted_includes(f):
             if inc.startswith("minion/"):
                 target = public_owner(inc)
                 if target is None:
@@ -280,12 +283,7 @@ def main():
                 continue
             if not os.path.exists(os.path.join(ROOT, f)):
                 continue
-            for lineno, line in enumerate(open(os.path.join(ROOT, f), encoding="utf-8"), 1):
-                m = INCLUDE_RE.match(line)
-                if not m:
-                    continue
-                inc = m.group(1)
-                where = f"{f}:{lineno}: #include \"{inc}\""
+            for inc, where in quoted_includes(f):
                 if inc.startswith("minion/"):
                     target = public_owner(inc)
                     if target is None:
